@@ -1,0 +1,222 @@
+"""GainAKT3Exp: two independent transformer encoders and a per-skill sigmoid learning curve.
+
+Encoder 1 (performance path) predicts the next response from context, value and the embedding of
+the query skill. Encoder 2 (interpretability path) turns each interaction into learning gains;
+their cumulative sum is the effective practice, which a per-skill sigmoid learning curve maps to
+mastery; mastery against a threshold gives the second prediction:
+
+    practice[t, s] = sum_{t' <= t} gain[t', s]                      (only t' with q_t' = s when
+                                                                      accumulate = "practised")
+    mastery[t, s]  = M_sat[s] * sigmoid(beta[s] * gamma[u] * practice[t, s] - offset)
+    p_im[t]        = sigmoid((mastery[t, k_t] - clamp(theta, 0, 1)) / T)
+
+k_t is q_t (as run) or q_{t+1} (as intended). Shapes: B batch, T steps, C skills, D d_model.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import Config
+
+
+class EncoderBlock(nn.Module):
+    """Post-LayerNorm block with two streams: Q, K from context, V from value.
+
+    The same attention output is added to both streams; only the context stream has a
+    feed-forward sub-layer (as the original `EncoderBlock`).
+    """
+
+    def __init__(self, d: int, n_heads: int, d_ff: int, dropout: float, attention: str):
+        super().__init__()
+        self.n_heads, self.attention = n_heads, attention
+        self.q_proj, self.k_proj = nn.Linear(d, d), nn.Linear(d, d)
+        self.v_proj, self.out_proj = nn.Linear(d, d), nn.Linear(d, d)
+        self.drop = nn.Dropout(dropout)
+        self.ln_ctx1, self.ln_val1, self.ln_ctx2 = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
+        self.ffn = nn.Sequential(nn.Linear(d, d_ff), nn.ReLU(), nn.Dropout(dropout), nn.Linear(d_ff, d))
+
+    def _heads(self, x: Tensor) -> Tensor:  # [B, T, D] -> [B, H, T, D/H]
+        B, T, D = x.shape
+        return x.view(B, T, self.n_heads, D // self.n_heads).transpose(1, 2)
+
+    def forward(self, ctx: Tensor, val: Tensor) -> tuple[Tensor, Tensor]:
+        """ctx, val: [B, T, D] -> new (ctx, val), both [B, T, D]."""
+        B, T, D = ctx.shape
+        q, k, v = self._heads(self.q_proj(ctx)), self._heads(self.k_proj(ctx)), self._heads(self.v_proj(val))
+        if self.attention == "sdpa":
+            # is_causal masks j > i, so position t sees 0..t including itself (the original's mask).
+            att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # [B, H, T, T]
+            future = torch.triu(torch.ones(T, T, dtype=torch.bool, device=ctx.device), diagonal=1)
+            att = scores.masked_fill(future, float("-inf")).softmax(-1) @ v
+        out = self.drop(self.out_proj(att.transpose(1, 2).reshape(B, T, D)))
+        new_val = self.ln_val1(val + out)
+        x = self.ln_ctx1(ctx + out)
+        return self.ln_ctx2(x + self.drop(self.ffn(x))), new_val
+
+
+class Encoder(nn.Module):
+    """Token embeddings (context and value) + learned positions + blocks."""
+
+    def __init__(self, num_skills: int, cfg: Config):
+        super().__init__()
+        d = cfg.d_model
+        self.ctx_emb, self.val_emb = nn.Embedding(2 * num_skills, d), nn.Embedding(2 * num_skills, d)
+        self.pos_emb = nn.Embedding(cfg.seq_len, d)
+        self.blocks = nn.ModuleList(EncoderBlock(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.attention)
+                                    for _ in range(cfg.n_blocks))
+
+    def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """tokens: [B, T] in [0, 2C) -> (context, value), each [B, T, D]."""
+        pos = self.pos_emb(torch.arange(tokens.shape[1], device=tokens.device))
+        ctx, val = self.ctx_emb(tokens) + pos, self.val_emb(tokens) + pos
+        for blk in self.blocks:
+            ctx, val = blk(ctx, val)
+        return ctx, val
+
+
+def practice_gather(gains_at_q: Tensor, q: Tensor, query: Tensor) -> Tensor:
+    """Effective practice of the query skill when gains go to the practised skill only.
+
+    gains_at_q: [B, T] gain of interaction t for its own skill q_t; q, query: [B, T].
+    Returns [B, T]: sum_{t' <= t, q_t' = query_t} gains_at_q[t'] -- a masked cumulative sum
+    computed as one [B, T, T] product, so the cost does not grow with the number of skills.
+    """
+    T = q.shape[1]
+    causal = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
+    same = (query.unsqueeze(2) == q.unsqueeze(1)) & causal  # [B, T(query), T(source)]
+    return torch.bmm(same.to(gains_at_q.dtype), gains_at_q.unsqueeze(2)).squeeze(2)
+
+
+def practice_loop(gains: Tensor) -> Tensor:
+    """Reference per-step loop of the original (EP[t] = EP[t-1] + gains[t]); [B, T, C] -> same."""
+    out = torch.zeros_like(gains)
+    acc = torch.zeros_like(gains[:, 0])
+    for t in range(gains.shape[1]):
+        acc = acc + gains[:, t]
+        out[:, t] = acc
+    return out
+
+
+class GainAKT3Exp(nn.Module):
+    """The dual-encoder model with every audit switch of `Config`.
+
+    `skill_difficulty` [C] is used by V4 (divide gains) and V5 (projection input).
+    """
+
+    def __init__(self, cfg: Config, num_skills: int, num_students: int,
+                 skill_difficulty: Tensor | None = None):
+        super().__init__()
+        cfg = cfg.effective()
+        self.cfg, self.C = cfg, num_skills
+        C, d = num_skills, cfg.d_model
+        # Encoder 1
+        self.enc1 = Encoder(C, cfg)
+        self.skill_emb1 = nn.Embedding(C, d)
+        self.head1 = nn.Sequential(nn.Linear(3 * d, cfg.d_ff), nn.ReLU(), nn.Dropout(cfg.dropout),
+                                   nn.Linear(cfg.d_ff, 1))
+        # Encoder 2
+        self.enc2 = Encoder(C, cfg)
+        in_dim = d + (C if cfg.difficulty_mode == "input" else 0)
+        self.gains_projection = nn.Linear(in_dim, C) if cfg.gain_mode == "per_skill" else None
+        if self.gains_projection is not None and cfg.gains_projection_bias_std > 0:
+            with torch.no_grad():
+                self.gains_projection.bias.normal_(0.0, cfg.gains_projection_bias_std)
+                if cfg.gains_projection_orthogonal:
+                    nn.init.orthogonal_(self.gains_projection.weight)
+                    self.gains_projection.weight.mul_(cfg.gains_projection_orthogonal_scale)
+        # Learning curve
+        beta = torch.full((C,), cfg.beta_skill_init)
+        if cfg.beta_init_std > 0:
+            beta = (beta + torch.randn(C) * cfg.beta_init_std).clamp(0.5, 5.0)
+        self.beta_skill = nn.Parameter(beta)
+        self.M_sat = nn.Parameter(torch.full((C,), cfg.m_sat_init))
+        self.gamma_student = nn.Parameter(torch.full((max(num_students, 1),), cfg.gamma_student_init))
+        self.theta_global = nn.Parameter(torch.tensor(cfg.mastery_threshold_init))
+        self.offset = nn.Parameter(torch.tensor(cfg.sigmoid_offset))
+        diff = torch.ones(C) if skill_difficulty is None else torch.as_tensor(skill_difficulty, dtype=torch.float32)
+        self.register_buffer("skill_difficulty", diff.clone())
+
+    # ------------------------------------------------------------------------------------
+    def gamma(self, students: Tensor | None, mode: str) -> Tensor:
+        """[B] learning speed of each student (mean gamma when mode == 'mean' or ids missing)."""
+        if students is None or mode == "mean":
+            n = 1 if students is None else students.shape[0]
+            return self.gamma_student.mean().expand(n)
+        return self.gamma_student[students]
+
+    def _gains(self, v2: Tensor, velocity: Tensor | None) -> Tensor:
+        """Per-skill gains [B, T, C] from the value stream v2 [B, T, D]."""
+        cfg = self.cfg
+        x = v2
+        if cfg.difficulty_mode == "input":
+            # constant over batch and time, exactly as V5 fed it
+            x = torch.cat([v2, self.skill_difficulty.expand(*v2.shape[:2], self.C)], dim=-1)
+        g = torch.sigmoid(self.gains_projection(x))
+        if cfg.difficulty_mode == "scale_after":
+            g = g / self.skill_difficulty
+        if cfg.use_student_velocity and velocity is not None:
+            g = g * velocity.unsqueeze(-1)
+        return g
+
+    def forward(self, q: Tensor, r: Tensor, q_next: Tensor, students: Tensor | None = None,
+                velocity: Tensor | None = None, gamma_mode: str | None = None,
+                states: bool = False) -> dict[str, Tensor]:
+        """q, r, q_next: [B, T] long; students: [B]; velocity: [B, T] or None.
+
+        Returns logits_enc1/p_enc1 [B, T], logits_im/p_im [B, T], mastery_q [B, T] (mastery of
+        the skill the IM head reads), practice_q [B, T], scalar_gains [B, T] (the legacy tensor
+        the original analysed), skill_gains [B, T, C] (per-skill mode) and gain_q [B, T] (the
+        gain of each interaction for its own skill). With `states`, also mastery [B, T, C] and
+        slope [B, T, C] (d mastery / d practice).
+        """
+        cfg = self.cfg
+        tokens = q + self.C * r
+        # --- Encoder 1
+        query1 = q_next if cfg.enc1_query == "next" else q
+        ctx1, val1 = self.enc1(tokens)
+        logits1 = self.head1(torch.cat([ctx1, val1, self.skill_emb1(query1)], -1)).squeeze(-1)
+        # --- Encoder 2
+        _, v2 = self.enc2(tokens)
+        scalar = torch.sigmoid(F.relu(v2).mean(-1))  # [B, T]: legacy 'projected_gains'
+        out: dict[str, Tensor] = dict(logits_enc1=logits1, p_enc1=torch.sigmoid(logits1),
+                                      scalar_gains=scalar)
+        k = q_next if cfg.mastery_index == "next" else q   # skill whose mastery feeds p_im
+        if cfg.gain_mode == "scalar":
+            gain_q = scalar
+            skill_gains = None
+        else:
+            skill_gains = self._gains(v2, velocity)
+            gain_q = skill_gains.gather(2, q.unsqueeze(2)).squeeze(2)
+            out["skill_gains"] = skill_gains
+        out["gain_q"] = gain_q
+        dense = states or cfg.practice_impl == "dense"
+        if cfg.accumulate == "all_skills":
+            practice = torch.cumsum(skill_gains if skill_gains is not None
+                                    else gain_q.unsqueeze(-1).expand(-1, -1, self.C), dim=1)
+        elif dense:
+            onehot = F.one_hot(q, self.C).to(gain_q.dtype)
+            practice = torch.cumsum(onehot * gain_q.unsqueeze(-1), dim=1)  # [B, T, C]
+        else:
+            practice = None
+        if practice is not None:
+            practice_q = practice.gather(2, k.unsqueeze(2)).squeeze(2)
+        else:
+            practice_q = practice_gather(gain_q, q, k)
+        gamma = self.gamma(students, gamma_mode or cfg.gamma_mode)  # [B]
+        beta_k, msat_k = self.beta_skill[k], self.M_sat[k]
+        mastery_q = (msat_k * torch.sigmoid(beta_k * gamma[:, None] * practice_q - self.offset)).clamp(0, 1)
+        logits_im = (mastery_q - self.theta_global.clamp(0, 1)) / cfg.threshold_temperature
+        out.update(mastery_q=mastery_q, practice_q=practice_q, logits_im=logits_im,
+                   p_im=torch.sigmoid(logits_im))
+        if states:
+            u = self.beta_skill * gamma[:, None, None] * practice - self.offset  # [B, T, C]
+            sig = torch.sigmoid(u)
+            out["mastery"] = (self.M_sat * sig).clamp(0, 1)
+            out["slope"] = self.M_sat * sig * (1 - sig) * self.beta_skill * gamma[:, None, None]
+        return out

@@ -1,0 +1,140 @@
+"""Run folders, their config.json, re-running a run and comparing two runs epoch by epoch.
+
+Folders are named ``YYYYMMDD_HHMMSS_<variant>_<title>_<id>`` (a re-run appends ``_repro``) and are
+never overwritten. config.json records the resolved config, our defaults, the original defaults
+and their md5, the overrides, the commands that re-run the run, the git commit, library versions
+and the device.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import random
+import shlex
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import write_json_atomic
+from .config import ORIGINAL_DEFAULTS, Config, defaults_md5, original_values
+
+# columns that measure the machine, not the model: never compared
+TIMING_COLUMNS = ("epoch_seconds",)
+
+
+def _git_commit() -> str:
+    try:
+        root = Path(__file__).resolve().parents[1]
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha + ("-dirty" if dirty else "") if sha else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def versions() -> dict[str, str]:
+    import sklearn
+    import torch
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "pandas": pd.__version__, "sklearn": sklearn.__version__, "platform": platform.platform(),
+            "cuda": torch.version.cuda or "none"}
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else ("plus" if c == "+" else "-") for c in text).strip("-")
+
+
+def new_run_dir(root: str | Path, cfg: Config, suffix: str = "", run_id: str | None = None) -> Path:
+    """Create a fresh folder; the random 6-digit id is retried until the name is unused."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        rid = run_id or f"{random.SystemRandom().randrange(10 ** 6):06d}"
+        stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+        name = "_".join(p for p in (stamp, slug(cfg.variant), slug(cfg.title or cfg.flavour), rid) if p) + suffix
+        path = root / name
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            if run_id:
+                raise
+    raise RuntimeError(f"could not create a unique run folder under {root}")
+
+
+def train_command(cfg: Config, out_dir: str | Path | None = None) -> str:
+    """`python -m gainakt train` with every field that differs from the plain defaults explicit."""
+    parts = ["python", "-m", "gainakt", "train"]
+    for k, v in sorted(cfg.overrides().items()):
+        parts += [f"--{k.replace('_', '-')}", json.dumps(v) if isinstance(v, (dict, list)) else str(v)]
+    if out_dir is not None:
+        parts += ["--out", str(out_dir)]
+    return shlex.join(parts)
+
+
+def write_config(run_dir: Path, cfg: Config, argv: list[str] | None = None, device: str = "") -> dict:
+    rid = run_dir.name.removesuffix("_repro").rsplit("_", 1)[-1]
+    orig = original_values(cfg)
+    record = {
+        "id": rid, "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "config": cfg.to_dict(), "effective_config": cfg.effective().to_dict(),
+        "defaults": Config().to_dict(), "defaults_md5": defaults_md5(Config().to_dict()),
+        "original_defaults": ORIGINAL_DEFAULTS, "original_defaults_md5": defaults_md5(),
+        "overrides": cfg.overrides(),
+        "differs_from_original": {k: {"original": v, "here": getattr(cfg, k)}
+                                  for k, v in orig.items() if getattr(cfg, k) != v},
+        "commands": {"train_explicit": train_command(cfg, run_dir),
+                     "repro": f"python -m gainakt repro {rid}",
+                     "compare": f"python -m gainakt compare {rid}",
+                     "argv": shlex.join(argv) if argv else ""},
+        "git_commit": _git_commit(), "versions": versions(), "device": device,
+    }
+    write_json_atomic(run_dir / "config.json", record)
+    return record
+
+
+def find_run(run_id: str, root: str | Path, repro: bool = False) -> Path:
+    """The folder of run `run_id` (the newest `_repro` one with repro=True)."""
+    root = Path(root)
+    end = f"_{run_id}_repro" if repro else f"_{run_id}"
+    hits = sorted(p for p in root.glob(f"*{end}") if p.is_dir())
+    if not hits:
+        raise FileNotFoundError(f"no run folder ending in '{end}' under {root}")
+    return hits[-1]
+
+
+def load_config(run_dir: Path) -> Config:
+    record = json.loads((run_dir / "config.json").read_text())
+    if record.get("defaults_md5") != defaults_md5(Config().to_dict()):
+        print(f"note: the library's defaults changed since run {record['id']}; the saved config is "
+              "complete, so the re-run uses the saved values")
+    return Config.from_dict(record["config"])
+
+
+def compare_histories(a: pd.DataFrame, b: pd.DataFrame, tolerance: float = 1e-4) -> pd.DataFrame:
+    """Per numeric column: max and mean |difference| and a status: exact, within, outside.
+
+    Raises ValueError when the two runs do not have the same epochs or columns.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"different number of epochs: {len(a)} vs {len(b)}")
+    if set(a.columns) != set(b.columns):
+        raise ValueError(f"different columns: only in first {sorted(set(a) - set(b))}, "
+                         f"only in second {sorted(set(b) - set(a))}")
+    rows = []
+    for col in a.columns:
+        if col == "epoch" or col in TIMING_COLUMNS or not np.issubdtype(a[col].dtype, np.number):
+            continue
+        x, y = a[col].to_numpy(float), b[col].to_numpy(float)
+        both_nan = np.isnan(x) & np.isnan(y)
+        d = np.where(both_nan, 0.0, np.abs(x - y))
+        d = np.where(np.isnan(d), np.inf, d)
+        status = "exact" if d.max() == 0 else ("within" if d.max() <= tolerance else "outside")
+        rows.append({"column": col, "max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()),
+                     "status": status, "worst_epoch": int(a["epoch"].iloc[int(d.argmax())])})
+    return pd.DataFrame(rows)
