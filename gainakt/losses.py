@@ -46,7 +46,8 @@ def skill_contrastive_loss(skill_gains: Tensor, mask: Tensor | None) -> Tensor:
 
 def beta_spread_loss(beta: Tensor, target: float) -> Tensor:
     """(max(0, target - std(beta)))^2: keeps the learning-curve slopes apart."""
-    return F.relu(target - beta.std()) ** 2
+    std = (beta.var() + 1e-12).sqrt()  # eps: a constant beta (std 0) must not give NaN gradients
+    return F.relu(target - std) ** 2
 
 
 def total_loss(out: dict[str, Tensor], batch, model, cfg: Config) -> dict[str, Tensor]:

@@ -49,9 +49,11 @@ def subset(split, idx: torch.Tensor):
 
 
 def _progress(iterable, total: int, desc: str):
-    # plain periodic lines when not a terminal (logs, papermill), a live bar otherwise
+    """A live bar in a terminal, a line every 30 s in logs, nothing inside a notebook kernel
+    (notebooks print one line per epoch instead of storing bar output)."""
     tty = sys.stderr.isatty()
-    return tqdm(iterable, total=total, desc=desc, leave=False, disable=None if tty else False,
+    in_kernel = "ipykernel" in sys.modules
+    return tqdm(iterable, total=total, desc=desc, leave=False, disable=in_kernel,
                 mininterval=0.5 if tty else 30.0, file=sys.stderr, dynamic_ncols=tty)
 
 
@@ -86,7 +88,7 @@ class Experiment:
         self.opt = torch.optim.Adam(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         tr = ds.train
         self.base_rate = float((tr.responses.sum() / tr.lengths.sum()).item())
-        self.velocity_state = {"correct": 0.0, "count": 0.0}
+        self.velocity_state: dict = {}  # running global rate of the original velocity
 
     def _index_students(self, split):
         if self.cfg.student_index == "global":
@@ -104,7 +106,7 @@ class Experiment:
             if not training:
                 return None  # the original passed velocities in training only
             return kt_data.student_velocity(batch, "original_leak", state=self.velocity_state)
-        return kt_data.student_velocity(batch, "past", prior=self.base_rate, state={"rate": self.base_rate})
+        return kt_data.student_velocity(batch, "past", state=self.base_rate)
 
     def forward(self, batch, training: bool, states: bool = False, gamma_mode: str | None = None):
         return self.model(batch.q, batch.r, batch.q_next, batch.students,

@@ -1,0 +1,111 @@
+"""Reading results back for the book: one run, all runs, and 'reported vs measured' tables.
+
+Analysis notebooks use only this module and `plots.py`; they never train.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .variants import variant_by_slug
+
+# reported-number key -> (split, metric in metrics.json); None split = learned parameter
+REPORTED_MAP = {
+    "enc1_train_auc": ("train", "enc1_auc"), "enc1_val_auc": ("valid", "enc1_auc"),
+    "enc1_test_auc": ("test", "enc1_auc"), "enc2_train_auc": ("train", "enc2_auc"),
+    "enc2_val_auc": ("valid", "enc2_auc"), "enc2_test_auc": ("test", "enc2_auc"),
+    "mastery_corr": ("test", "mastery_corr_original"), "mastery_corr_test": ("test", "mastery_corr_original"),
+    "gain_corr": ("test", "gain_corr_original"),
+    "gain_mean": ("test", "gain_scalar_mean"), "gain_std": ("test", "gain_scalar_std"),
+    "gain_cv": ("test", "gain_scalar_cv"), "per_skill_cv": ("test", "gain_scalar_per_skill_cv"),
+    "response_ratio": ("test", "gain_scalar_response_ratio"), "beta_std": ("params", "beta_std"),
+    "best_epoch": (None, "best_epoch"), "epochs_run": (None, "epochs_run"),
+    "checks_passed": (None, "checks_passed"),
+}
+
+
+def repo_root(start: str | Path | None = None) -> Path:
+    """The folder holding pyproject.toml above `start` (default: this package)."""
+    p = Path(start or Path(__file__)).resolve()
+    for q in [p, *p.parents]:
+        if (q / "pyproject.toml").exists() and (q / "gainakt").is_dir():
+            return q
+    raise FileNotFoundError(f"no project root (pyproject.toml + gainakt/) above {p}")
+
+
+def resolve(path: str | Path) -> Path:
+    """Relative paths are taken from the project root, so notebooks can run from any folder."""
+    p = Path(path)
+    return p if p.is_absolute() else repo_root() / p
+
+
+def load_run(results_dir: str | Path) -> dict:
+    d = resolve(results_dir)
+    out = {"dir": d, "metrics": json.loads((d / "metrics.json").read_text()),
+           "config": json.loads((d / "config.json").read_text())["config"],
+           "history": pd.read_csv(d / "history.csv")}
+    if (d / "trajectories.csv").exists():
+        out["trajectories"] = pd.read_csv(d / "trajectories.csv")
+    return out
+
+
+def _lookup(metrics: dict, history: pd.DataFrame | None, split, key):
+    if split is None:
+        return metrics.get(key, np.nan)
+    if split == "params":
+        return metrics["params"].get(key, np.nan)
+    if split == "train":  # train metrics come from the best epoch's row of the history
+        if history is None:
+            return np.nan
+        row = history[history.epoch == metrics["best_epoch"]]
+        return float(row[f"train_{key}"].iloc[0]) if len(row) else np.nan
+    return metrics[split].get(key, np.nan)
+
+
+def reported_vs_measured(variant: str, metrics: dict, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The seeds' numbers for `variant` beside what this run measured (same definitions where
+    the original's definition is known: gain statistics of the legacy scalar tensor, mastery
+    correlation averaged over all skills; the per-skill tensor's values are shown beside them)."""
+    v = variant_by_slug(variant)
+    rows = []
+    for key, rep in v.reported.items():
+        split, metric = REPORTED_MAP.get(key, (None, key))
+        row = {"quantity": key, "reported": rep, "measured": _lookup(metrics, history, split, metric),
+               "measured_from": f"{split or 'run'}.{metric}"}
+        if metric.startswith("gain_scalar"):
+            row["per_skill_tensor"] = _lookup(metrics, history, split, metric.replace("gain_scalar", "gain_skill"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def collect(results_root: str | Path = "results") -> pd.DataFrame:
+    """One row per finished run under results/<dataset>/<name>/seed<k>/: config and test metrics."""
+    rows = []
+    for mfile in sorted(resolve(results_root).glob("*/*/seed*/metrics.json")):
+        d = mfile.parent
+        try:
+            run = json.loads(mfile.read_text())
+            cfg = json.loads((d / "config.json").read_text())["config"]
+        except (OSError, json.JSONDecodeError, KeyError):
+            continue
+        row = {"dataset": cfg["dataset"], "variant": cfg["variant"], "flavour": cfg["flavour"],
+               "run": d.parent.name, "seed": cfg["seed"], "epochs_run": run["epochs_run"],
+               "best_epoch": run["best_epoch"], "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"]}
+        row.update({f"test_{k}": v for k, v in run["test"].items() if isinstance(v, (int, float))})
+        row.update({f"untrained_{k}": v for k, v in run.get("untrained_valid", {}).items()
+                    if isinstance(v, (int, float))})
+        row["checks_passed"] = run.get("checks_passed", np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarise(df: pd.DataFrame, metrics: list[str], by=("dataset", "run")) -> pd.DataFrame:
+    """Mean and standard deviation over seeds (n = number of seeds) for each group."""
+    g = df.groupby(list(by))
+    out = g[metrics].agg(["mean", "std"])
+    out.columns = [f"{m}_{s}" for m, s in out.columns]
+    out.insert(0, "n_seeds", g.size())
+    return out.reset_index()
