@@ -1,0 +1,493 @@
+"""Knowledge-tracing data: readers, windows, batches and per-skill / per-student statistics.
+
+Three public benchmarks are read from a data directory the user points to (``--data-dir`` or
+the ``GAINAKT_DATA`` environment variable); a fourth, ``synthetic``, is simulated by
+:mod:`gainakt.synthetic` and needs no files.
+
+    files --read_pykt / read_dkvmn--> [Student] --build_split--> Split ([N, W] padded tensors)
+          --iter_batches--> Batch (q, r, q_next, r_next, mask: [B, T])
+
+Protocol (the one the GainAKT3Exp reports use): train = the folds other than ``fold`` of the
+training file, valid = fold ``fold``, test = the test file. Sequences are cut into consecutive
+windows of at most ``seq_len``; windows shorter than 2 are dropped (no next-step target).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .atomic import write_text_atomic
+from .synthetic import SimConfig, simulate
+
+ENV_VAR = "GAINAKT_DATA"
+_INT = re.compile(r"\s*[+-]?\d+\s*")
+N_FOLDS = 5
+
+
+class DataFormatError(ValueError):
+    """A data file does not have the expected format; says where (file, 1-based line, field)."""
+
+    def __init__(self, path, line: int, field: str, problem: str):
+        self.path, self.line, self.field, self.problem = Path(path), line, field, problem
+        super().__init__(f"{self.path.name} line {line}, field '{field}': {problem} (file: {self.path})")
+
+    def __reduce__(self):  # keep it picklable despite the custom signature
+        return self.__class__, (self.path, self.line, self.field, self.problem)
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The data directory or one of the files a data set needs is missing."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    format: str           # "pykt" | "dkvmn"
+    subdir: str           # folder below the data directory
+    files: tuple          # (training file, test file)
+    num_skills: int
+    source: str           # where to get it, one line
+
+
+DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
+    DatasetInfo("assist2015", "pykt", "assist2015", ("train_valid.csv", "test.csv"), 100,
+                "pyKT toolkit preprocessing (github.com/pykt-team/pykt-toolkit, data/assist2015/)"),
+    DatasetInfo("assist2009", "dkvmn", "assist2009",
+                ("assist2009_updated_train.csv", "assist2009_updated_test.csv"), 110,
+                "DKVMN paper code (github.com/jennyzhang0215/DKVMN, data/assist2009_updated/)"),
+    DatasetInfo("statics2011", "dkvmn", "statics2011", ("STATICS_train.csv", "STATICS_test.csv"), 1223,
+                "DKVMN paper code (github.com/jennyzhang0215/DKVMN, data/STATICS/)"),
+    DatasetInfo("synthetic", "pykt", "synthetic", ("train_valid.csv", "test.csv"), SimConfig().n_skills,
+                "gainakt's learner simulator: `python -m gainakt simulate` (simulated in memory when absent)"),
+]}
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    """The data directory: ``data_dir`` if given, else ``$GAINAKT_DATA``; it must exist."""
+    chosen = data_dir if data_dir is not None else os.environ.get(ENV_VAR) or None
+    if chosen is None:
+        raise DataNotFoundError(
+            f"No data directory given: pass --data-dir DIR (data_dir=...) or set the {ENV_VAR} environment "
+            f"variable to the folder holding {', '.join(d.subdir + '/' for d in DATASETS.values())} "
+            "(the 'synthetic' data set needs no files).")
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        raise DataNotFoundError(f"Data directory {path} does not exist (given by "
+                                f"{'--data-dir' if data_dir is not None else ENV_VAR}).")
+    return path
+
+
+def _how_to_get(d: DatasetInfo) -> str:
+    return (f"Data set '{d.name}' needs {', '.join(d.files)} in <data dir>/{d.subdir}/; get them from the {d.source}, "
+            f"or try the built-in 'synthetic' data set (`python -m gainakt simulate`, or simulated in memory). "
+            f"Point gainakt at <data dir> with --data-dir or the {ENV_VAR} environment variable.")
+
+
+@dataclass
+class Student:
+    raw_id: str
+    skills: np.ndarray      # [L] int64, 0-based
+    responses: np.ndarray   # [L] int64, 0/1
+    fold: int               # -1 = test
+
+
+# --------------------------------------------------------------------------- parsing
+def _ints(text: str, path, line: int, name: str) -> np.ndarray:
+    """Comma-separated integers -> [n] int64; trailing commas (DKVMN files) are allowed."""
+    tokens = text.strip().rstrip(",").split(",")
+    if tokens == [""]:
+        raise DataFormatError(path, line, name, "empty sequence: expected comma-separated integers, at least one")
+    try:
+        return np.fromiter(map(int, tokens), np.int64, len(tokens))
+    except ValueError:  # only now look for the culprit, to name it
+        pos, tok = next((i, t) for i, t in enumerate(tokens) if not _INT.fullmatch(t))
+        raise DataFormatError(path, line, name, f"value '{tok}' at position {pos + 1} is not an integer") from None
+
+
+def _validate(path, rows: list, num_skills: int, lo: int, names: tuple) -> None:
+    """rows: (lines, skills, responses) per student. One vectorised pass over all of them; only when it
+    finds a problem are the rows checked one by one, to report the first offender in file order."""
+    if not rows:
+        return
+    s = np.concatenate([x[1] for x in rows])
+    r = np.concatenate([x[2] for x in rows])
+    if (len(s) == len(r) and all(len(x[1]) == len(x[2]) for x in rows)
+            and s.min() >= lo and s.max() < lo + num_skills and ((r == 0) | (r == 1)).all()):
+        return
+    for row in rows:
+        _check(path, *row, num_skills, lo, names)
+
+
+def _check(path, lines, skills, responses, num_skills, lo, names) -> None:
+    """Same length, skills in [lo, lo + num_skills), responses 0/1; ``lines`` = (skills line, responses
+    line); positions are reported 1-based."""
+    if len(skills) != len(responses):
+        raise DataFormatError(path, lines[1], names[1],
+                              f"has {len(responses)} values but '{names[0]}' has {len(skills)}")
+    bad = np.flatnonzero((skills < lo) | (skills >= lo + num_skills))
+    if bad.size:
+        raise DataFormatError(path, lines[0], names[0], f"value '{skills[bad[0]]}' at position {bad[0] + 1} is out "
+                                                        f"of range [{lo}, {lo + num_skills - 1}] ({num_skills} skills)")
+    bad = np.flatnonzero((responses != 0) & (responses != 1))
+    if bad.size:
+        raise DataFormatError(path, lines[1], names[1],
+                              f"value '{responses[bad[0]]}' at position {bad[0] + 1} is not 0 or 1")
+
+
+def read_pykt(path, num_skills: int, has_cidxs: bool = False) -> list[Student]:
+    """pyKT csv: header ``fold,uid,concepts,responses[,cidxs]``, one row per student."""
+    path = Path(path)
+    need = ["fold", "uid", "concepts", "responses"] + (["cidxs"] if has_cidxs else [])
+    students, rows = [], []
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in need if c not in header]
+        if missing:
+            raise DataFormatError(path, 1, missing[0], f"missing column; expected a header with {','.join(need)}")
+        col = {c: header.index(c) for c in need}
+        for row in reader:
+            line = reader.line_num
+            if not any(x.strip() for x in row):
+                continue
+            if len(row) != len(header):
+                raise DataFormatError(path, line, "row", f"{len(row)} fields, expected {len(header)} "
+                                                         f"({','.join(header)})")
+            if not _INT.fullmatch(row[col["fold"]]):
+                raise DataFormatError(path, line, "fold", f"expected an integer, got '{row[col['fold']]}'")
+            uid = row[col["uid"]].strip()
+            if not uid:
+                raise DataFormatError(path, line, "uid", "empty student id")
+            skills = _ints(row[col["concepts"]], path, line, "concepts")
+            responses = _ints(row[col["responses"]], path, line, "responses")
+            rows.append(((line, line), skills, responses))
+            if has_cidxs and len(cidx := _ints(row[col["cidxs"]], path, line, "cidxs")) != len(skills):
+                raise DataFormatError(path, line, "cidxs", f"has {len(cidx)} values but 'concepts' has {len(skills)}")
+            students.append(Student(uid, skills, responses, int(row[col["fold"]])))
+    _validate(path, rows, num_skills, 0, ("concepts", "responses"))
+    return students
+
+
+def read_dkvmn(path, num_skills: int, fold_of: int | None = None) -> list[Student]:
+    """DKVMN 3-line blocks (count / 1-based skill ids / 0-1 responses); skills returned 0-based.
+
+    ``fold_of``: an int puts every student in that fold (-1 for a test file); None assigns the
+    training-file protocol: student ``perm[i]`` gets fold ``i % 5``, perm = default_rng(0).permutation.
+    Students have no ids in this format: raw_id = "<file stem>:<block number, 1-based>".
+    """
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    students, rows = [], []
+    for i in range(0, len(lines), 3):
+        count = _ints(lines[i], path, i + 1, "count")
+        if len(count) != 1 or count[0] < 1:
+            raise DataFormatError(path, i + 1, "count", f"expected one positive integer (the number of answers), "
+                                  f"got '{lines[i][:40]}'; blocks are 3 lines (count, skill ids, responses): "
+                                  "a line missing?")
+        if i + 3 > len(lines):
+            raise DataFormatError(path, i + 1, "block", f"incomplete block: expected 3 lines (count, skill ids, "
+                                  f"responses) from here, found {len(lines) - i}")
+        skills = _ints(lines[i + 1], path, i + 2, "skills")
+        responses = _ints(lines[i + 2], path, i + 3, "responses")
+        if len(skills) != count[0]:
+            raise DataFormatError(path, i + 1, "count", f"says {count[0]} but the skills line has {len(skills)} values")
+        rows.append(((i + 2, i + 3), skills, responses))
+        students.append(Student(f"{path.stem}:{i // 3 + 1}", skills - 1, responses, -1))
+    _validate(path, rows, num_skills, 1, ("skills", "responses"))
+    folds = np.full(len(students), -1 if fold_of is None else fold_of)
+    if fold_of is None:
+        folds[np.random.default_rng(0).permutation(len(students))] = np.arange(len(students)) % N_FOLDS
+    for s, f in zip(students, folds.tolist()):
+        s.fold = f
+    return students
+
+
+def write_pykt(path, students: list[Student], cidxs: bool = False) -> Path:
+    """Write students in pyKT format, atomically (``cidxs``: add the running interaction index, as test.csv has)."""
+    buf, start = io.StringIO(), 0
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["fold", "uid", "concepts", "responses"] + (["cidxs"] if cidxs else []))
+    for s in students:
+        row = [s.fold, s.raw_id, ",".join(map(str, s.skills.tolist())), ",".join(map(str, s.responses.tolist()))]
+        if cidxs:
+            row.append(",".join(map(str, range(start, start + len(s.skills)))))
+            start += len(s.skills)
+        w.writerow(row)
+    return write_text_atomic(path, buf.getvalue())
+
+
+def write_dkvmn(path, students: list[Student]) -> Path:
+    """Write students in DKVMN 3-line format (skills written 1-based), atomically."""
+    join = lambda a: ",".join(map(str, a.tolist()))  # noqa: E731
+    blocks = (f"{len(s.skills)}\n{join(s.skills + 1)}\n{join(s.responses)}\n" for s in students)
+    return write_text_atomic(path, "".join(blocks))
+
+
+# --------------------------------------------------------------------------- windows
+@dataclass
+class Split:
+    """Windows of one split. All windows padded into one tensor once (so batching is an index + slice,
+    no per-batch Python)."""
+    name: str                  # "train" | "valid" | "test"
+    skills: torch.Tensor       # [N, W] int64, padded with 0 (W = seq_len)
+    responses: torch.Tensor    # [N, W] int64, padded with 0
+    lengths: torch.Tensor      # [N] int64, real length of each window (>= 2)
+    students: torch.Tensor     # [N] int64, GLOBAL student index (same student => same index in every split)
+    starts: torch.Tensor       # [N] int64, offset of the window inside the student's full sequence
+    dropped_windows: int = 0   # windows of length < 2 left out
+    dropped_interactions: int = 0
+
+    @property
+    def num_interactions(self) -> int:
+        return int(self.lengths.sum())
+
+    @property
+    def correct_rate(self) -> float:
+        """Share of correct responses over the real interactions (padding is 0, so a plain sum works)."""
+        return float(self.responses.sum()) / max(self.num_interactions, 1)
+
+
+def build_split(name: str, students: list[Student], seq_len: int, student_index: dict[str, int]) -> Split:
+    """Cut every student into consecutive windows of at most ``seq_len`` and pad them into [N, seq_len]."""
+    n = np.array([len(s.skills) for s in students], dtype=np.int64)
+    per = -(-n // seq_len)                                        # windows per student
+    owner = np.repeat(np.arange(len(students)), per)              # [N'] student of each window
+    starts = (np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)) * seq_len
+    lengths = np.minimum(seq_len, n[owner] - starts)
+    keep = lengths >= 2
+    dropped = int((~keep).sum()), int(lengths[~keep].sum())
+    owner, starts, lengths = owner[keep], starts[keep], lengths[keep]
+    empty = [np.empty(0, np.int64)]
+    flat_s = np.concatenate([s.skills for s in students] or empty)
+    flat_r = np.concatenate([s.responses for s in students] or empty)
+    pos = np.arange(seq_len)
+    real = pos[None, :] < lengths[:, None]                        # [N, W]
+    idx = np.where(real, ((np.cumsum(n) - n)[owner] + starts)[:, None] + pos[None, :], 0)
+    gid = np.array([student_index[s.raw_id] for s in students], dtype=np.int64)
+    t = torch.from_numpy
+    return Split(name, t(np.where(real, flat_s[idx], 0)), t(np.where(real, flat_r[idx], 0)), t(lengths),
+                 t(gid[owner]), t(starts), *dropped)
+
+
+@dataclass
+class Dataset:
+    name: str
+    num_skills: int
+    num_students: int          # size of the global student index (all splits)
+    train: Split
+    valid: Split
+    test: Split
+    student_ids: list[str]     # raw id of each global index
+    info: dict = field(default_factory=dict)
+
+
+def build_dataset(name: str, num_skills: int, train_valid: list[Student], test: list[Student],
+                  fold: int = 0, seq_len: int = 200, info: dict | None = None) -> Dataset:
+    """Split by the protocol (train = other folds, valid = ``fold``, test = ``test``) and index students."""
+    folds = sorted({s.fold for s in train_valid})
+    if fold not in folds:
+        raise ValueError(f"fold {fold} not in the training file's folds {folds}")
+    if seq_len < 2:
+        raise ValueError(f"seq_len must be >= 2, got {seq_len}")
+    ids = sorted({s.raw_id for s in train_valid + test})
+    index = {u: i for i, u in enumerate(ids)}
+    parts = {"train": [s for s in train_valid if s.fold != fold], "valid": [s for s in train_valid if s.fold == fold],
+             "test": test}
+    splits = {k: build_split(k, v, seq_len, index) for k, v in parts.items()}
+    info = dict(info or {}, dataset=name, fold=fold, seq_len=seq_len, num_skills=num_skills, num_students=len(ids))
+    info["splits"] = {k: dict(students=len(parts[k]), windows=len(s.lengths), interactions=s.num_interactions,
+                              correct_rate=round(s.correct_rate, 4), dropped_windows=s.dropped_windows,
+                              dropped_interactions=s.dropped_interactions) for k, s in splits.items()}
+    info["dropped_windows"] = sum(s.dropped_windows for s in splits.values())
+    return Dataset(name, num_skills, len(ids), splits["train"], splits["valid"], splits["test"], ids, info)
+
+
+def _synthetic_students(data_dir, overrides: dict | None):
+    """Students of the synthetic set: from <data_dir>/synthetic/ when written there, else simulated in memory."""
+    cfg = SimConfig(**(overrides or {}))
+    root = data_dir if data_dir is not None else os.environ.get(ENV_VAR) or None
+    folder = Path(root).expanduser() / "synthetic" if root else None
+    if folder is None or not (folder / "train_valid.csv").is_file():
+        students, _ = simulate(cfg)
+        return [s for s in students if s.fold >= 0], [s for s in students if s.fold < 0], cfg.n_skills, "memory"
+    truth = folder / "ground_truth.json"
+    saved = json.loads(truth.read_text())["config"] if truth.is_file() else {}
+    clash = {k: (v, saved[k]) for k, v in (overrides or {}).items() if k in saved and saved[k] != v}
+    if clash:  # never train silently on other data than asked for
+        raise ValueError(f"{folder} holds synthetic data simulated with other settings {clash} (asked, saved)")
+    C = int(saved.get("n_skills", cfg.n_skills))
+    return (read_pykt(folder / "train_valid.csv", C), read_pykt(folder / "test.csv", C, has_cidxs=True), C,
+            str(folder))
+
+
+def load_dataset(name: str, data_dir=None, fold: int = 0, seq_len: int = 200,
+                 synthetic: dict | None = None) -> Dataset:
+    """Load ``name`` (a key of DATASETS) by the protocol above; ``synthetic``: SimConfig overrides."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set '{name}'; known: {', '.join(DATASETS)}")
+    d = DATASETS[name]
+    if name == "synthetic":
+        tv, test, C, origin = _synthetic_students(data_dir, synthetic)
+        return build_dataset(name, C, tv, test, fold, seq_len, dict(format="pykt", origin=origin))
+    try:
+        folder = resolve_data_dir(data_dir) / d.subdir
+    except DataNotFoundError as e:
+        raise DataNotFoundError(f"{e} {_how_to_get(d)}") from None
+    missing = [f for f in d.files if not (folder / f).is_file()]
+    if missing:
+        raise DataNotFoundError(f"{folder} lacks {', '.join(missing)}. {_how_to_get(d)}")
+    train_path, test_path = folder / d.files[0], folder / d.files[1]
+    if d.format == "pykt":
+        tv, test = read_pykt(train_path, d.num_skills), read_pykt(test_path, d.num_skills, has_cidxs=True)
+    else:
+        tv, test = read_dkvmn(train_path, d.num_skills), read_dkvmn(test_path, d.num_skills, fold_of=-1)
+    return build_dataset(name, d.num_skills, tv, test, fold, seq_len, dict(format=d.format, origin=str(folder)))
+
+
+# --------------------------------------------------------------------------- batches
+@dataclass
+class Batch:
+    """Next-step prediction batch; T = max window length in the batch - 1 (bucketed) or seq_len - 1 (padded)."""
+    q: torch.Tensor          # [B, T] skill at step t (input)
+    r: torch.Tensor          # [B, T] response at step t (input)
+    q_next: torch.Tensor     # [B, T] skill at step t+1 (target skill)
+    r_next: torch.Tensor     # [B, T] response at step t+1 (target), float32
+    mask: torch.Tensor       # [B, T] bool, True where t+1 is a real interaction
+    students: torch.Tensor   # [B] global student index
+    index: torch.Tensor      # [B] window index in the split
+
+    def to(self, device, non_blocking: bool = False) -> "Batch":
+        return Batch(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)})
+
+
+def _groups(split: Split, batch_size: int, bucket: bool, max_tokens: int | None,
+            rng: np.random.Generator | None) -> list[np.ndarray]:
+    """Window indices of each batch, in the order they are served."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    lengths, n = split.lengths.numpy(), len(split.lengths)
+    if bucket:
+        # Random tie-breaking among equal lengths reshuffles who shares a bucket while the sorted length
+        # profile (hence the number and shapes of batches) stays the same for every epoch.
+        tie = rng.permutation(n) if rng is not None else np.arange(n)
+        order = tie[np.argsort(lengths[tie], kind="stable")]
+        width = lengths[order]
+    else:
+        order = rng.permutation(n) if rng is not None else np.arange(n)
+        width = np.full(n, split.skills.shape[1])
+    cuts, i = [0], 0
+    while i < n:
+        take = batch_size
+        if max_tokens is not None:  # cost (count * running max length) is nondecreasing: a search finds the cut
+            seg = width[i:i + batch_size]
+            cost = np.arange(1, len(seg) + 1) * np.maximum.accumulate(seg)
+            take = max(1, int(np.searchsorted(cost, max_tokens, side="right")))
+        i = min(n, i + take)
+        cuts.append(i)
+    groups = [order[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    if bucket and rng is not None:
+        groups = [groups[k] for k in rng.permutation(len(groups))]
+    return groups
+
+
+def iter_batches(split: Split, batch_size: int, *, shuffle: bool = False, seed: int = 0, bucket: bool = True,
+                 epoch: int = 0, max_tokens: int | None = None) -> Iterator[Batch]:
+    """Batches of windows. bucket=True: similar lengths together, T = longest - 1; bucket=False: every
+    batch padded to seq_len (the original's behaviour). Shuffle is deterministic from (seed, epoch)."""
+    rng = np.random.default_rng([seed, epoch]) if shuffle else None
+    lengths = split.lengths.numpy()
+    for g in _groups(split, batch_size, bucket, max_tokens, rng):
+        width = int(lengths[g].max()) if bucket else split.skills.shape[1]
+        idx = torch.from_numpy(g)
+        s, r = split.skills[idx, :width], split.responses[idx, :width]   # padding is already 0
+        mask = torch.arange(width - 1)[None, :] < (split.lengths[idx] - 1)[:, None]
+        yield Batch(s[:, :-1], r[:, :-1], s[:, 1:], r[:, 1:].float(), mask, split.students[idx], idx)
+
+
+def num_batches(split: Split, batch_size: int, *, bucket: bool = True, max_tokens: int | None = None) -> int:
+    """Number of batches iter_batches yields (the same for every seed and epoch)."""
+    return len(_groups(split, batch_size, bucket, max_tokens, None))
+
+
+# --------------------------------------------------------------------------- statistics
+def _attempts_to_mastery(split: Split, num_skills: int, run_length: int, skip_zero: bool = False) -> np.ndarray:
+    """[C] mean over (window, skill) pairs of the attempts made until ``run_length`` consecutive correct
+    answers on that skill (all attempts when never reached); NaN for skills without data."""
+    W = split.skills.shape[1]
+    win, pos = np.nonzero(np.arange(W)[None, :] < split.lengths.numpy()[:, None])
+    s, r = split.skills.numpy()[win, pos], split.responses.numpy()[win, pos]
+    if skip_zero:  # the original treated skill_id <= 0 as padding
+        keep = s > 0
+        win, pos, s, r = win[keep], pos[keep], s[keep], r[keep]
+    o = np.lexsort((pos, s, win))                                  # by window, skill, time
+    win, s, r = win[o], s[o], r[o]
+    i = np.arange(len(s))
+    new = np.ones(len(s), bool)
+    new[1:] = (win[1:] != win[:-1]) | (s[1:] != s[:-1])           # first attempt of a (window, skill)
+    run = i - np.maximum.accumulate(np.where(r == 0, i, np.where(new, i - 1, -1)))  # correct streak
+    reached = (run >= run_length).astype(np.int64)
+    before = np.cumsum(reached) - reached                          # runs completed strictly before i
+    counted = (before - before[new][np.cumsum(new) - 1]) == 0      # ... within this (window, skill)
+    attempts = np.bincount(s, weights=counted, minlength=num_skills)
+    pairs = np.bincount(s[new], minlength=num_skills)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, attempts / pairs, np.nan)
+
+
+def _normalise(raw: np.ndarray) -> np.ndarray:
+    """Skills without data get the mean; then divide by the mean so the average difficulty is 1."""
+    if np.isnan(raw).all():
+        return np.ones(len(raw))
+    filled = np.where(np.isnan(raw), np.nanmean(raw), raw)
+    return filled / filled.mean()
+
+
+def train_skill_difficulty(split: Split, num_skills: int, run_length: int = 3) -> np.ndarray:
+    """[C] attempts-to-mastery difficulty from the TRAINING split, mean 1 over skills."""
+    return _normalise(_attempts_to_mastery(split, num_skills, run_length))
+
+
+def original_skill_difficulty(valid_split: Split, num_skills: int, run_length: int = 3) -> np.ndarray:
+    """[C] the original's difficulty, bugs kept: computed on the VALIDATION fold, skill 0 skipped as if it
+    were padding, and off by one: index k holds skill k+1's difficulty, the last index 1.0."""
+    d = _normalise(_attempts_to_mastery(valid_split, num_skills, run_length, skip_zero=True)[1:])
+    return np.append(d, 1.0)
+
+
+def student_velocity(batch: Batch, mode: str, prior: float = 0.5, state=None) -> torch.Tensor:
+    """[B, T] per-student learning-velocity multiplier in [0.5, 2] (1 where mask is False).
+
+    "past": at step t the correct rate of r[0..t] (inputs only, never r_next), with one pseudo-answer
+        at the global rate g, divided by g; ``state`` = g (the training correct rate), None -> ``prior``.
+    "original_leak": the original: the window's mean r_next over its mask (its FUTURE answers) divided
+        by a running global rate, the same for every step ([B] broadcast to [B, T]). ``state`` is a dict
+        of floats {"correct", "count"} updated in place after each batch (rate = ``prior`` while count is 0);
+        None: rate = prior.
+    """
+    B, T = batch.mask.shape
+    if mode == "past":
+        g = prior if state is None else float(state)
+        steps = torch.arange(1, T + 1, device=batch.r.device, dtype=torch.float32)
+        v = (batch.r.float().cumsum(1) + g) / (steps + 1) / g
+    elif mode == "original_leak":
+        m = batch.mask.float()
+        g = state["correct"] / state["count"] if state and state.get("count", 0) > 0 else prior
+        v = ((batch.r_next * m).sum(1) / m.sum(1).clamp_min(1) / g)[:, None].expand(B, T)
+        if state is not None:  # plain floats (one sync per batch), so the state can go into a checkpoint
+            correct, count = torch.stack([(batch.r_next * m).sum(), m.sum()]).tolist()
+            state["correct"] = state.get("correct", 0.0) + correct
+            state["count"] = state.get("count", 0.0) + count
+    else:
+        raise ValueError(f"unknown velocity mode '{mode}' (expected 'past' or 'original_leak')")
+    return torch.where(batch.mask, v.clamp(0.5, 2.0), torch.ones_like(v))

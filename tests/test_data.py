@@ -1,0 +1,275 @@
+"""Tests of gainakt.data: readers and their errors, windows, batches, statistics, and the real data."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gainakt.data import (DATASETS, DataFormatError, DataNotFoundError, Student, build_dataset, build_split,
+                          iter_batches, load_dataset, num_batches, original_skill_difficulty, read_dkvmn,
+                          read_pykt, resolve_data_dir, student_velocity, train_skill_difficulty, write_dkvmn,
+                          write_pykt)
+
+REAL = Path(os.environ.get("GAINAKT_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+needs_real = pytest.mark.skipif(not (REAL / "assist2015" / "train_valid.csv").is_file(),
+                                reason=f"real data not found in {REAL}")
+
+
+def student(uid, n, fold=0, C=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return Student(uid, rng.integers(0, C, n), rng.integers(0, 2, n), fold)
+
+
+def students(k=12, C=10, folds=5):
+    return [student(f"{i:03d}", 3 + 7 * i, fold=i % folds, C=C, seed=i) for i in range(k)]
+
+
+def same(a, b):
+    assert [s.raw_id for s in a] == [s.raw_id for s in b] and [s.fold for s in a] == [s.fold for s in b]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.skills, y.skills)
+        np.testing.assert_array_equal(x.responses, y.responses)
+
+
+# --------------------------------------------------------------------------- readers
+def test_pykt_round_trip(tmp_path):
+    st = students()
+    write_pykt(tmp_path / "train_valid.csv", st)
+    write_pykt(tmp_path / "test.csv", st, cidxs=True)
+    same(read_pykt(tmp_path / "train_valid.csv", 10), st)
+    same(read_pykt(tmp_path / "test.csv", 10, has_cidxs=True), st)
+
+
+def test_dkvmn_round_trip_and_folds(tmp_path):
+    st = students(20)
+    write_dkvmn(tmp_path / "x_train.csv", st)
+    back = read_dkvmn(tmp_path / "x_train.csv", 10)
+    assert [s.raw_id for s in back] == [f"x_train:{i + 1}" for i in range(20)]
+    for x, y in zip(back, st):
+        np.testing.assert_array_equal(x.skills, y.skills)
+        np.testing.assert_array_equal(x.responses, y.responses)
+    assert np.bincount([s.fold for s in back]).tolist() == [4] * 5
+    assert {s.fold for s in read_dkvmn(tmp_path / "x_train.csv", 10, fold_of=-1)} == {-1}
+    # trailing commas, as in the DKVMN files, are accepted
+    (tmp_path / "t.csv").write_text("3\n1,2,3,\n0,1,1,\n")
+    assert read_dkvmn(tmp_path / "t.csv", 3)[0].skills.tolist() == [0, 1, 2]
+
+
+PYKT_BAD = [  # (concepts, responses, field, expected words)
+    ('"1,2,3"', '"0,1"', "responses", "has 2 values"),
+    ('"1,2,3,4"', '"0,1,1,2"', "responses", "value '2' at position 4 is not 0 or 1"),
+    ('"1,100"', '"0,1"', "concepts", "value '100' at position 2 is out of range"),
+    ('"1,-1"', '"0,1"', "concepts", "value '-1' at position 2 is out of range"),
+    ('""', '""', "concepts", "empty sequence"),
+    ('"1,x,3"', '"0,1,1"', "concepts", "value 'x' at position 2 is not an integer"),
+    ('"1,2.5"', '"0,1"', "concepts", "not an integer"),
+]
+
+
+@pytest.mark.parametrize("concepts,responses,field,words", PYKT_BAD)
+def test_pykt_errors(tmp_path, concepts, responses, field, words):
+    path = tmp_path / "train_valid.csv"
+    path.write_text(f'fold,uid,concepts,responses\n0,7,"1,2","0,1"\n1,8,{concepts},{responses}\n')
+    with pytest.raises(DataFormatError) as e:
+        read_pykt(path, 100)
+    msg = str(e.value)
+    assert "train_valid.csv line 3" in msg and f"field '{field}'" in msg and words in msg, msg
+    assert (e.value.line, e.value.field) == (3, field)
+
+
+def test_pykt_missing_column(tmp_path):
+    (tmp_path / "test.csv").write_text('fold,uid,concepts,responses\n-1,7,"1,2","0,1"\n')
+    with pytest.raises(DataFormatError, match=r"test.csv line 1, field 'cidxs': missing column"):
+        read_pykt(tmp_path / "test.csv", 100, has_cidxs=True)
+
+
+DKVMN_BAD = [  # (text, line, field, expected words)
+    ("3\n1,2,3\n0,1,1\nabc\n1\n1\n", 4, "count", "not an integer"),
+    ("3\n1,2,3\n0,1,1\n4\n1,2,3\n0,1,1\n", 4, "count", "says 4 but the skills line has 3"),
+    ("3\n1,2,3\n0,1,1\n2\n1,2\n", 4, "block", "expected 3 lines"),
+    ("3\n1,2,3\n1,0,1\n0,1,1\n", 4, "count", "a line missing?"),
+    ("2\n1,111\n0,1\n", 2, "skills", "value '111' at position 2 is out of range [1, 110]"),
+    ("2\n0,1\n0,1\n", 2, "skills", "value '0' at position 1 is out of range"),
+    ("2\n1,2\n0,3\n", 3, "responses", "value '3' at position 2 is not 0 or 1"),
+    ("2\n1,2\n0\n", 3, "responses", "has 1 values"),
+]
+
+
+@pytest.mark.parametrize("text,line,field,words", DKVMN_BAD)
+def test_dkvmn_errors(tmp_path, text, line, field, words):
+    path = tmp_path / "assist2009_updated_train.csv"
+    path.write_text(text)
+    with pytest.raises(DataFormatError) as e:
+        read_dkvmn(path, 110)
+    msg = str(e.value)
+    assert f"assist2009_updated_train.csv line {line}, field '{field}'" in msg and words in msg, msg
+
+
+def test_missing_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("GAINAKT_DATA", raising=False)
+    with pytest.raises(DataNotFoundError, match="GAINAKT_DATA"):
+        resolve_data_dir(None)
+    with pytest.raises(DataNotFoundError) as e:
+        load_dataset("assist2015", data_dir=tmp_path)
+    msg = str(e.value)
+    for words in ("train_valid.csv", "test.csv", str(tmp_path / "assist2015"), "pyKT", "--data-dir", "GAINAKT_DATA"):
+        assert words in msg, msg
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        load_dataset("statics2011", data_dir=tmp_path / "nowhere")
+
+
+def test_env_var_and_student_index(tmp_path, monkeypatch):
+    (tmp_path / "assist2015").mkdir()
+    tv = students()
+    tv[0] = student("shared", 30, fold=1)
+    write_pykt(tmp_path / "assist2015" / "train_valid.csv", tv)
+    write_pykt(tmp_path / "assist2015" / "test.csv", [student("shared", 40, fold=-1), student("zz", 5, fold=-1)],
+               cidxs=True)
+    monkeypatch.setenv("GAINAKT_DATA", str(tmp_path))
+    ds = load_dataset("assist2015", fold=0)
+    assert ds.num_students == 13 and ds.student_ids == sorted(ds.student_ids)
+    shared = ds.student_ids.index("shared")
+    assert shared in ds.train.students.tolist() and shared in ds.test.students.tolist()
+    assert ds.valid.num_interactions == sum(len(s.skills) for s in tv if s.fold == 0)
+
+
+# --------------------------------------------------------------------------- windows and batches
+def test_windows():
+    st = [student("a", 450), student("b", 1), student("c", 201)]
+    split = build_split("train", st, 200, {"a": 0, "b": 1, "c": 2})
+    assert split.lengths.tolist() == [200, 200, 50, 200]
+    assert split.starts.tolist() == [0, 200, 400, 0]
+    assert split.students.tolist() == [0, 0, 0, 2]
+    assert (split.dropped_windows, split.dropped_interactions) == (2, 2)  # b (length 1) and c's last step
+    flat = torch.cat([split.skills[i, :n] for i, n in enumerate(split.lengths[:3].tolist())])
+    np.testing.assert_array_equal(flat.numpy(), st[0].skills)
+    assert split.skills[2, 50:].abs().sum() == 0 and split.responses[2, 50:].abs().sum() == 0
+
+
+def skewed_split(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    lengths = np.minimum(2 + rng.geometric(0.05, n), 200)  # many short windows, a few long ones
+    st = [student(str(i), int(k), seed=i) for i, k in enumerate(lengths)]
+    return build_split("train", st, 200, {s.raw_id: i for i, s in enumerate(st)})
+
+
+@pytest.mark.parametrize("max_tokens", [None, 2000])
+def test_bucketed_batches_cover_windows_once(max_tokens):
+    split = skewed_split()
+    batches = list(iter_batches(split, 32, max_tokens=max_tokens))
+    assert len(batches) == num_batches(split, 32, max_tokens=max_tokens)
+    seen = torch.cat([b.index for b in batches]).sort().values
+    assert seen.tolist() == list(range(len(split.lengths)))
+    bucketed = sum(b.q.numel() for b in batches)
+    padded = sum(b.q.numel() for b in iter_batches(split, 32, bucket=False))
+    assert padded == len(split.lengths) * 199 and bucketed < padded / 3
+    assert sum(int(b.mask.sum()) for b in batches) == split.num_interactions - len(split.lengths)
+    if max_tokens:
+        assert all(b.q.shape[0] * (b.q.shape[1] + 1) <= max_tokens for b in batches if b.q.shape[0] > 1)
+
+
+@pytest.mark.parametrize("bucket", [True, False])
+def test_shift_and_mask(bucket):
+    split = skewed_split(50)
+    for b in iter_batches(split, 8, bucket=bucket, shuffle=True):
+        n = split.lengths[b.index]
+        assert b.q.shape[1] == (int(n.max()) if bucket else 200) - 1
+        assert (b.mask.sum(1) == n - 1).all()
+        for i, k in enumerate(b.index.tolist()):
+            m = int(n[i]) - 1
+            assert torch.equal(b.q[i, :m], split.skills[k, :m])
+            assert torch.equal(b.q_next[i, :m], split.skills[k, 1:m + 1])
+            assert torch.equal(b.q_next[i, :m - 1], b.q[i, 1:m])
+            assert torch.equal(b.r_next[i, :m - 1], b.r[i, 1:m].float())
+        pad = ~b.mask
+        assert b.r_next.dtype == torch.float32 and (b.q_next[pad] == 0).all() and (b.r_next[pad] == 0).all()
+        assert (b.students == split.students[b.index]).all()
+
+
+def test_shuffle_deterministic():
+    split = skewed_split()
+    order = lambda **kw: [b.index.tolist() for b in iter_batches(split, 16, shuffle=True, **kw)]  # noqa: E731
+    assert order(seed=1, epoch=0) == order(seed=1, epoch=0)
+    assert order(seed=1, epoch=0) != order(seed=1, epoch=1)
+    assert order(seed=1, epoch=0) != order(seed=2, epoch=0)
+    assert [b.index.tolist() for b in iter_batches(split, 16)] == [b.index.tolist() for b in iter_batches(split, 16)]
+
+
+# --------------------------------------------------------------------------- statistics
+def test_train_skill_difficulty():
+    # skill 0: correct 3 in a row at once (3 attempts); skill 1: 0,0,1,1,1 (5); skill 2 never mastered (2 attempts)
+    st = [Student("a", np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2]), np.array([1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 1]), 0)]
+    split = build_split("train", st, 200, {"a": 0})
+    d = train_skill_difficulty(split, 4)
+    raw = np.array([3, 5, 2, 10 / 3])  # skill 3 has no data: the mean
+    np.testing.assert_allclose(d, raw / raw.mean())
+
+
+def test_original_skill_difficulty_off_by_one():
+    skills = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3])
+    resp = np.array([0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1])
+    split = build_split("valid", [Student("a", skills, resp, 0)], 200, {"a": 0})
+    fixed, orig = train_skill_difficulty(split, 5), original_skill_difficulty(split, 5)
+    raw = np.array([3.0, 5, 7, 5])  # skills 1..3 and the missing skill 4 (mean); skill 0 skipped
+    np.testing.assert_allclose(orig, np.append((raw / raw.mean())[:4], 1.0))  # index k <- skill k+1
+    assert orig[0] < orig[1] < orig[2] and orig[4] == 1.0
+    np.testing.assert_allclose(orig[:3] / orig[0], fixed[1:4] / fixed[1])  # same skills, shifted by one
+
+
+def test_student_velocity_past_vs_leak():
+    split = skewed_split(40)
+    b = next(iter_batches(split, 40))
+    v = student_velocity(b, "past", state=0.6)
+    assert v.shape == b.q.shape and (v >= 0.5).all() and (v <= 2).all() and (v[~b.mask] == 1).all()
+    t = 3
+    changed = b.r.clone()
+    changed[:, t + 1:] = 1 - changed[:, t + 1:]
+    b2 = type(b)(b.q, changed, b.q_next, torch.cat([changed[:, 1:], b.r_next[:, -1:]], 1).float(), b.mask,
+                 b.students, b.index)
+    v2 = student_velocity(b2, "past", state=0.6)
+    assert torch.equal(v[:, :t + 1], v2[:, :t + 1])            # the future cannot move the past
+    state, state2 = {"correct": 0.0, "count": 0.0}, {}
+    leak, leak2 = student_velocity(b, "original_leak", state=state), student_velocity(b2, "original_leak", state=state2)
+    assert leak.shape == b.q.shape and not torch.equal(leak[:, :t + 1], leak2[:, :t + 1])
+    m = b.mask.float()
+    np.testing.assert_allclose(leak[:, 0].numpy(), ((b.r_next * m).sum(1) / m.sum(1) / 0.5).clamp(0.5, 2).numpy(),
+                               rtol=1e-6)
+    assert state["count"] == float(m.sum())                    # the running rate moved after the batch
+    g = state["correct"] / state["count"]
+    again = student_velocity(b, "original_leak", state=state)
+    np.testing.assert_allclose(again[:, 0].numpy(), ((b.r_next * m).sum(1) / m.sum(1) / g).clamp(0.5, 2).numpy(),
+                               rtol=1e-5)
+
+
+def test_build_dataset_checks():
+    with pytest.raises(ValueError, match="fold 7"):
+        build_dataset("x", 10, students(), [], fold=7)
+    with pytest.raises(ValueError, match="unknown data set"):
+        load_dataset("nope")
+
+
+# --------------------------------------------------------------------------- real data
+@pytest.fixture(scope="module")
+def assist2015():
+    return load_dataset("assist2015", data_dir=REAL, fold=0)
+
+
+@needs_real
+def test_real_assist2015(assist2015):
+    ds = assist2015
+    assert ds.num_skills == 100 == DATASETS["assist2015"].num_skills
+    folds_1_4 = 544_339 - 105_831  # fold 0 of train_valid.csv holds 105,831 interactions
+    assert folds_1_4 - 10 <= ds.train.num_interactions <= folds_1_4
+    assert ds.valid.num_interactions == 105_831 and ds.test.num_interactions == 138_458
+    assert len(ds.test.students.unique()) == 3818 and ds.info["splits"]["test"]["students"] == 3818
+    assert ds.num_students == 15_275 + 3818 and int(ds.train.lengths.min()) >= 2
+    assert int(ds.train.skills.max()) == 99 and 0.70 < ds.train.correct_rate < 0.76
+
+
+@needs_real
+@pytest.mark.parametrize("name,C,students", [("assist2009", 110, 2921 + 1230), ("statics2011", 1223, 333)])
+def test_real_dkvmn(name, C, students):
+    ds = load_dataset(name, data_dir=REAL)
+    assert ds.num_skills == C and ds.num_students == students
+    assert int(ds.train.skills.max()) < C and ds.valid.num_interactions > 0
