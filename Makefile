@@ -1,0 +1,62 @@
+# gainakt: executable research report. `make help` lists the targets.
+SHELL := bash
+.DEFAULT_GOAL := help
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+JB     := $(VENV)/bin/jupyter-book
+STEP   := scripts/step.sh
+# Data lives beside the clone (../shared/data) unless GAINAKT_DATA says otherwise.
+export GAINAKT_DATA ?= $(abspath $(CURDIR)/../shared/data)
+# 0 skips the headless-Chromium check of the built book.
+BROWSER_CHECK ?= 1
+# Extra arguments for `make experiments`, e.g. ARGS="--only V0 --force".
+ARGS ?=
+
+.PHONY: help venv test test-unit test-notebooks book test-browser experiments bench clean distclean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed  ## create .venv and install the project with its book and test extras
+
+# torch first and exact: the CPU wheel is on local disk; letting pip resolve
+# torch through a range would download the CUDA build (GBs).
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install torch==2.13.0
+	$(PY) -m pip install -e ".[book,test]"
+	touch $@
+
+test: test-unit test-notebooks book test-browser  ## every check, as CI runs them
+
+test-unit:  ## unit tests (tests/, without the browser tests)
+	@$(STEP) --no-tests-ok unit $(PY) -m pytest tests --ignore=tests/browser
+
+test-notebooks:  ## papermill-prepared smoke runs (nbval-lax) + strict nbval on analysis_*
+	@$(STEP) notebooks $(PY) scripts/run_notebook_checks.py
+
+book:  ## build the book from scratch (--all: opted-in notebooks re-run; warnings are errors)
+	@$(STEP) book $(JB) build . --all -W -n --keep-going
+
+test-browser:  ## headless Chromium: figures, widgets and math of the built book render offline
+ifeq ($(BROWSER_CHECK),0)
+	@echo "==> [browser] skipped (BROWSER_CHECK=0)"
+else
+	@$(STEP) browser-tests $(PY) -m pytest tests/browser
+	@$(STEP) browser $(PY) tests/browser/check_book.py --build _build/html --out _build/screenshots
+endif
+
+experiments:  ## run the training notebooks with the driver into book/runs/ (long)
+	$(PY) -m gainakt.book run $(ARGS)
+
+bench:  ## epoch-time benchmark
+	$(PY) benchmarks/bench_epoch.py
+
+clean:  ## remove build outputs (_build: HTML, execution cache, screenshots, prepared notebooks)
+	rm -rf _build .pytest_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean  ## clean, and remove the virtual environment
+	rm -rf $(VENV) *.egg-info

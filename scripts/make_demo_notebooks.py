@@ -1,0 +1,117 @@
+"""Write the placeholder notebooks that keep the book pipeline testable.
+
+- book/analysis/variants.ipynb: unexecuted, opted in to execution at build time
+  (metadata mystnb.execution_mode = force), so every `make book` proves that
+  forced execution works. Replaced by the real analysis notebook later.
+- book/exploration/widget_demo.ipynb: executed here with nbclient (which stores
+  the widget state) and committed with outputs, so the build renders it as is
+  and the browser check can prove that figures, widgets and math render offline.
+
+Existing files are kept unless --force (variants.ipynb will be replaced by the real
+analysis notebook: do not overwrite it by accident).
+Usage: .venv/bin/python scripts/make_demo_notebooks.py [--only variants|widget_demo] [--force]
+"""
+
+import argparse
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+VARIANTS_CODE = """\
+import numpy as np
+import matplotlib.pyplot as plt
+
+variants = ["V0", "V1", "V2", "V3", "V4", "V5"]
+placeholder = np.linspace(0.70, 0.75, len(variants))  # not results: pipeline check only
+fig, ax = plt.subplots(figsize=(5, 2.5))
+ax.bar(variants, placeholder, color="tab:blue")
+ax.set_ylim(0.6, 0.8)
+ax.set_ylabel("AUC (placeholder)")
+plt.show()
+print(f"{len(variants)} variants")"""
+
+WIDGET_FIG_CODE = """\
+import numpy as np
+import matplotlib.pyplot as plt
+
+t = np.arange(50)
+fig, ax = plt.subplots(figsize=(5, 2.5))
+ax.plot(t, 1 - np.exp(-t / 10), label="mastery")
+ax.plot(t, np.exp(-t / 10) / 10, label="gain")
+ax.set_xlabel("interaction $t$")
+ax.legend()
+plt.show()"""
+
+WIDGET_CODE = """\
+import ipywidgets as widgets
+
+# Front-end link only: it keeps working in the static page, no kernel needed.
+step = widgets.IntSlider(value=3, min=0, max=49, description="step")
+shown = widgets.IntText(value=3, description="value", disabled=True)
+widgets.jslink((step, "value"), (shown, "value"))
+widgets.HBox([step, shown])"""
+
+
+def variants_notebook():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = KERNELSPEC
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["mystnb"] = {"execution_mode": "force"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            "# Variant comparison (placeholder)\n\n"
+            "Placeholder for `notebooks/analysis_variants.ipynb`: it is executed at every book "
+            "build (`mystnb.execution_mode: force`), which tests that forced execution works."
+        ),
+        nbformat.v4.new_code_cell(VARIANTS_CODE),
+    ]
+    return nb
+
+
+def widget_demo_notebook():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = KERNELSPEC
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            "# Widget and figure demo (placeholder)\n\n"
+            "Proves that a pre-executed notebook renders offline: a matplotlib figure, an "
+            "ipywidgets slider linked in the browser to a text box, and math such as "
+            "$\\hat{y}_t = \\sigma(\\mathbf{w}^\\top \\mathbf{h}_t + b)$. "
+            "To be replaced by the real exploration page."
+        ),
+        nbformat.v4.new_code_cell(WIDGET_FIG_CODE),
+        nbformat.v4.new_code_cell(WIDGET_CODE),
+    ]
+    # store_widget_state=True is nbclient's default: the page can render the widgets.
+    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True).execute(
+        cwd=str(ROOT)
+    )
+    return nb
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["variants", "widget_demo"])
+    ap.add_argument("--force", action="store_true", help="overwrite existing notebooks")
+    args = ap.parse_args()
+    targets = {"variants": ("book/analysis/variants.ipynb", variants_notebook),
+               "widget_demo": ("book/exploration/widget_demo.ipynb", widget_demo_notebook)}
+    for name, (rel, make) in targets.items():
+        if args.only not in (None, name):
+            continue
+        out = ROOT / rel
+        if out.exists() and not args.force:
+            print(f"kept {rel} (exists; --force to overwrite)")
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(make(), out)
+        print("wrote", rel)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""Open the built book in headless Chromium and check that it renders offline.
+
+For every page that has notebook figures, ipywidgets or math (or the pages
+given with --pages) it checks, after the page's JavaScript ran:
+  - every image in the article loaded (img.complete and naturalWidth > 0);
+  - every saved widget view was rendered by the vendored widget manager
+    (a `.jupyter-widgets` element next to each widget-view script);
+  - every math element was typeset by MathJax (no raw TeX left, no merror);
+  - no page asset (_static/, _images/) answered 404 and nothing was loaded
+    from another host (all other hosts are unresolvable for this Chromium).
+and saves a screenshot to _build/screenshots/<page>.png.
+
+It uses only the standard library and Debian's chromium CLI (`--dump-dom`,
+`--screenshot`, `--virtual-time-budget`). The local HTTP server adds one small
+script to each HTML page it serves; that script writes what it measures into
+the <html data-book-check="..."> attribute, which --dump-dom then returns.
+
+Exit codes: 0 all pages pass (or Chromium absent and REQUIRE_BROWSER is not 1),
+1 a check failed, 2 usage error (no build, no pages to check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    # Offline for real: any host but the local server fails to resolve, so a
+    # page that still needs a CDN fails here even on a machine with internet.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+# Harmless errors of the JB1 theme stack: sphinx-thebe's inline config script is
+# emitted twice on every page (`const THEBE_JS_URL` redeclared); thebe is unused.
+# html-manager 1.0.6 typesets widget labels with the MathJax 2 API
+# (MathJax.Hub.Queue), absent in MathJax 3: only math inside widget labels is lost.
+KNOWN_JS_ERRORS = ("'THEBE_JS_URL' has already been declared", "reading 'Queue'")
+WIDTH, HEIGHT, MAX_HEIGHT = 1280, 1600, 12000
+SKIP_PAGES = {"genindex.html", "search.html", "index.html"}
+
+# Injected right after <head>: records JS errors from the start, then keeps
+# writing its measurements into an attribute of <html> (virtual time runs the
+# interval; the last value is what --dump-dom sees).
+PROBE_JS = r"""
+<script>
+(function () {
+  var errors = [];
+  window.addEventListener('error', function (e) {
+    if (e && e.message) errors.push(String(e.message).slice(0, 300));
+  });
+  window.addEventListener('unhandledrejection', function (e) {
+    errors.push('unhandled rejection: ' + String(e && e.reason).slice(0, 300));
+  });
+  function measure() {
+    if (!document.body) return;  // still parsing <head>
+    var root = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+    var imgs = Array.prototype.slice.call(root.querySelectorAll('img')).map(function (img) {
+      return {src: img.getAttribute('src'), ok: img.complete && img.naturalWidth > 0,
+              w: img.naturalWidth, h: img.naturalHeight};
+    });
+    var views = Array.prototype.slice.call(
+      document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'));
+    var rendered = views.filter(function (s) {
+      return s.parentElement && s.parentElement.querySelector('.widget-subarea .jupyter-widgets');
+    }).length;
+    var maths = Array.prototype.slice.call(root.querySelectorAll('.math'));
+    var mathRaw = maths.filter(function (m) { return !m.querySelector('mjx-container') && !m.closest('mjx-container'); }).length;
+    var external = [];
+    var seen = {};
+    function note(u) {
+      if (!u) return;
+      try { var url = new URL(u, location.href); } catch (err) { return; }
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.host !== location.host && !seen[url.href]) {
+        seen[url.href] = 1; external.push(url.href);
+      }
+    }
+    performance.getEntriesByType('resource').forEach(function (r) { note(r.name); });
+    document.querySelectorAll('script[src], img[src], iframe[src]').forEach(function (e) { note(e.getAttribute('src')); });
+    document.querySelectorAll('link[rel="stylesheet"][href]').forEach(function (e) { note(e.getAttribute('href')); });
+    var report = {
+      readyState: document.readyState, title: document.title,
+      images: imgs, widgetViews: views.length, widgetsRendered: rendered,
+      widgetClasses: document.querySelectorAll('.jupyter-widgets').length,
+      math: maths.length, mathUnrendered: mathRaw,
+      mathErrors: document.querySelectorAll('mjx-merror').length,
+      external: external, errors: errors,
+      height: Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)
+    };
+    document.documentElement.setAttribute('data-book-check', JSON.stringify(report));
+  }
+  setInterval(measure, 250);
+  window.addEventListener('load', function () { setTimeout(measure, 0); });
+})();
+</script>
+"""
+
+
+# ---------------------------------------------------------------- static scan
+@dataclass
+class Expect:
+    """What a page should show, read from its static HTML."""
+
+    images: int = 0
+    widget_views: int = 0
+    math: int = 0
+
+    @property
+    def interesting(self) -> bool:
+        return bool(self.images or self.widget_views or self.math)
+
+
+def expectations(page_html: str) -> Expect:
+    """Count output images, widget views and math in a built page."""
+    article = page_html
+    m = re.search(r"<article[^>]*bd-article.*?</article>", page_html, re.S)
+    if m:
+        article = m.group(0)
+    return Expect(
+        images=len(re.findall(r"<img\b", article)),
+        widget_views=len(re.findall(r'type="application/vnd\.jupyter\.widget-view\+json"', article)),
+        math=len(re.findall(r'class="math\b', article)),
+    )
+
+
+def discover_pages(build: Path) -> list[str]:
+    """Pages with figures, widgets or math, as paths relative to the build."""
+    pages = []
+    for p in sorted(build.rglob("*.html")):
+        rel = p.relative_to(build).as_posix()
+        if rel.startswith(("_static/", "_sources/", "_images/")) or rel in SKIP_PAGES:
+            continue
+        if expectations(p.read_text(encoding="utf-8", errors="replace")).interesting:
+            pages.append(rel)
+    return pages
+
+
+# ---------------------------------------------------------------- server
+class _Handler(SimpleHTTPRequestHandler):
+    log_list: list  # set per server
+
+    def log_message(self, fmt, *args):  # quiet; keep a record instead
+        pass
+
+    def log_request(self, code="-", size="-"):
+        self.log_list.append((urlsplit(self.path).path, int(code) if str(code).isdigit() else code))
+
+    def send_head(self):
+        path = self.translate_path(self.path)
+        if path.endswith(".html") and os.path.isfile(path):
+            body = Path(path).read_bytes()
+            body = re.sub(rb"<head>", b"<head>" + PROBE_JS.encode(), body, count=1)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            import io
+
+            return io.BytesIO(body)
+        return super().send_head()
+
+
+class BookServer:
+    """`python -m http.server` in a thread, on an ephemeral loopback port."""
+
+    def __init__(self, root: Path):
+        self.requests: list[tuple[str, object]] = []
+        handler = type("Handler", (_Handler,), {"log_list": self.requests})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# ---------------------------------------------------------------- chromium
+def find_chromium(explicit: str | None = None) -> str | None:
+    if explicit:
+        return explicit if Path(explicit).exists() or shutil.which(explicit) else None
+    if os.environ.get("CHROMIUM"):
+        return find_chromium(os.environ["CHROMIUM"])
+    if Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium"
+    for name in CHROMIUM_CANDIDATES:
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def run_chromium(chromium: str, url: str, *, screenshot: Path | None, height: int,
+                 budget_ms: int, dump_dom: bool, timeout: float) -> str:
+    """One headless Chromium run; returns the DOM (empty when dump_dom=False)."""
+    with tempfile.TemporaryDirectory(prefix="book-check-chromium-") as profile:
+        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+               f"--window-size={WIDTH},{height}", f"--virtual-time-budget={budget_ms}"]
+        if dump_dom:
+            cmd.append("--dump-dom")
+        if screenshot is not None:
+            cmd.append(f"--screenshot={screenshot}")
+        cmd.append(url)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+            raise RuntimeError(f"chromium exited {proc.returncode} on {url}:\n{tail}")
+        return proc.stdout
+
+
+def read_report(dom: str) -> dict | None:
+    m = re.search(r'<html[^>]*\sdata-book-check="([^"]*)"', dom)
+    return json.loads(html.unescape(m.group(1))) if m else None
+
+
+# ---------------------------------------------------------------- checking
+@dataclass
+class PageResult:
+    page: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    screenshot: Path | None = None
+
+
+def judge(expect: Expect, report: dict | None, requests: list[tuple[str, object]]) -> tuple[list[str], list[str]]:
+    """Turn a page's measurements into (problems, notes). Pure: unit-tested."""
+    if report is None:
+        return ["the page's JavaScript did not run (no data-book-check attribute in the DOM)"], []
+    problems, notes = [], []
+    bad = [i["src"] for i in report["images"] if not i["ok"]]
+    if bad:
+        problems.append(f"{len(bad)} of {len(report['images'])} images did not load: {bad[:5]}")
+    if len(report["images"]) < expect.images:
+        problems.append(f"expected {expect.images} images, found {len(report['images'])}")
+    if expect.widget_views and report["widgetsRendered"] < expect.widget_views:
+        problems.append(
+            f"{report['widgetsRendered']} of {expect.widget_views} widgets rendered "
+            "(widget manager scripts missing or failing; see book/_assets and nb_ipywidgets_js)")
+    if report["mathUnrendered"] or report["mathErrors"]:
+        problems.append(f"math not typeset: {report['mathUnrendered']} raw of {report['math']}, "
+                        f"{report['mathErrors']} MathJax errors")
+    if report["external"]:
+        problems.append(f"requests to other hosts (not offline): {report['external'][:5]}")
+    missing = sorted({p for p, code in requests if code == 404 and p.startswith(("/_static/", "/_images/"))})
+    if missing:
+        problems.append(f"404 for book assets: {missing[:5]}")
+    other404 = sorted({p for p, code in requests if code == 404} - set(missing))
+    if other404:
+        notes.append(f"ignored 404s (icon fonts of the widget manager, favicon): {len(other404)}")
+    errors = [e for e in report["errors"] if not any(k in e for k in KNOWN_JS_ERRORS)]
+    if errors:
+        notes.append(f"JavaScript errors: {errors[:3]}")
+    return problems, notes
+
+
+def screenshot_name(page: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "__", page.removesuffix(".html")) + ".png"
+
+
+def check_page(chromium: str, server: BookServer, build: Path, page: str, shots: Path,
+               budget_ms: int, timeout: float) -> PageResult:
+    res = PageResult(page)
+    expect = expectations((build / page).read_text(encoding="utf-8", errors="replace"))
+    shot = shots / screenshot_name(page)
+    start = len(server.requests)
+    dom = run_chromium(chromium, server.base + page, screenshot=shot, height=HEIGHT,
+                       budget_ms=budget_ms, dump_dom=True, timeout=timeout)
+    report = read_report(dom)
+    res.problems, res.notes = judge(expect, report, server.requests[start:])
+    if report and report.get("height", 0) > HEIGHT:  # retake the screenshot at full height
+        run_chromium(chromium, server.base + page, screenshot=shot,
+                     height=min(int(report["height"]) + 40, MAX_HEIGHT),
+                     budget_ms=budget_ms, dump_dom=False, timeout=timeout)
+    res.screenshot = shot if shot.exists() else None
+    if res.screenshot is None:
+        res.problems.append("no screenshot was written")
+    if report:
+        res.notes.insert(0, f"{len(report['images'])} images, {report['widgetsRendered']}/"
+                            f"{expect.widget_views} widgets, {report['math']} math")
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Check the built book in headless Chromium.")
+    ap.add_argument("--build", default="_build/html", help="built HTML folder (default: %(default)s)")
+    ap.add_argument("--out", default="_build/screenshots", help="screenshot folder (default: %(default)s)")
+    ap.add_argument("--pages", nargs="*", help="pages relative to --build (default: every page "
+                    "with figures, widgets or math)")
+    ap.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                    help="skip discovered pages matching this shell pattern, e.g. 'book/runs/*' (repeatable)")
+    ap.add_argument("--require-widgets", type=int, default=1, metavar="N",
+                    help="fail unless at least N checked pages carry widgets (default: %(default)s)")
+    ap.add_argument("--require-images", type=int, default=1, metavar="N",
+                    help="fail unless at least N checked pages carry figures (default: %(default)s)")
+    ap.add_argument("--chromium", help="browser binary (default: $CHROMIUM or /usr/bin/chromium)")
+    ap.add_argument("--budget-ms", type=int, default=20000, help="virtual time per page")
+    ap.add_argument("--timeout", type=float, default=120, help="wall-clock seconds per Chromium run")
+    args = ap.parse_args(argv)
+
+    chromium = find_chromium(args.chromium)
+    if chromium is None:
+        msg = ("browser check: Chromium not found (apt-get install chromium, or set CHROMIUM)")
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            print(f"{msg}; REQUIRE_BROWSER=1, failing.", file=sys.stderr)
+            return 1
+        print(f"{msg}; SKIPPED.")
+        return 0
+
+    build = Path(args.build)
+    if not (build / "index.html").exists() and not args.pages:
+        print(f"browser check: no built book in {build} (run `make book` first)", file=sys.stderr)
+        return 2
+    pages = args.pages if args.pages else discover_pages(build)
+    pages = [p for p in pages if not any(fnmatch.fnmatch(p, pat) for pat in args.exclude)]
+    if not pages:
+        print(f"browser check: no page with figures, widgets or math under {build}", file=sys.stderr)
+        return 2
+    shots = Path(args.out)
+    shots.mkdir(parents=True, exist_ok=True)
+
+    results: list[PageResult] = []
+    with BookServer(build) as server:
+        for page in pages:
+            t0 = time.monotonic()
+            try:
+                res = check_page(chromium, server, build, page, shots, args.budget_ms, args.timeout)
+            except (RuntimeError, subprocess.TimeoutExpired, OSError) as err:
+                res = PageResult(page, problems=[f"chromium failed: {err}"])
+            results.append(res)
+            status = "FAIL" if res.problems else "ok"
+            print(f"[{status}] {page} ({time.monotonic() - t0:.1f}s)"
+                  + (f" -> {res.screenshot}" if res.screenshot else ""))
+            for note in res.notes:
+                print(f"       {note}")
+            for prob in res.problems:
+                print(f"       PROBLEM: {prob}")
+
+    failed = [r for r in results if r.problems]
+    totals = [(build / r.page).read_text(encoding="utf-8", errors="replace") for r in results]
+    n_widget_pages = sum(expectations(t).widget_views > 0 for t in totals)
+    n_image_pages = sum(expectations(t).images > 0 for t in totals)
+    if n_widget_pages < args.require_widgets:
+        print(f"browser check: PROBLEM: {n_widget_pages} checked pages carry widgets, "
+              f"{args.require_widgets} required")
+        failed.append(PageResult("(widget pages)"))
+    if n_image_pages < args.require_images:
+        print(f"browser check: PROBLEM: {n_image_pages} checked pages carry figures, "
+              f"{args.require_images} required")
+        failed.append(PageResult("(figure pages)"))
+    passed = len(results) - len([r for r in results if r.problems])
+    print(f"book-check: {passed} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
