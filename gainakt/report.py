@@ -78,7 +78,8 @@ def reported_vs_measured(variant: str, metrics: dict, history: pd.DataFrame | No
         if metric.startswith("gain_scalar"):
             row["per_skill_tensor"] = _lookup(metrics, history, split, metric.replace("gain_scalar", "gain_skill"))
         rows.append(row)
-    return pd.DataFrame(rows)
+    base = ["dataset", "variant", "flavour", "run", "seed", "epochs_run", "best_epoch", "d_model", "n_blocks"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=base)
 
 
 def collect(results_root: str | Path = "results") -> pd.DataFrame:
@@ -99,11 +100,15 @@ def collect(results_root: str | Path = "results") -> pd.DataFrame:
                     if isinstance(v, (int, float))})
         row["checks_passed"] = run.get("checks_passed", np.nan)
         rows.append(row)
-    return pd.DataFrame(rows)
+    base = ["dataset", "variant", "flavour", "run", "seed", "epochs_run", "best_epoch", "d_model", "n_blocks"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=base)
 
 
 def summarise(df: pd.DataFrame, metrics: list[str], by=("dataset", "run")) -> pd.DataFrame:
     """Mean and standard deviation over seeds (n = number of seeds) for each group."""
+    metrics = [m for m in metrics if m in df.columns]
+    if df.empty or not metrics:
+        return pd.DataFrame(columns=[*by, "n_seeds"])
     g = df.groupby(list(by))
     out = g[metrics].agg(["mean", "std"])
     out.columns = [f"{m}_{s}" for m, s in out.columns]
