@@ -23,6 +23,21 @@ from torch import Tensor, nn
 from .config import Config
 
 
+class Dropout(nn.Module):
+    """Inverted dropout from a uniform mask: the same distribution as nn.Dropout, but about twice
+    as fast on the CPU, where `bernoulli_` was a fifth of a training step (benchmarks/)."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty_like(x).uniform_() >= self.p
+        return x * keep / (1.0 - self.p)
+
+
 class EncoderBlock(nn.Module):
     """Post-LayerNorm block with two streams: Q, K from context, V from value.
 
@@ -35,9 +50,9 @@ class EncoderBlock(nn.Module):
         self.n_heads, self.attention = n_heads, attention
         self.q_proj, self.k_proj = nn.Linear(d, d), nn.Linear(d, d)
         self.v_proj, self.out_proj = nn.Linear(d, d), nn.Linear(d, d)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.ln_ctx1, self.ln_val1, self.ln_ctx2 = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
-        self.ffn = nn.Sequential(nn.Linear(d, d_ff), nn.ReLU(), nn.Dropout(dropout), nn.Linear(d_ff, d))
+        self.ffn = nn.Sequential(nn.Linear(d, d_ff), nn.ReLU(), Dropout(dropout), nn.Linear(d_ff, d))
 
     def _heads(self, x: Tensor) -> Tensor:  # [B, T, D] -> [B, H, T, D/H]
         B, T, D = x.shape
@@ -118,7 +133,7 @@ class GainAKT3Exp(nn.Module):
         # Encoder 1
         self.enc1 = Encoder(C, cfg)
         self.skill_emb1 = nn.Embedding(C, d)
-        self.head1 = nn.Sequential(nn.Linear(3 * d, cfg.d_ff), nn.ReLU(), nn.Dropout(cfg.dropout),
+        self.head1 = nn.Sequential(nn.Linear(3 * d, cfg.d_ff), nn.ReLU(), Dropout(cfg.dropout),
                                    nn.Linear(cfg.d_ff, 1))
         # Encoder 2
         self.enc2 = Encoder(C, cfg)

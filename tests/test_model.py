@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gainakt.config import Config
-from gainakt.model import GainAKT3Exp, practice_gather, practice_loop
+from gainakt.model import Dropout, GainAKT3Exp, practice_gather, practice_loop
 from gainakt.variants import VARIANTS, make_config
 
 C, S = 7, 5
@@ -175,3 +175,12 @@ def test_beta_init_spread():
     assert build(small(beta_init_std=0.0)).beta_skill.std().item() == 0.0
     b = build(small(beta_init_std=0.5)).beta_skill
     assert b.std().item() > 0.1 and b.min() >= 0.5 and b.max() <= 5.0
+
+
+def test_fast_dropout_matches_torch_dropout_in_distribution():
+    x = torch.ones(200, 500)
+    d = Dropout(0.2)
+    y = d.train()(x)
+    assert abs((y == 0).float().mean().item() - 0.2) < 0.01
+    assert abs(y.mean().item() - 1.0) < 0.02  # inverted scaling keeps the expectation
+    assert torch.equal(d.eval()(x), x)
