@@ -1,0 +1,426 @@
+"""The book's experiment matrix as data: ``experiments.yml`` -> a list of :class:`Run`.
+
+File format::
+
+    validate: true            # optional: check variants/flavours/datasets/override keys
+                              #   against gainakt.variants / gainakt.config (default true)
+    defaults:                 # applied to every entry; an entry's own value wins
+      notebook: notebooks/train_variant.ipynb
+      dataset: synthetic
+      epochs: 20
+      ...
+    runs:
+      - variant: V1
+        flavour: [as_run, as_intended]   # a value or a list
+        dataset: synthetic               # a value or a list
+        seeds: [0, 1, 2]
+        tags: [synthetic]
+        label: small                     # optional; becomes part of the run name
+        gpu: false
+        overrides: {epochs: 3, learning_rate: 0.001}
+
+Each entry expands to the product flavour x dataset x seed. The notebook receives these papermill
+parameters (Python values, never strings): ``variant, flavour, dataset, data_dir, seed,
+device, num_threads, results_dir, overrides`` always; ``epochs, d_model, n_blocks, n_heads, d_ff,
+batch_size, synthetic`` when the matrix sets them (else the notebook's defaults apply). Keys of
+``overrides`` that are themselves notebook parameters (those just listed) are lifted to the top
+level; the other override keys stay in the ``overrides`` dict, which the notebook applies to its
+Config. (At execution time any other parameter of the notebook's ``parameters`` cell is lifted
+out of ``overrides`` too.)
+
+Names: ``<variant>-<flavour>[-<label>]``; key ``<dataset>/<name>/seed<k>``;
+results in ``<results_root>/<dataset>/<name>/seed<k>/`` and the executed notebook at
+``<book_root>/runs/<dataset>/<name>-seed<k>.ipynb`` (both relative to the repository root).
+
+A run is done iff ``<results_dir>/metrics.json`` exists (the notebook writes it atomically)
+and no lock is left: while a driver executes a run it holds ``<results_dir>/../.seed<k>.lock``
+and removes it only after the executed notebook is in place, so a run killed after its
+metrics.json but before the end of the notebook shows as ``stale-lock`` and is run again.
+
+Errors (:class:`MatrixError`) name the offending entry (index and YAML line): unknown keys,
+two entries producing the same run key, duplicate keys inside one YAML mapping, bad values.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import fnmatch
+import json
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+__all__ = ["Run", "MatrixError", "expand", "select", "status", "run_state", "load_matrix",
+           "PARAM_ORDER", "LIFTED_PARAMS", "DEFAULT_NOTEBOOK", "read_lock"]
+
+DEFAULT_NOTEBOOK = "notebooks/train_variant.ipynb"
+
+# Notebook parameters, in the order they are passed (and shown in the injected cell).
+PARAM_ORDER = ("variant", "flavour", "dataset", "data_dir", "seed", "epochs", "d_model",
+               "n_blocks", "n_heads", "d_ff", "batch_size", "device", "num_threads", "synthetic",
+               "results_dir", "overrides")
+# Top-level notebook parameters that may also be given in `defaults`, in an entry, or in
+# `overrides` (from where they are lifted to the top level).
+LIFTED_PARAMS = ("epochs", "d_model", "n_blocks", "n_heads", "d_ff", "batch_size", "device",
+                 "data_dir", "num_threads", "synthetic")
+BUILTIN_DEFAULTS: dict[str, Any] = {"data_dir": None, "device": "auto", "num_threads": 1}
+
+TOP_KEYS = {"defaults", "runs", "validate", "description"}
+ENTRY_KEYS = {"variant", "flavour", "dataset", "seeds", "tags", "label", "gpu", "overrides",
+              "notebook", *LIFTED_PARAMS}
+DEFAULT_KEYS = ENTRY_KEYS - {"variant"}
+
+FLAVOURS = ("as_run", "as_intended")
+DATASETS = ("assist2015", "assist2009", "statics2011", "synthetic")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
+
+LOCK_STALE_AFTER_S = 180.0   # a lock whose heartbeat is older than this is stale
+LOCK_HEARTBEAT_S = 30.0
+
+
+class MatrixError(ValueError):
+    """A mistake in the experiment matrix (the message names the entry and key)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML loading: duplicate mapping keys are an error, mappings remember their line number.
+class _LineDict(dict):
+    line: int | None = None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    out = _LineDict()
+    out.line = node.start_mark.line + 1
+    first_line: dict[Any, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in out:
+            raise MatrixError(f"{node.start_mark.name}: line {line}: duplicate key {key!r} "
+                              f"(first given at line {first_line[key]}); one of them would be "
+                              "silently ignored")
+        first_line[key] = line
+        out[key] = loader.construct_object(value_node, deep=True)
+    return out
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_matrix(path) -> dict:
+    """Read a matrix file strictly (duplicate keys raise :class:`MatrixError`)."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.load(f, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as e:
+        raise MatrixError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise MatrixError(f"{path}: expected a mapping with 'defaults' and 'runs'")
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Run:
+    """One execution of the training notebook: what to pass and where its outputs go.
+
+    Paths are strings relative to the repository root (unless given absolute); ``params`` is the
+    complete papermill parameter dict (``results_dir`` relative as well; the executor resolves
+    it for the notebook's working directory).
+    """
+    key: str                                  # "<dataset>/<variant>-<flavour>[-<label>]/seed<k>"
+    params: dict = field(hash=False)          # papermill parameters (Python values)
+    results_dir: str                          # "results/<dataset>/<name>/seed<k>"
+    notebook_out: str                         # "book/runs/<dataset>/<name>-seed<k>.ipynb"
+    notebook: str = DEFAULT_NOTEBOOK          # input notebook
+    gpu: bool = False
+    tags: tuple = ()
+    source: str = ""                          # "experiments.yml runs[3] (line 27)"
+
+    # convenience accessors ---------------------------------------------------------------
+    variant = property(lambda self: self.params["variant"])
+    flavour = property(lambda self: self.params["flavour"])
+    dataset = property(lambda self: self.params["dataset"])
+    seed = property(lambda self: self.params["seed"])
+
+    @property
+    def name(self) -> str:
+        return self.key.split("/")[1]
+
+    @property
+    def safe_key(self) -> str:
+        """The key as one file name component ('/' -> '__')."""
+        return self.key.replace("/", "__")
+
+    def path(self, repo_root, which: str = "results_dir") -> Path:
+        p = Path(getattr(self, which))
+        return p if p.is_absolute() else Path(repo_root) / p
+
+    def metrics_path(self, repo_root) -> Path:
+        return self.path(repo_root) / "metrics.json"
+
+    def lock_path(self, repo_root) -> Path:
+        """Sibling of results_dir, so the notebook may do anything inside results_dir."""
+        d = self.path(repo_root)
+        return d.parent / f".{d.name}.lock"
+
+    def is_done(self, repo_root) -> bool:
+        return self.metrics_path(repo_root).is_file()
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "params": self.params, "results_dir": self.results_dir,
+                "notebook_out": self.notebook_out, "notebook": self.notebook, "gpu": self.gpu,
+                "tags": list(self.tags), "source": self.source}
+
+
+# ---------------------------------------------------------------------------------------------
+def _describe(i: int, entry: Mapping, file: str) -> str:
+    line = getattr(entry, "line", None)
+    where = f"{file} runs[{i}]" + (f" (line {line})" if line else "")
+    if isinstance(entry, Mapping) and "variant" in entry:
+        where += f" variant={entry['variant']!r}"
+    return where
+
+
+def _unknown_key_error(where: str, key, allowed: Iterable[str]) -> MatrixError:
+    hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+    msg = f"{where}: unknown key {key!r}"
+    if hint:
+        msg += f" (did you mean {hint[0]!r}?)"
+    return MatrixError(msg + f"; allowed keys: {', '.join(sorted(allowed))}")
+
+
+def _as_list(value, what: str, where: str, kind=str) -> list:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise MatrixError(f"{where}: {what} is an empty list")
+    for x in items:
+        if kind is int and (isinstance(x, bool) or not isinstance(x, int)):
+            raise MatrixError(f"{where}: {what} must be integers, got {x!r}")
+        if kind is str and not isinstance(x, str):
+            raise MatrixError(f"{where}: {what} must be strings, got {x!r}")
+    if len(set(items)) != len(items):
+        raise MatrixError(f"{where}: {what} lists a value twice: {items}")
+    return list(items)
+
+
+def _check_name(value: str, what: str, where: str) -> None:
+    if not _NAME_RE.match(value):
+        raise MatrixError(f"{where}: {what} {value!r} may only contain letters, digits and "
+                          "'_.+=-' (it becomes part of file names)")
+
+
+def _validators() -> dict:
+    """Known variants and Config fields, from the package (skipped if it cannot be imported)."""
+    out: dict[str, Any] = {}
+    try:
+        from .variants import VARIANTS
+        out["variants"] = set(VARIANTS)
+    except Exception:  # pragma: no cover - the model package is written in parallel
+        pass
+    try:
+        from dataclasses import fields as dc_fields
+
+        from .config import Config
+        out["fields"] = {f.name for f in dc_fields(Config)}
+    except Exception:  # pragma: no cover
+        pass
+    return out
+
+
+def expand(path_or_dict, *, results_root: str = "results", book_root: str = "book",
+           notebook: str | None = None, num_threads: int | None = None) -> list[Run]:
+    """Expand a matrix (a YAML path or an already-loaded dict) into runs, in file order.
+
+    ``notebook`` (CLI ``--notebook``) replaces every entry's notebook; ``num_threads``
+    (CLI ``--threads-per-run``) replaces every entry's ``num_threads`` parameter.
+    """
+    if isinstance(path_or_dict, Mapping):
+        data, file = path_or_dict, "<matrix>"
+    else:
+        data, file = load_matrix(path_or_dict), str(path_or_dict)
+    for k in data:
+        if k not in TOP_KEYS:
+            raise _unknown_key_error(f"{file}: top level", k, TOP_KEYS)
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, Mapping):
+        raise MatrixError(f"{file}: 'defaults' must be a mapping")
+    for k in defaults:
+        if k not in DEFAULT_KEYS:
+            raise _unknown_key_error(f"{file} defaults", k, DEFAULT_KEYS)
+    entries = data.get("runs")
+    if not isinstance(entries, list) or not entries:
+        raise MatrixError(f"{file}: 'runs' must be a non-empty list")
+    validate = data.get("validate", True)
+    known = _validators() if validate else {}
+
+    runs: list[Run] = []
+    seen: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        where = _describe(i, entry, file)
+        if not isinstance(entry, Mapping):
+            raise MatrixError(f"{where}: expected a mapping, got {entry!r}")
+        for k in entry:
+            if k not in ENTRY_KEYS:
+                raise _unknown_key_error(where, k, ENTRY_KEYS)
+        if "variant" not in entry:
+            raise MatrixError(f"{where}: 'variant' is required")
+        merged = {**copy.deepcopy(dict(defaults)), **copy.deepcopy(dict(entry))}
+        overrides = {**(defaults.get("overrides") or {}), **(entry.get("overrides") or {})}
+        if not isinstance(overrides, Mapping):
+            raise MatrixError(f"{where}: 'overrides' must be a mapping")
+        overrides = copy.deepcopy(dict(overrides))
+
+        variant = merged["variant"]
+        if not isinstance(variant, str):
+            raise MatrixError(f"{where}: variant must be a string, got {variant!r}")
+        _check_name(variant, "variant", where)
+        if "variants" in known and variant not in known["variants"]:
+            raise MatrixError(f"{where}: unknown variant {variant!r}; known: "
+                              f"{sorted(known['variants'])} (set 'validate: false' to allow)")
+        for req in ("flavour", "dataset", "seeds"):
+            if req not in merged:
+                raise MatrixError(f"{where}: '{req}' is required (in the entry or in defaults)")
+        flavours = _as_list(merged["flavour"], "flavour", where)
+        datasets = _as_list(merged["dataset"], "dataset", where)
+        seeds = _as_list(merged["seeds"], "seeds", where, kind=int)
+        tags = tuple(_as_list(merged["tags"], "tags", where)) if merged.get("tags") else ()
+        label = merged.get("label")
+        if label is not None:
+            if not isinstance(label, str):
+                raise MatrixError(f"{where}: label must be a string, got {label!r}")
+            _check_name(label, "label", where)
+        gpu = merged.get("gpu", False)
+        if not isinstance(gpu, bool):
+            raise MatrixError(f"{where}: gpu must be true or false, got {gpu!r}")
+        nb = notebook or merged.get("notebook") or DEFAULT_NOTEBOOK
+        for fl in flavours:
+            _check_name(fl, "flavour", where)
+            if validate and fl not in FLAVOURS:
+                raise MatrixError(f"{where}: flavour {fl!r} is not one of {FLAVOURS}")
+        for ds in datasets:
+            _check_name(ds, "dataset", where)
+            if validate and ds not in DATASETS:
+                raise MatrixError(f"{where}: dataset {ds!r} is not one of {DATASETS}")
+
+        top = dict(BUILTIN_DEFAULTS)
+        top.update({k: merged[k] for k in LIFTED_PARAMS if k in merged})
+        for k in LIFTED_PARAMS:           # overrides that are notebook parameters: lift them
+            if k in overrides:
+                top[k] = overrides.pop(k)
+        for k in ("variant", "flavour", "dataset", "seed", "results_dir", "overrides"):
+            if k in overrides:
+                raise MatrixError(f"{where}: overrides may not set {k!r} (the matrix sets it)")
+        if "fields" in known:
+            for k in overrides:
+                if k not in known["fields"]:
+                    raise _unknown_key_error(f"{where} overrides", k, known["fields"])
+        if num_threads is not None:
+            top["num_threads"] = int(num_threads)
+
+        for ds in datasets:
+            for fl in flavours:
+                name = f"{variant}-{fl}" + (f"-{label}" if label else "")
+                for seed in seeds:
+                    key = f"{ds}/{name}/seed{seed}"
+                    results_dir = f"{results_root}/{ds}/{name}/seed{seed}"
+                    params = {"variant": variant, "flavour": fl, "dataset": ds,
+                              "data_dir": top["data_dir"], "seed": seed}
+                    for k in ("epochs", "d_model", "n_blocks", "n_heads", "d_ff", "batch_size"):
+                        if k in top:
+                            params[k] = top[k]
+                    params.update(device=top["device"], num_threads=top["num_threads"])
+                    if "synthetic" in top:
+                        params["synthetic"] = copy.deepcopy(top["synthetic"])
+                    params.update(results_dir=results_dir, overrides=copy.deepcopy(overrides))
+                    if key in seen:
+                        raise MatrixError(f"duplicate run key {key!r}: produced by {seen[key]} "
+                                          f"and by {where}")
+                    seen[key] = where
+                    runs.append(Run(
+                        key=key, params=params, results_dir=results_dir,
+                        notebook_out=f"{book_root}/runs/{ds}/{name}-seed{seed}.ipynb",
+                        notebook=nb, gpu=gpu, tags=tags, source=where))
+    return runs
+
+
+def select(runs: Iterable[Run], *, variants=None, datasets=None, tags=None, flavours=None,
+           keys=None, strict: bool = True) -> list[Run]:
+    """Keep runs matching every given selector; values within one selector are OR-ed.
+
+    Values are shell-style patterns (``V3*``, ``synthetic/V1-*``), matched case-sensitively.
+    With ``strict`` a value that matches no run at all raises :class:`MatrixError` (a typo in
+    ``--variant`` must not quietly select nothing).
+    """
+    runs = list(runs)
+    selectors = [("--variant", variants, lambda r: [r.variant]),
+                 ("--dataset", datasets, lambda r: [r.dataset]),
+                 ("--tag", tags, lambda r: list(r.tags)),
+                 ("--flavour", flavours, lambda r: [r.flavour]),
+                 ("--key", keys, lambda r: [r.key])]
+    if strict:
+        for flag, values, get in selectors:
+            for v in values or ():
+                if not any(fnmatch.fnmatchcase(x, v) for r in runs for x in get(r)):
+                    raise MatrixError(f"{flag} {v!r} matches no run in the matrix")
+    out = []
+    for r in runs:
+        if all(not values or any(fnmatch.fnmatchcase(x, v) for v in values for x in get(r))
+               for _, values, get in selectors):
+            out.append(r)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+def read_lock(path) -> dict | None:
+    try:
+        text = Path(path).read_text()
+        st = Path(path).stat()
+    except FileNotFoundError:
+        return None
+    try:
+        info = json.loads(text)
+    except ValueError:
+        info = {}
+    info["age_s"] = time.time() - st.st_mtime
+    return info
+
+
+def lock_is_live(info: dict | None) -> bool:
+    """A lock is live if its heartbeat is recent and, on this host, its process exists."""
+    if info is None or info.get("age_s", 1e9) > LOCK_STALE_AFTER_S:
+        return False
+    if info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int):
+        try:
+            os.kill(info["pid"], 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return True
+
+
+def run_state(run: Run, repo_root=".") -> str:
+    """'running' (a live lock), 'stale-lock' (a lock left by a killed process: not done, even
+    if metrics.json exists), 'done' (metrics.json exists) or 'missing'."""
+    info = read_lock(run.lock_path(repo_root))
+    if info is not None:
+        return "running" if lock_is_live(info) else "stale-lock"
+    return "done" if run.is_done(repo_root) else "missing"
+
+
+def status(runs: Iterable[Run], repo_root=".") -> dict[str, str]:
+    """Run key -> 'done' | 'running' | 'stale-lock' | 'missing'."""
+    return {r.key: run_state(r, repo_root) for r in runs}

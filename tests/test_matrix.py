@@ -1,0 +1,219 @@
+"""The experiment matrix as data: expansion, selection, and the errors that catch typos."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from gainakt.atomic import atomic_dir, clean_stale_tmp, write_json_atomic, write_text_atomic
+from gainakt.matrix import MatrixError, Run, expand, select, status
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path, text: str) -> Path:
+    p = tmp_path / "experiments.yml"
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+BASIC = """\
+    defaults:
+      dataset: synthetic
+      epochs: 20
+      d_model: 256
+    runs:
+      - variant: V1
+        flavour: [as_run, as_intended]
+        seeds: [0, 1]
+        tags: [synthetic]
+        label: small
+        overrides: {epochs: 3, learning_rate: 0.001}
+      - variant: V3+
+        flavour: as_run
+        dataset: [synthetic, assist2015]
+        seeds: [42]
+        tags: [v3, extra]
+        gpu: true
+"""
+
+
+def test_expand_keys_paths_and_params(tmp_path):
+    runs = expand(write(tmp_path, BASIC))
+    assert [r.key for r in runs] == [
+        "synthetic/V1-as_run-small/seed0", "synthetic/V1-as_run-small/seed1",
+        "synthetic/V1-as_intended-small/seed0", "synthetic/V1-as_intended-small/seed1",
+        "synthetic/V3+-as_run/seed42", "assist2015/V3+-as_run/seed42"]
+    r = runs[0]
+    assert isinstance(r, Run)
+    assert r.results_dir == "results/synthetic/V1-as_run-small/seed0"
+    assert r.notebook_out == "book/runs/synthetic/V1-as_run-small-seed0.ipynb"
+    assert r.notebook == "notebooks/train_variant.ipynb"
+    assert r.tags == ("synthetic",) and r.gpu is False
+    # epochs from overrides is lifted to the top-level parameter; the rest stays in overrides
+    assert r.params == {"variant": "V1", "flavour": "as_run", "dataset": "synthetic",
+                        "data_dir": None, "seed": 0, "epochs": 3, "d_model": 256,
+                        "device": "auto", "num_threads": 1,
+                        "results_dir": "results/synthetic/V1-as_run-small/seed0",
+                        "overrides": {"learning_rate": 0.001}}
+    assert runs[-1].gpu is True and runs[-1].params["epochs"] == 20
+    with pytest.raises(Exception):
+        r.key = "x"   # frozen
+    # parameters are Python values, not strings
+    assert isinstance(runs[0].params["seed"], int) and isinstance(runs[0].params["overrides"], dict)
+
+
+def test_roots_notebook_and_threads_are_configurable(tmp_path):
+    runs = expand(write(tmp_path, BASIC), results_root="/scratch/res", book_root="bk",
+                  notebook="tests/fixtures/tiny_run.ipynb", num_threads=4)
+    r = runs[0]
+    assert r.results_dir == "/scratch/res/synthetic/V1-as_run-small/seed0"
+    assert r.params["results_dir"] == r.results_dir
+    assert r.notebook_out == "bk/runs/synthetic/V1-as_run-small-seed0.ipynb"
+    assert all(x.notebook == "tests/fixtures/tiny_run.ipynb" for x in runs)
+    assert all(x.params["num_threads"] == 4 for x in runs)
+    assert r.path("/repo") == Path("/scratch/res/synthetic/V1-as_run-small/seed0")
+
+
+def test_expand_accepts_a_dict_and_the_repo_matrix():
+    runs = expand({"validate": False, "defaults": {"seeds": [1]},
+                   "runs": [{"variant": "X", "flavour": "f", "dataset": "d"}]})
+    assert [r.key for r in runs] == ["d/X-f/seed1"]
+    book = expand(REPO / "experiments.yml")
+    keys = [r.key for r in book]
+    assert len(keys) == 9 * 2 + 2
+    assert "synthetic/V3++bce0.1-as_intended-small/seed0" in keys
+    assert "assist2015/V1-as_run-small/seed42" in keys
+    a = next(r for r in book if r.key == "assist2015/V1-as_run-small/seed42")
+    assert (a.params["epochs"], a.params["d_model"], a.params["n_blocks"]) == (2, 64, 2)
+    assert next(r for r in book if r.dataset == "synthetic").params["epochs"] == 3
+
+
+def test_selection(tmp_path):
+    runs = expand(write(tmp_path, BASIC))
+    assert len(select(runs, variants=["V1"])) == 4
+    assert len(select(runs, variants=["V1"], flavours=["as_run"])) == 2
+    assert len(select(runs, variants=["V1", "V3+"], datasets=["assist2015"])) == 1
+    assert len(select(runs, tags=["extra"])) == 2
+    assert len(select(runs, variants=["V*"])) == 6
+    assert [r.key for r in select(runs, keys=["synthetic/V1-*/seed1"])] == [
+        "synthetic/V1-as_run-small/seed1", "synthetic/V1-as_intended-small/seed1"]
+    assert select(runs) == runs
+    with pytest.raises(MatrixError, match="--variant 'V9' matches no run"):
+        select(runs, variants=["V9"])
+    with pytest.raises(MatrixError, match="--tag"):
+        select(runs, tags=["synthetc"])
+
+
+def test_duplicate_run_key_names_both_entries(tmp_path):
+    p = write(tmp_path, """\
+        defaults: {dataset: synthetic, flavour: as_run}
+        runs:
+          - {variant: V1, seeds: [0, 1]}
+          - {variant: V2, seeds: [0]}
+          - {variant: V1, seeds: [1, 2]}
+        """)
+    with pytest.raises(MatrixError) as e:
+        expand(p)
+    msg = str(e.value)
+    assert "synthetic/V1-as_run/seed1" in msg
+    assert "runs[0] (line 3)" in msg and "runs[2] (line 5)" in msg
+
+
+def test_unknown_key_names_entry_and_key(tmp_path):
+    p = write(tmp_path, """\
+        defaults: {dataset: synthetic, flavour: as_run}
+        runs:
+          - {variant: V1, seeds: [0]}
+          - {variant: V2, seed: [0]}
+        """)
+    with pytest.raises(MatrixError) as e:
+        expand(p)
+    msg = str(e.value)
+    assert "runs[1] (line 4)" in msg and "'seed'" in msg and "did you mean 'seeds'" in msg
+
+
+@pytest.mark.parametrize("text, match", [
+    ("defaults: {datset: synthetic}\nruns: [{variant: V1}]", "defaults: unknown key 'datset'"),
+    ("default: {}\nruns: [{variant: V1}]", "top level: unknown key 'default'"),
+    ("runs:\n  - variant: V1\n    flavour: as_run\n    flavour: as_intended\n    seeds: [0]\n"
+     "    dataset: synthetic", "line 4: duplicate key 'flavour'"),
+    ("runs: [{variant: V1, flavour: as_run, dataset: synthetic, seeds: [0], "
+     "overrides: {learning_rat: 0.1}}]", "overrides: unknown key 'learning_rat'"),
+    ("runs: [{variant: V9, flavour: as_run, dataset: synthetic, seeds: [0]}]",
+     "unknown variant 'V9'"),
+    ("runs: [{variant: V1, flavour: as_rn, dataset: synthetic, seeds: [0]}]", "flavour 'as_rn'"),
+    ("runs: [{variant: V1, flavour: as_run, dataset: synthetic, seeds: ['0']}]",
+     "seeds must be integers"),
+    ("runs: [{variant: V1, flavour: as_run, dataset: synthetic, seeds: [0, 0]}]", "twice"),
+    ("runs: [{variant: V1, flavour: as_run, dataset: synthetic}]", "'seeds' is required"),
+    ("runs: [{variant: V1, flavour: as_run, dataset: synthetic, seeds: [0], label: a/b}]",
+     "label 'a/b'"),
+    ("runs: [{variant: V1, flavour: as_run, dataset: synthetic, seeds: [0], "
+     "overrides: {seed: 3}}]", "may not set 'seed'"),
+    ("runs: []", "non-empty list"),
+])
+def test_matrix_errors(tmp_path, text, match):
+    with pytest.raises(MatrixError, match=match):
+        expand(write(tmp_path, text))
+
+
+def test_validate_false_allows_fixture_names(tmp_path):
+    p = write(tmp_path, "validate: false\nruns: [{variant: Vx, flavour: f, dataset: d, "
+                        "seeds: [0], overrides: {sleep_s: 0.1}}]")
+    (r,) = expand(p)
+    assert r.params["overrides"] == {"sleep_s": 0.1}
+
+
+def test_status_done_missing_running_stale(tmp_path):
+    runs = expand(write(tmp_path, BASIC))[:4]
+    root = tmp_path
+    write_json_atomic(runs[0].metrics_path(root), {"auc": 0.7})
+    (runs[1].path(root)).mkdir(parents=True)
+    (runs[1].path(root) / "config.json").write_text("{}")   # half-written is not done
+    lock = runs[2].lock_path(root)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+    dead = runs[3].lock_path(root)
+    dead.parent.mkdir(parents=True, exist_ok=True)
+    dead.write_text(json.dumps({"host": "elsewhere", "pid": 1}))
+    old = time.time() - 3600
+    os.utime(dead, (old, old))                                # heartbeat long gone
+    assert status(runs, root) == {runs[0].key: "done", runs[1].key: "missing",
+                                  runs[2].key: "running", runs[3].key: "stale-lock"}
+    # metrics.json with a dead lock beside it (driver and worker killed after the notebook
+    # wrote metrics.json, before it ended): not done
+    write_json_atomic(runs[3].metrics_path(root), {"auc": 0.7})
+    assert status(runs, root)[runs[3].key] == "stale-lock"
+
+
+def test_atomic_helpers(tmp_path):
+    p = write_json_atomic(tmp_path / "a" / "m.json", {"b": 1, "a": 2.5})
+    assert p.read_text() == '{\n  "a": 2.5,\n  "b": 1\n}\n'
+    assert oct(p.stat().st_mode & 0o777) != oct(0o600)        # not mkstemp's private mode
+    write_text_atomic(tmp_path / "t.txt", "hé")
+    assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "hé"
+    with atomic_dir(tmp_path / "d") as d:
+        (d / "x").write_text("1")
+        assert not (tmp_path / "d").exists()
+    assert (tmp_path / "d" / "x").read_text() == "1"
+    with pytest.raises(RuntimeError):
+        with atomic_dir(tmp_path / "d", overwrite=True) as d:
+            (d / "y").write_text("2")
+            raise RuntimeError("boom")
+    assert sorted(x.name for x in (tmp_path / "d").iterdir()) == ["x"]
+    with pytest.raises(FileExistsError):
+        with atomic_dir(tmp_path / "d"):
+            pass
+    with atomic_dir(tmp_path / "d", overwrite=True) as d:
+        (d / "z").write_text("3")
+    assert sorted(x.name for x in (tmp_path / "d").iterdir()) == ["z"]
+    assert not [x for x in tmp_path.iterdir() if x.name.endswith(".tmp")]
+    (tmp_path / "metrics.json.tmp").write_text("{")
+    (tmp_path / ".metrics.json.abc.tmp").write_text("{")
+    assert len(clean_stale_tmp(tmp_path, "metrics.json")) == 2
