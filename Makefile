@@ -38,7 +38,7 @@ test-notebooks:  ## papermill-prepared smoke runs (nbval-lax) + strict nbval on 
 	@$(STEP) notebooks $(PY) scripts/run_notebook_checks.py
 
 book:  ## build the book from scratch (--all: opted-in notebooks re-run; warnings are errors)
-	@$(STEP) book $(JB) build . --all -W -n --keep-going
+	@$(STEP) book $(PY) -m gainakt.book build --all
 
 test-browser:  ## headless Chromium: figures, widgets and math of the built book render offline
 ifeq ($(BROWSER_CHECK),0)

@@ -49,13 +49,16 @@ def single(args) -> dict:
     stats = exp.train_epoch(1)
     t_train = time.perf_counter() - t0
     t0 = time.perf_counter()
+    auc1 = auc2 = float("nan")
     if not args.no_eval:
-        exp.evaluate(exp.splits["valid"]); exp.evaluate(exp.splits["test"])
+        valid = exp.evaluate(exp.splits["valid"]); exp.evaluate(exp.splits["test"])
+        auc1, auc2 = valid["enc1_auc"], valid["enc2_auc"]
     t_eval = time.perf_counter() - t0
     return {"path": args.path, "dataset": args.dataset, "skills": exp.data.num_skills,
             "interactions": stats["train_interactions"], "epoch_s": t_train,
             "interactions_per_s": stats["train_interactions"] / t_train, "eval_s": t_eval,
-            "peak_rss_mb": peak_rss_mb(), "threads": torch.get_num_threads()}
+            "peak_rss_mb": peak_rss_mb(), "threads": torch.get_num_threads(),
+            "valid_enc1_auc": auc1, "valid_enc2_auc": auc2}
 
 
 def spawn(args, **kw) -> dict:
@@ -119,10 +122,11 @@ def main() -> None:
           f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
     print(f"configuration: {args.variant} {args.flavour}, {BOOK}, assist2015 train folds 1-4\n")
     rows = [spawn(args, path=name) for name in ("fast", "plain")]
-    print(f"{'path':6} {'interactions':>12} {'epoch s':>8} {'inter/s':>9} {'valid+test s':>12} {'peak RSS MB':>11}")
+    print(f"{'path':6} {'interactions':>12} {'epoch s':>8} {'inter/s':>9} {'valid+test s':>12} {'peak RSS MB':>11} "
+          f"{'valid AUC enc1/enc2 after 1 epoch':>34}")
     for r in rows:
         print(f"{r['path']:6} {r['interactions']:12d} {r['epoch_s']:8.1f} {r['interactions_per_s']:9.0f} "
-              f"{r['eval_s']:12.1f} {r['peak_rss_mb']:11.0f}")
+              f"{r['eval_s']:12.1f} {r['peak_rss_mb']:11.0f} {r['valid_enc1_auc']:17.4f} / {r['valid_enc2_auc']:.4f}")
     print(f"speed-up of the fast path: {rows[1]['epoch_s'] / rows[0]['epoch_s']:.2f}x\n")
 
     t_sum, t_loop = cumsum_vs_loop()

@@ -107,8 +107,29 @@ def cmd_status(args) -> int:
     return 0
 
 
+# Analysis notebooks (read results/ only) and the book page each becomes; the page is executed
+# at every build, so it always shows what results/ holds now.
+ANALYSIS_PAGES = {"notebooks/analysis_variants.ipynb": "book/analysis/variants.ipynb"}
+
+
+def sync_analysis_pages(repo_root: Path) -> None:
+    """Copy each analysis notebook to its book page, without outputs, marked for execution."""
+    import nbformat
+
+    from .atomic import write_text_atomic
+
+    for src, dst in ANALYSIS_PAGES.items():
+        nb = nbformat.read(str(repo_root / src), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nb.metadata["mystnb"] = {"execution_mode": "force"}
+        write_text_atomic(repo_root / dst, nbformat.writes(nb) + "\n")
+
+
 def cmd_build(args) -> int:
     repo_root = (args.repo_root or _default_repo_root()).resolve()
+    sync_analysis_pages(repo_root)
     exe = Path(sys.executable).with_name("jupyter-book")
     exe = str(exe) if exe.exists() else shutil.which("jupyter-book")
     if not exe:
