@@ -136,7 +136,8 @@ def cmd_build(args) -> int:
         print("jupyter-book not found (pip install 'jupyter-book>=1.0.4.post1,<2')",
               file=sys.stderr)
         return 127
-    cmd = [exe, "build", args.path, "-W", "-n", "--keep-going", *args.extra]
+    cmd = [exe, "build", args.path, "-W", "-n", "--keep-going", *(["--all"] if args.all else []),
+           *args.extra]
     print("+", " ".join(cmd), f"(in {repo_root})", file=sys.stderr)
     return subprocess.call(cmd, cwd=repo_root)
 
@@ -175,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="jupyter-book build . -W -n --keep-going")
     b.add_argument("--repo-root", type=Path, default=None)
     b.add_argument("--path", default=".", help="book path (default: .)")
+    b.add_argument("--all", action="store_true", help="rebuild every page (jupyter-book --all)")
     b.add_argument("extra", nargs=argparse.REMAINDER, help="more jupyter-book arguments")
     b.set_defaults(func=cmd_build)
     return p

@@ -38,6 +38,11 @@ FAILING = FIXTURES / "failing_run.ipynb"
 
 NOTEBOOKS = [
     pytest.param(TINY, {}, set(), id="fixture"),
+    # the real training notebook on simulated learners, tiny
+    pytest.param(REPO / "notebooks/train_variant.ipynb",
+                 {"dataset": "synthetic", "epochs": 1, "d_model": 16, "n_blocks": 1, "d_ff": 32,
+                  "overrides": {"synthetic": {"n_students": 60, "max_len": 30}}},
+                 set(), id="train_variant"),
 ]
 
 
