@@ -84,10 +84,10 @@ def _run_dir(args) -> Path:
     return p if p.is_dir() else find_run(args.run, args.experiments_dir)
 
 
-def cmd_eval(args) -> int:
+def _load_trained(args):
+    """(run folder, config, Experiment with the run's best checkpoint loaded)."""
     import torch
 
-    from .atomic import write_json_atomic
     from .repro import load_config
     from .train import Experiment
     d = _run_dir(args)
@@ -95,6 +95,12 @@ def cmd_eval(args) -> int:
     exp = Experiment(cfg)
     ckpt = d / "checkpoints" / ("best.pt" if (d / "checkpoints" / "best.pt").exists() else "last.pt")
     exp.model.load_state_dict(torch.load(ckpt, map_location=exp.device, weights_only=False)["model"])
+    return d, cfg, exp
+
+
+def cmd_eval(args) -> int:
+    from .atomic import write_json_atomic
+    d, cfg, exp = _load_trained(args)
     res = {s: exp.evaluate(exp.splits[s], gamma_mode="mean" if cfg.gamma_at_eval == "mean" and s == "test"
                            else None) for s in ("valid", "test")}
     write_json_atomic(d / "eval.json", res)
@@ -133,17 +139,10 @@ def cmd_compare(args) -> int:
 
 
 def cmd_trajectories(args) -> int:
-    import torch
-
     from .atomic import write_text_atomic
     from .metrics import trajectory_checks
-    from .repro import load_config
-    from .train import Experiment, trajectories
-    d = _run_dir(args)
-    cfg = load_config(d)
-    exp = Experiment(cfg)
-    ckpt = d / "checkpoints" / ("best.pt" if (d / "checkpoints" / "best.pt").exists() else "last.pt")
-    exp.model.load_state_dict(torch.load(ckpt, map_location=exp.device, weights_only=False)["model"])
+    from .train import trajectories
+    d, cfg, exp = _load_trained(args)
     traj = trajectories(exp, args.n, cfg.trajectory_min_steps, "mean" if cfg.gamma_at_eval == "mean" else None)
     write_text_atomic(d / f"trajectories_{args.n}.csv", traj.to_csv(index=False))
     print(trajectory_checks(traj).to_string(index=False))

@@ -146,6 +146,10 @@ def test_cli_repro_and_compare_round_trip(tmp_path, capsys):
     rid = record["id"]
     assert main(["--experiments-dir", exps, "repro", rid]) == 0
     assert main(["--experiments-dir", exps, "compare", rid]) == 0
+    assert main(["--experiments-dir", exps, "eval", rid]) == 0
+    assert (run_dir / "eval.json").exists()
+    assert main(["--experiments-dir", exps, "trajectories", rid, "--n", "2"]) == 0
+    assert (run_dir / "trajectories_2.csv").exists()
     # a run that differs must make compare fail
     repro_dir = next(p for p in (tmp_path / "exps").iterdir() if p.name.endswith("_repro"))
     h = pd.read_csv(repro_dir / "history.csv")
