@@ -90,8 +90,8 @@ def test_expand_accepts_a_dict_and_the_repo_matrix():
     assert "synthetic/V3++bce0.1-as_intended-small/seed0" in keys
     assert "assist2015/V1-as_run-small/seed42" in keys
     a = next(r for r in book if r.key == "assist2015/V1-as_run-small/seed42")
-    assert (a.params["epochs"], a.params["d_model"], a.params["n_blocks"]) == (2, 64, 2)
-    assert next(r for r in book if r.dataset == "synthetic").params["epochs"] == 3
+    assert (a.params["epochs"], a.params["d_model"], a.params["n_blocks"]) == (5, 64, 2)
+    assert next(r for r in book if r.dataset == "synthetic").params["epochs"] == 10
 
 
 def test_selection(tmp_path):
