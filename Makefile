@@ -31,16 +31,16 @@ $(VENV)/.installed: pyproject.toml
 
 test: test-unit test-notebooks book test-browser  ## every check, as CI runs them
 
-test-unit:  ## unit tests (tests/, without the browser tests)
+test-unit: $(VENV)/.installed  ## unit tests (tests/, without the browser tests)
 	@$(STEP) --no-tests-ok unit $(PY) -m pytest tests --ignore=tests/browser
 
-test-notebooks:  ## papermill-prepared smoke runs (nbval-lax) + strict nbval on analysis_*
+test-notebooks: $(VENV)/.installed  ## papermill-prepared smoke runs (nbval-lax) + strict nbval on analysis_*
 	@$(STEP) notebooks $(PY) scripts/run_notebook_checks.py
 
-book:  ## build the book from scratch (--all: opted-in notebooks re-run; warnings are errors)
+book: $(VENV)/.installed  ## build the book from scratch (--all: opted-in notebooks re-run; warnings are errors)
 	@$(STEP) book $(PY) -m gainakt.book build --all
 
-test-browser:  ## headless Chromium: figures, widgets and math of the built book render offline
+test-browser: $(VENV)/.installed  ## headless Chromium: figures, widgets and math of the built book render offline
 ifeq ($(BROWSER_CHECK),0)
 	@echo "==> [browser] skipped (BROWSER_CHECK=0)"
 else
@@ -48,10 +48,10 @@ else
 	@$(STEP) browser $(PY) tests/browser/check_book.py --build _build/html --out _build/screenshots
 endif
 
-experiments:  ## run the training notebooks with the driver into book/runs/ (long)
+experiments: $(VENV)/.installed  ## run the training notebooks with the driver into book/runs/ (long)
 	$(PY) -m gainakt.book run $(ARGS)
 
-bench:  ## epoch-time benchmark
+bench: $(VENV)/.installed  ## epoch-time benchmark
 	$(PY) benchmarks/bench_epoch.py
 
 clean:  ## remove build outputs (_build: HTML, execution cache, screenshots, prepared notebooks)
