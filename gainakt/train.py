@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from . import data as kt_data
+from . import features
 from .atomic import write_json_atomic, write_text_atomic
 from .config import Config
 from .losses import total_loss
@@ -76,8 +77,8 @@ class Experiment:
         eff = cfg.effective()
         difficulty = None
         if eff.difficulty_mode != "none":
-            difficulty = (kt_data.train_skill_difficulty(ds.train, C) if cfg.difficulty_source == "train"
-                          else kt_data.original_skill_difficulty(ds.valid, C))
+            difficulty = (features.train_skill_difficulty(ds.train, C) if cfg.difficulty_source == "train"
+                          else features.original_skill_difficulty(ds.valid, C))
         self.model = GainAKT3Exp(cfg, C, n_students, None if difficulty is None
                                  else torch.as_tensor(difficulty, dtype=torch.float32)).to(self.device)
         gp = [p for n, p in self.model.named_parameters() if n.startswith("gains_projection")]
@@ -105,8 +106,8 @@ class Experiment:
         if cfg.velocity_source == "original_leak":
             if not training:
                 return None  # the original passed velocities in training only
-            return kt_data.student_velocity(batch, "original_leak", state=self.velocity_state)
-        return kt_data.student_velocity(batch, "past", state=self.base_rate)
+            return features.student_velocity(batch, "original_leak", state=self.velocity_state)
+        return features.student_velocity(batch, "past", state=self.base_rate)
 
     def forward(self, batch, training: bool, states: bool = False, gamma_mode: str | None = None):
         return self.model(batch.q, batch.r, batch.q_next, batch.students,

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from gainakt.data import (DATASETS, DataFormatError, DataNotFoundError, Student, build_dataset, build_split,
-                          iter_batches, load_dataset, num_batches, original_skill_difficulty, read_dkvmn,
-                          read_pykt, resolve_data_dir, student_velocity, train_skill_difficulty, write_dkvmn,
-                          write_pykt)
+                          iter_batches, load_dataset, num_batches, read_dkvmn, read_pykt, resolve_data_dir,
+                          write_dkvmn, write_pykt)
+from gainakt.features import original_skill_difficulty, student_velocity, train_skill_difficulty
 
 REAL = Path(os.environ.get("GAINAKT_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 needs_real = pytest.mark.skipif(not (REAL / "assist2015" / "train_valid.csv").is_file(),
