@@ -9,7 +9,7 @@
 
 Selection flags (``--variant``, ``--dataset``, ``--tag``, ``--flavour``, ``--key``) are
 repeatable and take shell patterns (``--variant 'V3*'``); values of one flag are OR-ed, different
-flags AND-ed. See :mod:`gainakt.matrix` for the matrix file and :mod:`gainakt.executors` for
+flags AND-ed. See :mod:`gainakt.matrix` for the matrix file and :mod:`gainakt.executors` (and :mod:`gainakt.runner`) for
 what a run does. Exit status of ``run``: 0 if nothing failed, 1 if a run failed, 2 for a bad
 matrix or selection, 130 if interrupted.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from gainakt import executors
+from gainakt import executors, runner
 from gainakt.book import main as book_main
-from gainakt.executors import drive, execute_run
+from gainakt.executors import drive
+from gainakt.runner import execute_run
 from gainakt.matrix import Run, expand, status
 
 REPO = Path(__file__).resolve().parents[1]
@@ -310,17 +311,17 @@ def test_failure_after_metrics_json_is_not_done(tmp_path_factory):
 def test_notebook_params_paths_and_lifting(tmp_path):
     (run,) = expand(small_matrix(TINY, {"seeds": [0], "data_dir": "data/x"}))[:1]
     # in the project itself: results_dir stays relative (portable executed notebooks)
-    p = executors.notebook_params(run, executors.PACKAGE_ROOT)
+    p = runner.notebook_params(run, runner.PACKAGE_ROOT)
     assert p["results_dir"] == "results/synthetic/V1-as_run-t/seed0"
-    assert p["data_dir"] == str(executors.PACKAGE_ROOT / "data/x")
+    assert p["data_dir"] == str(runner.PACKAGE_ROOT / "data/x")
     # elsewhere: absolute, since the notebooks resolve relative paths from the project root
-    p = executors.notebook_params(run, tmp_path)
+    p = runner.notebook_params(run, tmp_path)
     assert p["results_dir"] == str(tmp_path / "results/synthetic/V1-as_run-t/seed0")
     # override keys that are parameters of the notebook are passed as parameters
     odd = Run(**{**run.__dict__, "params": {**run.params, "overrides": {"d_model": 8, "lr": 1}}})
-    p = executors.notebook_params(odd, tmp_path, TINY)
+    p = runner.notebook_params(odd, tmp_path, TINY)
     assert p["d_model"] == 8 and p["overrides"] == {"lr": 1}
-    assert executors.notebook_parameter_names(TINY) >= {"variant", "seed", "results_dir",
+    assert runner.notebook_parameter_names(TINY) >= {"variant", "seed", "results_dir",
                                                         "overrides", "num_threads"}
 
 

@@ -1,0 +1,467 @@
+"""One run of the experiment matrix: one papermill execution of a notebook, in this process.
+
+:func:`execute_run` is what every executor calls, so a run behaves the same everywhere.
+
+What makes a run *done*: ``<results_dir>/metrics.json`` exists. The notebook writes it last and
+atomically. Before a run starts its old ``metrics.json`` and any stale temporary file are
+deleted, so a failed or killed run never looks done. The executed notebook is written to a
+temporary file beside ``notebook_out`` and renamed into place only on success. A failed run's
+notebook is kept in the log folder as ``<key>.failed.ipynb``. A lock file with a heartbeat says
+that an attempt is in flight.
+
+Fault injection (tests): if the environment variable ``GAINAKT_FAULT_KILL`` names a file that
+exists and contains a run key, :func:`execute_run` for that run deletes the file and SIGKILLs
+its own process at the start of the notebook's last code cell (the kernel has started and the
+earlier cells have run: the run is half-done from the driver's point of view).
+``GAINAKT_FAULT_KILL_CELL=k`` picks the k-th code cell instead (negative: from the end).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import re
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .atomic import clean_stale_tmp
+from .matrix import LOCK_HEARTBEAT_S, Run, lock_is_live, read_lock
+
+
+__all__ = ["RunResult", "execute_run", "notebook_params", "notebook_parameter_names", "KERNEL_NAME"]
+
+KERNEL_NAME = "python3"
+FAULT_ENV = "GAINAKT_FAULT_KILL"
+FAULT_CELL_ENV = "GAINAKT_FAULT_KILL_CELL"
+_FAULT_ENGINE = "gainakt-fault-kill"
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                   "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+# papermill chdir()s the whole process and we set os.environ for the kernel: one run at a time
+# per process (a Dask worker with several threads would otherwise mix them up).
+_PROCESS_LOCK = threading.Lock()
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+TAIL_LINES = 40
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run (of its last attempt, with the earlier ones in ``history``)."""
+    key: str
+    status: str                      # "done" | "failed" | "skipped"
+    seconds: float = 0.0             # wall time of the last attempt
+    attempt: int = 0                 # attempts made (0: skipped without running)
+    log_path: str | None = None
+    error: str | None = None         # for failures: what happened and the tail of the log
+    worker: str = ""                 # "host:pid" (plus the Dask worker name)
+    retryable: bool = False          # the failure came from the infrastructure, not the notebook
+    notebook_out: str | None = None
+    reason: str = ""                 # for skipped runs: "done", "locked by ..."
+    history: list = field(default_factory=list)  # earlier attempts: {attempt, status, seconds, error}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers for execute_run
+def _worker_name() -> str:
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    if "distributed" in sys.modules:  # only inside a Dask worker can get_worker() succeed
+        try:
+            from distributed import get_worker
+            w = get_worker()
+            return f"{name} [dask {w.name}]"
+        except Exception:
+            pass
+    return name
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def notebook_parameter_names(notebook) -> set[str] | None:
+    """Names assigned in the notebook's ``parameters`` cell (None if it cannot be read)."""
+    try:
+        import papermill
+        return set(papermill.inspect_notebook(str(notebook)))
+    except Exception:
+        return None
+
+
+def notebook_params(run: Run, repo_root, notebook=None) -> dict:
+    """The parameters papermill injects for ``run``.
+
+    * ``results_dir``: the notebooks resolve a relative path against the *project root* (the
+      folder with pyproject.toml above the imported ``gainakt``; ``gainakt.report.resolve``).
+      So it stays relative (portable executed notebooks) when ``repo_root`` is that project
+      root, and is made absolute otherwise (e.g. a temporary root in tests).
+    * a relative ``data_dir`` is made absolute (against ``repo_root``).
+    * keys of ``overrides`` that are parameters of ``notebook`` are lifted to the top level.
+    """
+    repo_root = Path(os.path.abspath(repo_root))
+    params = copy.deepcopy(run.params)
+    rel = Path(run.results_dir)
+    if rel.is_absolute() or not _same_dir(repo_root, PACKAGE_ROOT):
+        params["results_dir"] = str(run.path(repo_root))
+    dd = params.get("data_dir")
+    if isinstance(dd, str) and dd:
+        dd = Path(os.path.expanduser(dd))
+        params["data_dir"] = str(dd if dd.is_absolute() else repo_root / dd)
+    names = notebook_parameter_names(notebook) if notebook else None
+    ov = params.get("overrides")
+    if names and isinstance(ov, dict):
+        for k in [k for k in ov if k in names and k != "overrides"]:
+            params[k] = ov.pop(k)
+    return params
+
+
+@contextmanager
+def _patched_environ(updates: dict):
+    """Set (value None: unset) environment variables for the duration; the kernel papermill
+    starts inherits them."""
+    old = {k: os.environ.get(k) for k in updates}
+    for k, v in updates.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _in_dask_worker() -> bool:
+    if "distributed" not in sys.modules:
+        return False
+    try:
+        from distributed import get_worker
+        get_worker()
+        return True
+    except Exception:
+        return False
+
+
+def _run_environ(run: Run, repo_root: Path) -> dict:
+    n = str(max(1, int(run.params.get("num_threads") or 1)))
+    env: dict[str, str | None] = {v: n for v in THREAD_ENV_VARS}
+    if _in_dask_worker():
+        # The Dask nanny sets MALLOC_TRIM_THRESHOLD_=65536 for its workers' memory accounting;
+        # inherited by the kernel it made numpy work ~60 % slower (measured). Not for kernels.
+        env["MALLOC_TRIM_THRESHOLD_"] = os.environ.get("GAINAKT_KERNEL_MALLOC_TRIM_THRESHOLD_")
+    path = []
+    if (PACKAGE_ROOT / "pyproject.toml").exists():   # a source checkout: let the kernel import it
+        path.append(str(PACKAGE_ROOT))
+    if repo_root != PACKAGE_ROOT:
+        path.append(str(repo_root))
+    if os.environ.get("PYTHONPATH"):
+        path.append(os.environ["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(path)
+    env["GAINAKT_RUN_KEY"] = run.key
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"    # silence ipykernel's debugger warning
+    return env
+
+
+@contextmanager
+def _papermill_logging_to(stream):
+    """Send papermill's progress messages to the run log (cell output reaches the log once,
+    through stdout_file/stderr_file, so its logger copy is filtered out)."""
+    logger = logging.getLogger("papermill")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d %(levelname)s %(message)s",
+                                           "%H:%M:%S"))
+    handler.addFilter(lambda rec: rec.funcName != "log_output_message")
+    old = logger.level, logger.propagate
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old[0])
+        logger.propagate = old[1]
+
+
+class _Lock:
+    """``<results_dir>/../.seed<k>.lock``: who runs this now; touched every 30 s (heartbeat)."""
+
+    def __init__(self, path: Path, info: dict):
+        self.path, self.info = path, info
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+
+    def _beat(self):
+        while not self._stop.wait(LOCK_HEARTBEAT_S):
+            with suppress(OSError):
+                os.utime(self.path)
+
+    def release(self):
+        self._stop.set()
+        cur = read_lock(self.path)
+        if cur and cur.get("token") == self.info["token"]:
+            with suppress(FileNotFoundError):
+                self.path.unlink()
+
+
+def _acquire_lock(run: Run, repo_root: Path, attempt: int, worker: str) -> _Lock | None:
+    path = run.lock_path(repo_root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {"key": run.key, "host": socket.gethostname(), "pid": os.getpid(), "worker": worker,
+            "attempt": attempt, "started": datetime.now().isoformat(timespec="seconds"),
+            "token": secrets.token_hex(8)}
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if lock_is_live(read_lock(path)):
+                return None
+            with suppress(FileNotFoundError):   # stale: left by a killed process
+                path.unlink()
+            continue
+        with os.fdopen(fd, "w") as f:
+            json.dump(info, f)
+        return _Lock(path, info)
+    return None
+
+
+def break_lock(run: Run, repo_root) -> None:
+    """Remove a run's lock (the driver does this after the worker that held it died)."""
+    with suppress(FileNotFoundError):
+        run.lock_path(Path(repo_root)).unlink()
+
+
+def _kernel_manager_class(stream):
+    """A kernel manager whose kernel process writes its own stdout/stderr (start-up warnings,
+    crashes below Python) into the run log instead of the worker's terminal."""
+    from jupyter_client import AsyncKernelManager
+
+    class RunLogKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            cmd, kw = await super()._async_pre_start_kernel(**kw)
+            kw.setdefault("stdout", stream)
+            kw.setdefault("stderr", stream)
+            return cmd, kw
+
+    return RunLogKernelManager
+
+
+def _register_fault_engine() -> None:
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class FaultKillEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            code = [i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code"]
+            kill_at = code[int(os.environ.get(FAULT_CELL_ENV, "-1"))]
+            original = nb_man.cell_start
+
+            def cell_start(cell, cell_index=None, **kw):
+                original(cell, cell_index, **kw)
+                if cell_index == kill_at:
+                    for h in logging.getLogger("papermill").handlers:
+                        with suppress(Exception):
+                            h.flush()
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            nb_man.cell_start = cell_start
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(_FAULT_ENGINE, FaultKillEngine)
+
+
+def _fault_injection(run: Run, log) -> str | None:
+    """The papermill engine name to use: the killing one if this run is the chosen victim."""
+    path = os.environ.get(FAULT_ENV)
+    if not path:
+        return None
+    try:
+        if Path(path).read_text().strip() != run.key:
+            return None
+        os.remove(path)              # claim it: exactly one attempt gets killed
+    except FileNotFoundError:
+        return None
+    log.write(f"FAULT INJECTION: process {os.getpid()} will SIGKILL itself mid-run\n")
+    log.flush()
+    _register_fault_engine()
+    return _FAULT_ENGINE
+
+
+def log_tail(log_path, since: str | None = None, n: int = TAIL_LINES) -> str:
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 256 * 1024))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    if since and since in text:
+        text = text[text.rindex(since):]
+    lines = _ANSI.sub("", text).rstrip().splitlines()
+    return "\n".join(lines[-n:])
+
+
+def _retryable(exc: BaseException) -> bool:
+    try:
+        from papermill.exceptions import PapermillException, PapermillExecutionError
+    except ImportError:  # pragma: no cover
+        return True
+    try:
+        from nbclient.exceptions import CellTimeoutError
+    except ImportError:  # pragma: no cover
+        CellTimeoutError = ()
+    if isinstance(exc, (PapermillExecutionError, CellTimeoutError, FileNotFoundError)):
+        return False
+    if isinstance(exc, PapermillException):   # e.g. missing parameters, bad notebook
+        return False
+    return True   # DeadKernelError, kernel start timeouts, OSError, ...
+
+
+# ---------------------------------------------------------------------------------------------
+def execute_run(run: Run, *, repo_root, log_dir, timeout: float | None = None,
+                attempt: int = 1) -> RunResult:
+    """Execute one run with papermill in this process and report what happened.
+
+    ``repo_root``: the repository root (paths of ``run`` are relative to it; the notebook runs
+    with ``cwd=<repo_root>/notebooks``). ``log_dir``: where ``<key>.log`` is appended to
+    (relative paths are relative to ``repo_root``). ``timeout``: seconds per cell (papermill's
+    ``execution_timeout``; None: no limit). ``attempt``: recorded in the result and the log.
+    Never raises for a failing notebook: returns ``status="failed"`` with the log tail.
+    """
+    t0 = time.monotonic()
+    repo_root = Path(os.path.abspath(repo_root))
+    log_dir = Path(log_dir)
+    log_dir = log_dir if log_dir.is_absolute() else repo_root / log_dir
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{run.safe_key}.log"
+    worker = _worker_name()
+    res = RunResult(key=run.key, status="failed", attempt=attempt, log_path=str(log_path),
+                    worker=worker, notebook_out=run.notebook_out)
+    with _PROCESS_LOCK:
+        lock = _acquire_lock(run, repo_root, attempt, worker)
+        if lock is None:
+            info = read_lock(run.lock_path(repo_root)) or {}
+            res.status, res.reason = "skipped", f"locked by {info.get('worker', '?')}"
+            res.seconds = time.monotonic() - t0
+            return res
+        try:
+            _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res)
+        finally:
+            lock.release()
+    res.seconds = round(time.monotonic() - t0, 3)
+    return res
+
+
+def _retitle(nb_path: Path, run) -> None:
+    """Replace the first markdown heading with the run's name (the book's page title)."""
+    import nbformat
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    p = run.params
+    title = (f"# {p.get('variant', '?')} {str(p.get('flavour', '')).replace('_', ' ')} · "
+             f"{p.get('dataset', '?')} · seed {p.get('seed', '?')}")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            lines = cell.source.split("\n")
+            if lines and lines[0].startswith("# "):
+                lines[0] = title
+            else:
+                lines.insert(0, title + "\n")
+            cell.source = "\n".join(lines)
+            break
+    nbformat.write(nb, str(nb_path))
+
+
+def _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res) -> None:
+    rdir = run.path(repo_root)
+    in_nb = run.path(repo_root, "notebook")
+    out_nb = run.path(repo_root, "notebook_out")
+    cwd = repo_root / "notebooks"
+    if not cwd.is_dir():
+        cwd = in_nb.parent
+    params = notebook_params(run, repo_root, in_nb)
+
+    # Whatever an earlier (failed, killed or forced) run left must not look done.
+    rdir.mkdir(parents=True, exist_ok=True)
+    metrics = rdir / "metrics.json"
+    with suppress(FileNotFoundError):
+        metrics.unlink()
+    clean_stale_tmp(rdir, "metrics.json")
+    for stale in ("metrics.json.incomplete", "metrics.json.invalid"):
+        with suppress(FileNotFoundError):
+            (rdir / stale).unlink()
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    tmp_nb = out_nb.with_name(f".{out_nb.stem}.{secrets.token_hex(4)}.tmp.ipynb")
+    failed_nb = log_dir / f"{run.safe_key}.failed.ipynb"
+
+    header = (f"===== {run.key} attempt {attempt} on {res.worker} at "
+              f"{datetime.now().isoformat(timespec='seconds')} =====")
+    with open(log_path, "a", buffering=1, encoding="utf-8") as log, \
+            _patched_environ(_run_environ(run, repo_root)), _papermill_logging_to(log):
+        log.write(f"\n{header}\nnotebook {in_nb} -> {out_nb}\ncwd {cwd}\nparameters "
+                  f"{json.dumps(params, default=str)}\n")
+        try:
+            engine = _fault_injection(run, log)
+            import papermill
+
+            papermill.execute_notebook(
+                str(in_nb), str(tmp_nb), parameters=params, kernel_name=KERNEL_NAME,
+                cwd=str(cwd), progress_bar=False, log_output=True, stdout_file=log,
+                stderr_file=log, execution_timeout=timeout, engine_name=engine,
+                kernel_manager_class=_kernel_manager_class(log))
+            if not metrics.is_file():
+                raise RuntimeError(f"the notebook finished but wrote no {metrics}")
+            try:
+                json.loads(metrics.read_text())
+            except ValueError as e:
+                os.replace(metrics, metrics.with_name("metrics.json.invalid"))
+                raise RuntimeError(f"{metrics} is not valid JSON ({e}); moved aside") from e
+            _retitle(tmp_nb, run)            # every book page needs its own first heading
+            os.replace(tmp_nb, out_nb)       # the executed notebook appears only on success
+        except Exception as e:  # noqa: BLE001 - every failure is reported, never raised
+            res.retryable = _retryable(e)
+            log.write(f"----- attempt {attempt} FAILED: {type(e).__name__}\n"
+                      f"{_ANSI.sub('', str(e)).strip()}\n")
+            if metrics.is_file():   # written before a later cell failed: not done after all
+                os.replace(metrics, metrics.with_name("metrics.json.incomplete"))
+                log.write("metrics.json moved to metrics.json.incomplete (the notebook failed "
+                          "after writing it)\n")
+            log.flush()
+            if tmp_nb.exists():
+                os.replace(tmp_nb, failed_nb)
+                log.write(f"executed notebook kept as {failed_nb}\n")
+            res.error = f"{type(e).__name__}: {first_line(e)}\n{log_tail(log_path, header)}"
+            return
+        finally:
+            with suppress(FileNotFoundError):
+                tmp_nb.unlink()
+        log.write(f"----- attempt {attempt} done: {metrics}\n")
+    with suppress(FileNotFoundError):
+        failed_nb.unlink()
+    res.status = "done"
+
+
+def first_line(e: BaseException) -> str:
+    if getattr(e, "ename", None):                # PapermillExecutionError
+        return f"{e.ename}: {_ANSI.sub('', str(e.evalue))}".splitlines()[0][:300]
+    text = _ANSI.sub("", str(e)).strip()
+    return (text.splitlines() or [repr(e)])[0][:300]
