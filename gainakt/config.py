@@ -49,6 +49,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gamma_at_eval": ("mean", "per_student"),
     "attention": ("sdpa", "plain"),
     "practice_impl": ("auto", "dense"),
+    "batching": ("tokens", "windows", "padded"),
     "device": ("auto", "cpu", "cuda"),
 }
 
@@ -75,8 +76,8 @@ class Config:
     patience: int = 10                # early stopping on validation Encoder-1 AUC
     gains_lr_multiplier: float = 3.0  # V2's layer-wise LR: gains_projection gets 3x
     shuffle: bool = False             # the original DataLoader did not shuffle
-    bucket: bool = True               # length-bucketed batches (False: pad every window to seq_len)
-    max_tokens: int | None = None     # optional token budget per bucketed batch
+    batching: str = "tokens"          # tokens / windows / padded (the original): see batches.py
+    max_tokens: int | None = None     # tokens: targets per batch; None = batch_size x mean targets per window
     train_eval_fraction: float = 1.0  # share of training windows re-evaluated each epoch for train metrics
     device: str = "auto"              # auto: CUDA when present, else CPU
     num_threads: int = 0              # torch CPU threads; 0 keeps torch's default
@@ -138,6 +139,12 @@ class Config:
             raise ValueError(f"bce_loss_weight = {self.bce_loss_weight}; expected a value in [0, 1]")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model = {self.d_model} is not divisible by n_heads = {self.n_heads}")
+
+    @property
+    def regularisers_see_padding(self) -> bool:
+        """The variance/contrastive losses average over padding positions (as run): their value then
+        depends on how much padding a batch holds, so only `batching="padded"` reproduces them."""
+        return not self.mask_padding and bool(self.variance_loss_weight or self.skill_contrastive_loss_weight)
 
     def effective(self) -> "Config":
         """The configuration the model really receives.

@@ -1,11 +1,11 @@
-"""Knowledge-tracing data: readers, windows, batches and per-skill / per-student statistics.
+"""Knowledge-tracing data: readers, windows and per-split tensors (batching: batches.py).
 
 Three public benchmarks are read from a data directory the user points to (``--data-dir`` or
 the ``GAINAKT_DATA`` environment variable); a fourth, ``synthetic``, is simulated by
 :mod:`gainakt.synthetic` and needs no files.
 
     files --read_pykt / read_dkvmn--> [Student] --build_split--> Split ([N, W] padded tensors)
-          --iter_batches--> Batch (q, r, q_next, r_next, mask: [B, T])
+          --batches.iter_batches--> Batch (q, r, q_next, r_next, mask: [B, T])
 
 Protocol (the one the GainAKT3Exp reports use): train = the folds other than ``fold`` of the
 training file, valid = fold ``fold``, test = the test file. Sequences are cut into consecutive
@@ -18,9 +18,8 @@ import io
 import json
 import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -353,68 +352,3 @@ def load_dataset(name: str, data_dir=None, fold: int = 0, seq_len: int = 200,
     else:
         tv, test = read_dkvmn(train_path, d.num_skills), read_dkvmn(test_path, d.num_skills, fold_of=-1)
     return build_dataset(name, d.num_skills, tv, test, fold, seq_len, dict(format=d.format, origin=str(folder)))
-
-
-# --------------------------------------------------------------------------- batches
-@dataclass
-class Batch:
-    """Next-step prediction batch; T = max window length in the batch - 1 (bucketed) or seq_len - 1 (padded)."""
-    q: torch.Tensor          # [B, T] skill at step t (input)
-    r: torch.Tensor          # [B, T] response at step t (input)
-    q_next: torch.Tensor     # [B, T] skill at step t+1 (target skill)
-    r_next: torch.Tensor     # [B, T] response at step t+1 (target), float32
-    mask: torch.Tensor       # [B, T] bool, True where t+1 is a real interaction
-    students: torch.Tensor   # [B] global student index
-    index: torch.Tensor      # [B] window index in the split
-
-    def to(self, device, non_blocking: bool = False) -> "Batch":
-        return Batch(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)})
-
-
-def _groups(split: Split, batch_size: int, bucket: bool, max_tokens: int | None,
-            rng: np.random.Generator | None) -> list[np.ndarray]:
-    """Window indices of each batch, in the order they are served."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    lengths, n = split.lengths.numpy(), len(split.lengths)
-    if bucket:
-        # Random tie-breaking among equal lengths reshuffles who shares a bucket while the sorted length
-        # profile (hence the number and shapes of batches) stays the same for every epoch.
-        tie = rng.permutation(n) if rng is not None else np.arange(n)
-        order = tie[np.argsort(lengths[tie], kind="stable")]
-        width = lengths[order]
-    else:
-        order = rng.permutation(n) if rng is not None else np.arange(n)
-        width = np.full(n, split.skills.shape[1])
-    cuts, i = [0], 0
-    while i < n:
-        take = batch_size
-        if max_tokens is not None:  # cost (count * running max length) is nondecreasing: a search finds the cut
-            seg = width[i:i + batch_size]
-            cost = np.arange(1, len(seg) + 1) * np.maximum.accumulate(seg)
-            take = max(1, int(np.searchsorted(cost, max_tokens, side="right")))
-        i = min(n, i + take)
-        cuts.append(i)
-    groups = [order[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
-    if bucket and rng is not None:
-        groups = [groups[k] for k in rng.permutation(len(groups))]
-    return groups
-
-
-def iter_batches(split: Split, batch_size: int, *, shuffle: bool = False, seed: int = 0, bucket: bool = True,
-                 epoch: int = 0, max_tokens: int | None = None) -> Iterator[Batch]:
-    """Batches of windows. bucket=True: similar lengths together, T = longest - 1; bucket=False: every
-    batch padded to seq_len (the original's behaviour). Shuffle is deterministic from (seed, epoch)."""
-    rng = np.random.default_rng([seed, epoch]) if shuffle else None
-    lengths = split.lengths.numpy()
-    for g in _groups(split, batch_size, bucket, max_tokens, rng):
-        width = int(lengths[g].max()) if bucket else split.skills.shape[1]
-        idx = torch.from_numpy(g)
-        s, r = split.skills[idx, :width], split.responses[idx, :width]   # padding is already 0
-        mask = torch.arange(width - 1)[None, :] < (split.lengths[idx] - 1)[:, None]
-        yield Batch(s[:, :-1], r[:, :-1], s[:, 1:], r[:, 1:].float(), mask, split.students[idx], idx)
-
-
-def num_batches(split: Split, batch_size: int, *, bucket: bool = True, max_tokens: int | None = None) -> int:
-    """Number of batches iter_batches yields (the same for every seed and epoch)."""
-    return len(_groups(split, batch_size, bucket, max_tokens, None))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .data import Batch, Split
+from .batches import Batch
+from .data import Split
 
 
 def _attempts_to_mastery(split: Split, num_skills: int, run_length: int, skip_zero: bool = False) -> np.ndarray:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from . import data as kt_data
 from . import features
 from .atomic import write_json_atomic, write_text_atomic
+from .batches import iter_batches, num_batches
 from .config import Config
 from .losses import total_loss
 from .metrics import EpochMetrics, parameter_stats, trajectory_checks
@@ -115,13 +116,12 @@ class Experiment:
 
     def batches(self, split, shuffle: bool, epoch: int = 0):
         cfg = self.cfg
-        for b in kt_data.iter_batches(split, cfg.batch_size, shuffle=shuffle, seed=cfg.seed, epoch=epoch,
-                                      bucket=cfg.bucket, max_tokens=cfg.max_tokens):
+        for b in iter_batches(split, cfg.batch_size, shuffle=shuffle, seed=cfg.seed, epoch=epoch,
+                              batching=cfg.batching, max_tokens=cfg.max_tokens):
             yield b.to(self.device)
 
     def n_batches(self, split) -> int:
-        return kt_data.num_batches(split, self.cfg.batch_size, bucket=self.cfg.bucket,
-                                   max_tokens=self.cfg.max_tokens)
+        return num_batches(split, self.cfg.batch_size, batching=self.cfg.batching, max_tokens=self.cfg.max_tokens)
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         cfg, model = self.cfg, self.model

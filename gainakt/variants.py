@@ -15,6 +15,7 @@ docs/original_implementation.md (the audit) for what each version's code did.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,8 +160,15 @@ def variant_settings(key: str, flavour: str) -> dict[str, Any]:
 
 
 def make_config(key: str, flavour: str = "as_run", **overrides: Any) -> Config:
-    """Config of a variant in a flavour, with user overrides applied last."""
-    return Config.from_dict({**variant_settings(key, flavour), **overrides})
+    """Config of a variant in a flavour, with user overrides applied last.
+
+    Where the regularisers average over padding (V2-V5 as run) the batches are padded to seq_len as
+    in the original, unless `batching` is given: length buckets would change those losses' values.
+    """
+    cfg = Config.from_dict({**variant_settings(key, flavour), **overrides})
+    if cfg.regularisers_see_padding and "batching" not in overrides:
+        cfg = dataclasses.replace(cfg, batching="padded")
+    return cfg
 
 
 def table() -> list[dict[str, Any]]:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from gainakt.batches import BATCHINGS, iter_batches, num_batches, token_budget
 from gainakt.data import (DATASETS, DataFormatError, DataNotFoundError, Student, build_dataset, build_split,
-                          iter_batches, load_dataset, num_batches, read_dkvmn, read_pykt, resolve_data_dir,
-                          write_dkvmn, write_pykt)
+                          load_dataset, read_dkvmn, read_pykt, resolve_data_dir, write_dkvmn, write_pykt)
 from gainakt.features import original_skill_difficulty, student_velocity, train_skill_difficulty
 
 REAL = Path(os.environ.get("GAINAKT_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -154,27 +154,62 @@ def skewed_split(n=300, seed=0):
     return build_split("train", st, 200, {s.raw_id: i for i, s in enumerate(st)})
 
 
-@pytest.mark.parametrize("max_tokens", [None, 2000])
-def test_bucketed_batches_cover_windows_once(max_tokens):
+@pytest.mark.parametrize("batching,max_tokens", [("tokens", None), ("tokens", 2000), ("windows", None),
+                                                 ("padded", None)])
+def test_batches_cover_windows_once(batching, max_tokens):
     split = skewed_split()
-    batches = list(iter_batches(split, 32, max_tokens=max_tokens))
-    assert len(batches) == num_batches(split, 32, max_tokens=max_tokens)
+    batches = list(iter_batches(split, 32, batching=batching, max_tokens=max_tokens, shuffle=True, seed=3))
+    assert len(batches) == num_batches(split, 32, batching=batching, max_tokens=max_tokens)
     seen = torch.cat([b.index for b in batches]).sort().values
     assert seen.tolist() == list(range(len(split.lengths)))
-    bucketed = sum(b.q.numel() for b in batches)
-    padded = sum(b.q.numel() for b in iter_batches(split, 32, bucket=False))
-    assert padded == len(split.lengths) * 199 and bucketed < padded / 3
     assert sum(int(b.mask.sum()) for b in batches) == split.num_interactions - len(split.lengths)
-    if max_tokens:
-        assert all(b.q.shape[0] * (b.q.shape[1] + 1) <= max_tokens for b in batches if b.q.shape[0] > 1)
+    slots = sum(b.q.numel() for b in batches)
+    if batching == "padded":
+        assert slots == len(split.lengths) * 199
+    else:
+        assert slots < len(split.lengths) * 199 / 3
+    if batching != "tokens":
+        assert sorted(b.q.shape[0] for b in batches)[1:] == [32] * (len(batches) - 1)
 
 
-@pytest.mark.parametrize("bucket", [True, False])
-def test_shift_and_mask(bucket):
+def test_token_batches_hold_similar_numbers_of_targets():
+    split = skewed_split()
+    budget = token_budget(split, 32)
+    assert budget == round(32 * float((split.lengths - 1).float().mean()))
+    tok = list(iter_batches(split, 32))
+    assert all(b.q.numel() <= budget for b in tok if b.q.shape[0] > 1)  # slots within budget
+    assert max(b.q.shape[0] for b in tok) > 32                      # short windows share big batches
+    # about as many updates as the padded path, and a far narrower spread of targets per update
+    assert abs(len(tok) - num_batches(split, 32, batching="padded")) <= 0.2 * len(tok)
+    targets = lambda bs: np.array([int(b.mask.sum()) for b in bs])[:-1]  # noqa: E731  (last may be partial)
+    win = list(iter_batches(split, 32, batching="windows"))
+    assert targets(tok).std() < targets(win).std() / 3
+
+
+def test_bucketed_order_is_not_sorted_by_length():
+    """Without shuffling, bucketed batches come in a fixed order drawn from the seed (sorted order
+    would mean the shortest windows first in every epoch); padded ones keep file order."""
+    split = skewed_split()
+    for batching in ("tokens", "windows"):
+        widths = [b.q.shape[1] for b in iter_batches(split, 16, batching=batching, seed=5)]
+        assert widths != sorted(widths)
+        again = [b.index.tolist() for b in iter_batches(split, 16, batching=batching, seed=5, epoch=4)]
+        assert again == [b.index.tolist() for b in iter_batches(split, 16, batching=batching, seed=5)]
+    padded = torch.cat([b.index for b in iter_batches(split, 16, batching="padded")])
+    assert padded.tolist() == list(range(len(split.lengths)))
+
+
+def test_unknown_batching_is_an_error():
+    with pytest.raises(ValueError, match="batching"):
+        num_batches(skewed_split(20), 8, batching="bucket")
+
+
+@pytest.mark.parametrize("batching", BATCHINGS)
+def test_shift_and_mask(batching):
     split = skewed_split(50)
-    for b in iter_batches(split, 8, bucket=bucket, shuffle=True):
+    for b in iter_batches(split, 8, batching=batching, shuffle=True):
         n = split.lengths[b.index]
-        assert b.q.shape[1] == (int(n.max()) if bucket else 200) - 1
+        assert b.q.shape[1] == (200 if batching == "padded" else int(n.max())) - 1
         assert (b.mask.sum(1) == n - 1).all()
         for i, k in enumerate(b.index.tolist()):
             m = int(n[i]) - 1
@@ -189,11 +224,12 @@ def test_shift_and_mask(bucket):
 
 def test_shuffle_deterministic():
     split = skewed_split()
-    order = lambda **kw: [b.index.tolist() for b in iter_batches(split, 16, shuffle=True, **kw)]  # noqa: E731
-    assert order(seed=1, epoch=0) == order(seed=1, epoch=0)
-    assert order(seed=1, epoch=0) != order(seed=1, epoch=1)
-    assert order(seed=1, epoch=0) != order(seed=2, epoch=0)
-    assert [b.index.tolist() for b in iter_batches(split, 16)] == [b.index.tolist() for b in iter_batches(split, 16)]
+    for batching in BATCHINGS:
+        order = lambda **kw: [b.index.tolist() for b in iter_batches(split, 16, batching=batching, **kw)]  # noqa: E731
+        assert order(shuffle=True, seed=1, epoch=0) == order(shuffle=True, seed=1, epoch=0)
+        assert order(shuffle=True, seed=1, epoch=0) != order(shuffle=True, seed=1, epoch=1)
+        assert order(shuffle=True, seed=1, epoch=0) != order(shuffle=True, seed=2, epoch=0)
+        assert order() == order()
 
 
 # --------------------------------------------------------------------------- statistics

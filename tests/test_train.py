@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from gainakt import data as kt_data
+from gainakt.batches import iter_batches
 from gainakt.cli import main
 from gainakt.config import CHOICES, Config
 from gainakt.train import Experiment, run
@@ -66,7 +67,7 @@ def test_run_writes_files_and_resumes(tmp_path, tiny_data):
 NOT_MODEL = {
     "variant": "label", "flavour": "label", "title": "label", "data_dir": "where files are",
     "device": "CPU only here", "num_threads": "speed only", "max_tokens": "batching only (tested in data)",
-    "bucket": "batching only (same batches in another padding)", "n_trajectory_students": "evaluation",
+    "n_trajectory_students": "evaluation",
     "trajectory_min_steps": "evaluation", "max_correlation_students": "evaluation",
     "im_grad_batches": "diagnostic", "train_eval_fraction": "evaluation", "gamma_at_eval": "final test only",
     "original_factory": "tested in test_model", "epochs": "length of training", "patience": "early stopping",
@@ -122,7 +123,7 @@ def test_every_config_field_reaches_the_model():
 
 
 def test_threshold_temperature_scales_im_logits(tiny_data):
-    batch = next(kt_data.iter_batches(tiny_data.valid, 8))
+    batch = next(iter_batches(tiny_data.valid, 8))
     outs = []
     for temp in (1.0, 2.0):
         exp = Experiment(make_config("V1", "as_intended", **TINY, threshold_temperature=temp), tiny_data)
@@ -172,3 +173,21 @@ def test_unknown_and_invalid_config_values():
         Config.from_dict({"learning_rte": 0.1})
     cfg = make_config("V5", "as_run")
     assert Config.from_json(cfg.to_json()) == cfg
+
+
+def test_as_run_variants_with_padding_in_their_regularisers_use_padded_batches(tiny_data):
+    for key in VARIANTS:
+        run_cfg, fixed = make_config(key, "as_run"), make_config(key, "as_intended")
+        assert (run_cfg.batching == "padded") == run_cfg.regularisers_see_padding
+        assert fixed.batching == "tokens" and not fixed.regularisers_see_padding
+    assert make_config("V1", "as_run").batching == "tokens"  # no regulariser: buckets change nothing
+    assert make_config("V3", "as_run", batching="tokens").batching == "tokens"  # an explicit choice wins
+    # why: with padding inside the average, the variance loss of the same windows depends on the padding
+    cfg = make_config("V3", "as_run", **{**TINY, "d_model": 16, "n_heads": 2, "batch_size": 8})
+    exp = Experiment(cfg, dataset=tiny_data)
+    torch.manual_seed(0)
+    values = {}
+    for batching in ("padded", "tokens"):
+        exp.cfg = dataclasses.replace(cfg, batching=batching)
+        values[batching] = exp.evaluate(exp.splits["valid"])["loss_variance"]
+    assert values["padded"] != pytest.approx(values["tokens"], rel=1e-3)
