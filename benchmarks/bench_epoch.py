@@ -1,13 +1,20 @@
-"""Speed of one training epoch of the book configuration, fast path beside the plain path.
+"""Speed of one training epoch, fast path beside the plain path.
 
-    python benchmarks/bench_epoch.py [--data-dir DIR] [--variant V1 --flavour as_run] [--scaling]
+    python benchmarks/bench_epoch.py [--data-dir DIR] [--size book|full] [--scaling] [--share K]
 
 Prints, in one run: interactions per second, epoch time, valid+test evaluation time and peak
-resident memory for the fast path (fused attention, length-bucketed batches, gather practice)
-and the plain path (matmul attention, every window padded to 200, dense [B, L, C] practice);
-the cumulative sum against the per-step loop; bucketed against padded batch slots; the top lines
-of a torch.profiler profile; with --scaling, epoch time against interactions and skills.
-Each configuration runs in its own process so that its peak memory is its own.
+memory (resident; on a GPU also allocated device memory) for
+  fast     fused attention, gather practice, length buckets of about equal targets (the default),
+  windows  the same with buckets of 64 windows (the fast path before the token budget),
+  padded   the fast operators on the original's padded batches (what V2-V5 as run pay: their
+           regularisers average over padding, so they keep it),
+  plain    matmul attention, dense [B, L, C] practice, 64 windows padded to 200 (the original);
+the cumulative sum against the per-step loop; the batch slots of each batching; the top lines of a
+torch.profiler profile; with --scaling, epoch time against interactions and skills; with --share K,
+the summed throughput of K book-size runs training at once (on a GPU: sharing it; on the CPU:
+splitting the cores). --size full is the original model (d_model 256, 4 blocks, d_ff 512).
+Each configuration runs in its own process so that its peak memory is its own. Whether the paths
+learn the same model is benchmarks/bench_metrics.py's question (over seeds).
 """
 from __future__ import annotations
 
@@ -20,16 +27,21 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import torch
 
 from gainakt import data as kt_data
+from gainakt.batches import iter_batches
 from gainakt.model import practice_loop
 from gainakt.train import Experiment, subset
 from gainakt.variants import make_config
 
-BOOK = dict(d_model=64, n_blocks=2, n_heads=4, d_ff=128, batch_size=64, epochs=1)
-PATHS = {"fast": dict(attention="sdpa", bucket=True, practice_impl="auto"),
-         "plain": dict(attention="plain", bucket=False, practice_impl="dense")}
+SIZES = {"book": dict(d_model=64, n_blocks=2, n_heads=4, d_ff=128, batch_size=64, epochs=1),
+         "full": dict(d_model=256, n_blocks=4, n_heads=4, d_ff=512, batch_size=64, epochs=1)}
+PATHS = {"fast": dict(attention="sdpa", batching="tokens", practice_impl="auto"),
+         "windows": dict(attention="sdpa", batching="windows", practice_impl="auto"),
+         "padded": dict(attention="sdpa", batching="padded", practice_impl="auto"),
+         "plain": dict(attention="plain", batching="padded", practice_impl="dense")}
 
 
 def peak_rss_mb() -> float:
@@ -38,15 +50,18 @@ def peak_rss_mb() -> float:
 
 def single(args) -> dict:
     """One measurement in this process; printed as JSON for the parent."""
-    over = {**BOOK, **PATHS[args.path], "dataset": args.dataset, "data_dir": args.data_dir,
-            "train_eval_fraction": 0.0}
+    over = {**SIZES[args.size], **PATHS[args.path], "dataset": args.dataset, "data_dir": args.data_dir,
+            "train_eval_fraction": 0.0, "device": args.device, "num_threads": args.threads}
     cfg = make_config(args.variant, args.flavour, **over)
     exp = Experiment(cfg)
     if args.fraction < 1.0:
         n = len(exp.splits["train"].lengths)
         exp.splits["train"] = subset(exp.splits["train"], torch.arange(int(n * args.fraction)))
+    cuda = exp.device.type == "cuda"
     t0 = time.perf_counter()
     stats = exp.train_epoch(1)
+    if cuda:
+        torch.cuda.synchronize()
     t_train = time.perf_counter() - t0
     t0 = time.perf_counter()
     auc1 = auc2 = float("nan")
@@ -57,18 +72,41 @@ def single(args) -> dict:
     return {"path": args.path, "dataset": args.dataset, "skills": exp.data.num_skills,
             "interactions": stats["train_interactions"], "epoch_s": t_train,
             "interactions_per_s": stats["train_interactions"] / t_train, "eval_s": t_eval,
-            "peak_rss_mb": peak_rss_mb(), "threads": torch.get_num_threads(),
+            "peak_rss_mb": peak_rss_mb(), "threads": torch.get_num_threads(), "device": str(exp.device),
+            "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else float("nan"),
             "valid_enc1_auc": auc1, "valid_enc2_auc": auc2}
 
 
-def spawn(args, **kw) -> dict:
-    cmd = [sys.executable, __file__, "--single", "--variant", args.variant, "--flavour", args.flavour]
+def _command(args, **kw) -> list[str]:
+    cmd = [sys.executable, __file__, "--single", "--variant", args.variant, "--flavour", args.flavour,
+           "--device", args.device, "--size", args.size, "--threads", str(args.threads)]
     if args.data_dir:
         cmd += ["--data-dir", args.data_dir]
     for k, v in kw.items():
         cmd += [f"--{k.replace('_', '-')}"] + ([] if v is True else [str(v)])
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return cmd
+
+
+def _parse(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def spawn(args, **kw) -> dict:
+    return _parse(subprocess.run(_command(args, **kw), capture_output=True, text=True, check=True).stdout)
+
+
+def share(args, k: int) -> tuple[float, list[dict]]:
+    """k book-size fast runs at once; returns the wall time of the slowest and their results."""
+    threads = max(1, (os.cpu_count() or 1) // k) if args.device != "cuda" and not args.threads else args.threads
+    sub = argparse.Namespace(**{**vars(args), "size": "book", "threads": threads})
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(_command(sub, path="fast", no_eval=True), stdout=subprocess.PIPE, text=True)
+             for _ in range(k)]
+    outs = [p.communicate()[0] for p in procs]
+    wall = time.perf_counter() - t0
+    if any(p.returncode for p in procs):
+        raise RuntimeError(f"a shared run failed: exit codes {[p.returncode for p in procs]}")
+    return wall, [_parse(o) for o in outs]
 
 
 def cumsum_vs_loop(B=64, T=199, C=100, reps=5) -> tuple[float, float]:
@@ -84,7 +122,8 @@ def cumsum_vs_loop(B=64, T=199, C=100, reps=5) -> tuple[float, float]:
 
 
 def profile_top(args, steps=20, rows=12) -> str:
-    cfg = make_config(args.variant, args.flavour, **{**BOOK, "dataset": "assist2015", "data_dir": args.data_dir})
+    cfg = make_config(args.variant, args.flavour, **{**SIZES[args.size], "dataset": "assist2015",
+                                                     "data_dir": args.data_dir, "device": args.device})
     exp = Experiment(cfg)
     from gainakt.losses import total_loss
     batches = []
@@ -92,12 +131,16 @@ def profile_top(args, steps=20, rows=12) -> str:
         batches.append(b)
         if i + 1 >= steps:
             break
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+    acts = [torch.profiler.ProfilerActivity.CPU]
+    if exp.device.type == "cuda":
+        acts.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=acts) as prof:
         for b in batches:
             out = exp.forward(b, training=True)
             loss = total_loss(out, b, exp.model, cfg)["total"]
             exp.opt.zero_grad(); loss.backward(); exp.opt.step()
-    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
+    key = "self_cuda_time_total" if exp.device.type == "cuda" else "self_cpu_time_total"
+    return prof.key_averages().table(sort_by=key, row_limit=rows)
 
 
 def main() -> None:
@@ -107,6 +150,12 @@ def main() -> None:
     p.add_argument("--flavour", default="as_run")
     p.add_argument("--scaling", action="store_true", help="also time epochs against interactions and skills")
     p.add_argument("--no-profile", action="store_true")
+    p.add_argument("--size", default="book", choices=list(SIZES), help="book (d64, 2 blocks) or full (d256, 4 blocks)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per run (0: torch's default)")
+    p.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
+    p.add_argument("--share", type=int, nargs="*", default=[], metavar="K",
+                   help="also run K book-size runs at once, for each K given")
     # internal: one measurement in a child process
     p.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--path", default="fast", help=argparse.SUPPRESS)
@@ -120,24 +169,38 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads, device "
           f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
-    print(f"configuration: {args.variant} {args.flavour}, {BOOK}, assist2015 train folds 1-4\n")
-    rows = [spawn(args, path=name) for name in ("fast", "plain")]
-    print(f"{'path':6} {'interactions':>12} {'epoch s':>8} {'inter/s':>9} {'valid+test s':>12} {'peak RSS MB':>11} "
-          f"{'valid AUC enc1/enc2 after 1 epoch':>34}")
+    print(f"configuration: {args.variant} {args.flavour}, {args.size} size {SIZES[args.size]}, "
+          f"assist2015 train folds 1-4\n")
+    rows = [spawn(args, path=name) for name in args.paths]
+    print(f"{'path':8} {'device':6} {'interactions':>12} {'epoch s':>8} {'inter/s':>9} {'valid+test s':>12} "
+          f"{'peak RSS MB':>11} {'peak GPU MB':>11} {'valid AUC enc1/enc2, 1 epoch, 1 seed':>37}")
     for r in rows:
-        print(f"{r['path']:6} {r['interactions']:12d} {r['epoch_s']:8.1f} {r['interactions_per_s']:9.0f} "
-              f"{r['eval_s']:12.1f} {r['peak_rss_mb']:11.0f} {r['valid_enc1_auc']:17.4f} / {r['valid_enc2_auc']:.4f}")
-    print(f"speed-up of the fast path: {rows[1]['epoch_s'] / rows[0]['epoch_s']:.2f}x\n")
+        print(f"{r['path']:8} {r['device']:6} {r['interactions']:12d} {r['epoch_s']:8.1f} {r['interactions_per_s']:9.0f} "
+              f"{r['eval_s']:12.1f} {r['peak_rss_mb']:11.0f} {r['peak_gpu_mb']:11.0f} "
+              f"{r['valid_enc1_auc']:20.4f} / {r['valid_enc2_auc']:.4f}")
+    by = {r["path"]: r for r in rows}
+    if "plain" in by and "fast" in by:
+        print(f"speed-up of the fast path over the plain path: {by['plain']['epoch_s'] / by['fast']['epoch_s']:.2f}x")
+    print()
+    for k in args.share:
+        wall, res = share(args, k)
+        total = sum(r["interactions"] for r in res)
+        print(f"{k} book-size runs at once ({res[0]['device']}, {res[0]['threads']} threads each): "
+              f"{wall:.1f} s wall for {k} epochs, {total / wall:,.0f} interactions/s in all "
+              f"(each epoch {min(r['epoch_s'] for r in res):.1f}-{max(r['epoch_s'] for r in res):.1f} s)")
 
     t_sum, t_loop = cumsum_vs_loop()
     print(f"practice over [64, 199, 100]: cumsum {t_sum * 1e3:.2f} ms, per-step loop {t_loop * 1e3:.2f} ms "
           f"({t_loop / t_sum:.0f}x)")
     ds = kt_data.load_dataset("assist2015", args.data_dir)
     tr = ds.train
-    for bucket in (True, False):
-        slots = sum(b.mask.numel() for b in kt_data.iter_batches(tr, 64, bucket=bucket))
-        print(f"{'bucketed' if bucket else 'padded  '} batches: {kt_data.num_batches(tr, 64, bucket=bucket):4d}, "
-              f"slots {slots:9d} for {int(tr.lengths.sum() - len(tr.lengths)):9d} targets")
+    print(f"{'batching':8} {'batches':>7} {'slots':>9} {'targets':>9} {'targets per batch: min':>23} {'median':>7} "
+          f"{'max':>6} {'windows max':>11}")
+    for batching in ("tokens", "windows", "padded"):
+        bs = list(iter_batches(tr, 64, batching=batching))
+        n = np.array([int(b.mask.sum()) for b in bs])
+        print(f"{batching:8} {len(bs):7d} {sum(b.mask.numel() for b in bs):9d} {int(n.sum()):9d} {n.min():23d} "
+              f"{int(np.median(n)):7d} {n.max():6d} {max(b.q.shape[0] for b in bs):11d}")
     if not args.no_profile:
         print("\ntorch.profiler, 20 training steps of the fast path, top operators by self CPU time:")
         print(profile_top(args))

@@ -7,10 +7,13 @@ Trains the book configuration (V1 as run, assist2015 folds 1-4) for a few epochs
 and each path, then prints validation and test AUC as mean and standard deviation over seeds, and
 the gap between each path and the plain one in units of its standard error (Welch's t):
 
-* fast:    fused attention, gather practice, length buckets with about the same number of targets
-           per batch (`batching="tokens"`): the default;
-* windows: the same with buckets of 64 windows (`batching="windows"`), the fast path before the
-           token budget: its short batches weigh their targets far more than the plain path does;
+* fast:    fused attention, gather practice, and steps of about the same number of targets, each
+           made of one length bucket from each of 2 length strata (`batching="tokens"`,
+           `length_strata=2`): the default;
+* tokens1: the same with one bucket per step (`length_strata=1`): a step holds only short or only
+           long windows;
+* windows: buckets of 64 windows (`batching="windows"`), the fast path before the token budget:
+           its short batches weigh their targets far more than the plain path does;
 * plain:   matmul attention, dense [B, L, C] practice, 64 windows padded to 200 (the original).
 
 Every (path, seed) is an ordinary run directory (config.json, history.csv, metrics.json) written by
@@ -23,17 +26,20 @@ import argparse
 import json
 import os
 import platform
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from gainakt.repro import write_config
 from gainakt.train import run
 from gainakt.variants import make_config
 
 BOOK = dict(d_model=64, n_blocks=2, n_heads=4, d_ff=128, batch_size=64)
-PATHS = {"fast": dict(attention="sdpa", batching="tokens", practice_impl="auto"),
+PATHS = {"fast": dict(attention="sdpa", batching="tokens", length_strata=2, practice_impl="auto"),
+         "tokens1": dict(attention="sdpa", batching="tokens", length_strata=1, practice_impl="auto"),
          "windows": dict(attention="sdpa", batching="windows", practice_impl="auto"),
          "plain": dict(attention="plain", batching="padded", practice_impl="dense")}
 ROOT = Path(__file__).resolve().parent
@@ -44,6 +50,9 @@ def run_one(path: str, seed: int, args) -> Path:
                       patience=args.epochs, dataset="assist2015", data_dir=args.data_dir,
                       train_eval_fraction=0.1, n_trajectory_students=1, num_threads=args.threads)
     out = Path(args.out) / path / f"seed{seed}"
+    if not (out / "config.json").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        write_config(out, cfg, argv=sys.argv, device="auto")
     if (out / "metrics.json").exists():  # written last, atomically: the run is finished
         return out
     run(cfg, out, log=lambda s: print(f"[{path} seed {seed}] {s}", flush=True))

@@ -2,7 +2,9 @@
 
 Three batchings (`Config.batching`): "tokens" (length buckets holding about the same number of
 targets, the default), "windows" (length buckets of `batch_size` windows) and "padded" (the
-original: `batch_size` windows each padded to seq_len).
+original: `batch_size` windows each padded to seq_len). One optimiser *step* takes one batch, or
+with "tokens" and `length_strata` m > 1 one bucket from each of m length strata, whose gradients
+are accumulated with weights that make the loss the mean over all their targets.
 """
 from __future__ import annotations
 
@@ -34,56 +36,70 @@ BATCHINGS = ("tokens", "windows", "padded")
 
 
 def token_budget(split: Split, batch_size: int) -> int:
-    """Target slots per batch for `batching="tokens"`: batch_size x mean targets per window.
+    """Targets per step for `batching="tokens"`: batch_size x mean targets per window.
 
-    With this budget an epoch has about as many updates as the padded path (n_windows / batch_size)
-    and every update sees about as many real targets, so each target keeps the weight it had there.
+    With this budget an epoch has about as many steps as the padded path (n_windows / batch_size)
+    and every step sees about as many real targets, so each target keeps the weight it had there.
     """
     return max(1, int(round(batch_size * float((split.lengths - 1).clamp_min(0).float().mean()))))
 
 
-def _groups(split: Split, batch_size: int, batching: str, max_tokens: int | None, rng) -> list[np.ndarray]:
-    """Window indices of each batch, in the order they are served.
+def _buckets(order: np.ndarray, lengths: np.ndarray, budget: int) -> list[np.ndarray]:
+    """Cut windows sorted by length into buckets of count x (longest - 1) <= budget targets."""
+    targets = np.maximum(lengths[order] - 1, 1)
+    cuts, i, n = [0], 0, len(order)
+    while i < n:  # sorted targets: cost = count x targets of the last window is nondecreasing
+        seg = targets[i:i + budget]
+        cost = np.arange(1, len(seg) + 1) * seg
+        i = min(n, i + max(1, int(np.searchsorted(cost, budget, side="right"))))
+        cuts.append(i)
+    return [order[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
 
-    tokens:  windows sorted by length, cut so that count x (longest - 1) stays within `max_tokens`
-             (None: `token_budget`): short windows share big batches, long ones small batches.
-    windows: sorted by length, `batch_size` windows per batch. The short batches then hold few
-             targets, each weighing far more in the mean loss; kept for the benchmark.
+
+def _steps(split: Split, batch_size: int, batching: str, max_tokens: int | None, strata: int,
+           rng) -> list[list[np.ndarray]]:
+    """Window indices of each step's batches, in the order the steps are served.
+
+    tokens:  windows sorted by length and cut into buckets of budget / strata targets (budget:
+             `max_tokens`, None = `token_budget`); the buckets, in length order, form `strata` strata
+             and a step takes one random bucket of each. Strata = 1 gives steps of one bucket: then a
+             step holds only short or only long windows, whose gradients differ systematically, and
+             the plain path's Encoder-2 AUC is not reached (benchmarks/bench_metrics.py).
+    windows: sorted by length, `batch_size` windows per batch, one batch per step. The short batches
+             hold few targets, each weighing far more in the mean loss; kept for the benchmark.
     padded:  `batch_size` windows per batch in `rng` order, each padded to seq_len (the original).
-    Bucketed batches are served in `rng` order; the number and shapes of batches never depend on it.
+    Bucketed steps are served in `rng` order; the number and shapes of batches never depend on it.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if batch_size < 1 or strata < 1:
+        raise ValueError(f"batch_size and length_strata must be >= 1, got {batch_size} and {strata}")
     if batching not in BATCHINGS:
         raise ValueError(f"batching = {batching!r}; expected one of {BATCHINGS}")
     lengths, n = split.lengths.numpy(), len(split.lengths)
     if batching == "padded":
         order = rng.permutation(n)
-        return [order[a:a + batch_size] for a in range(0, n, batch_size)]
+        return [[order[a:a + batch_size]] for a in range(0, n, batch_size)]
     # Random tie-breaking among equal lengths reshuffles who shares a bucket while the sorted length
     # profile (hence the number and shapes of batches) stays the same.
     tie = rng.permutation(n)
     order = tie[np.argsort(lengths[tie], kind="stable")]
     if batching == "windows":
-        cuts = list(range(0, n, batch_size)) + [n]
+        steps = [[order[a:a + batch_size]] for a in range(0, n, batch_size)]
     else:
         budget = token_budget(split, batch_size) if max_tokens is None else int(max_tokens)
-        targets = np.maximum(lengths[order] - 1, 1)
-        cuts, i = [0], 0
-        while i < n:  # sorted targets: cost = count x targets of the last window is nondecreasing
-            seg = targets[i:i + budget]
-            cost = np.arange(1, len(seg) + 1) * seg
-            i = min(n, i + max(1, int(np.searchsorted(cost, budget, side="right"))))
-            cuts.append(i)
-    groups = [order[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
-    return [groups[k] for k in rng.permutation(len(groups))]
+        buckets = _buckets(order, lengths, max(1, budget // strata))
+        layers = [[buckets[i] for i in rng.permutation(ix)]
+                  for ix in np.array_split(np.arange(len(buckets)), min(strata, len(buckets)))]
+        k = min(len(layer) for layer in layers)
+        steps = [[layer[i] for layer in layers] for i in range(k)]
+        steps += [[b] for layer in layers for b in layer[k:]]  # strata differ by at most one bucket
+    return [steps[i] for i in rng.permutation(len(steps))]
 
 
 class _FileOrder:
     """Stands in for a generator when nothing is shuffled: permutation(n) = arange(n)."""
     @staticmethod
-    def permutation(n: int) -> np.ndarray:
-        return np.arange(n)
+    def permutation(n) -> np.ndarray:
+        return np.arange(n) if np.ndim(n) == 0 else np.asarray(n)
 
 
 def _order_rng(shuffle: bool, seed: int, epoch: int, batching: str):
@@ -95,19 +111,36 @@ def _order_rng(shuffle: bool, seed: int, epoch: int, batching: str):
     return _FileOrder() if batching == "padded" else np.random.default_rng([seed])
 
 
-def iter_batches(split: Split, batch_size: int, *, shuffle: bool = False, seed: int = 0,
-                 batching: str = "tokens", epoch: int = 0, max_tokens: int | None = None) -> Iterator[Batch]:
-    """Batches of windows (the three batchings: `_groups`). Bucketed batches have T = longest
-    window - 1, padded ones T = seq_len - 1. The order is deterministic from (seed, epoch)."""
-    lengths = split.lengths.numpy()
-    for g in _groups(split, batch_size, batching, max_tokens, _order_rng(shuffle, seed, epoch, batching)):
-        width = split.skills.shape[1] if batching == "padded" else int(lengths[g].max())
-        idx = torch.from_numpy(g)
-        s, r = split.skills[idx, :width], split.responses[idx, :width]   # padding is already 0
-        mask = torch.arange(width - 1)[None, :] < (split.lengths[idx] - 1)[:, None]
-        yield Batch(s[:, :-1], r[:, :-1], s[:, 1:], r[:, 1:].float(), mask, split.students[idx], idx)
+def _batch(split: Split, g: np.ndarray, padded: bool) -> Batch:
+    width = split.skills.shape[1] if padded else int(split.lengths[torch.from_numpy(g)].max())
+    idx = torch.from_numpy(g)
+    s, r = split.skills[idx, :width], split.responses[idx, :width]   # padding is already 0
+    mask = torch.arange(width - 1)[None, :] < (split.lengths[idx] - 1)[:, None]
+    return Batch(s[:, :-1], r[:, :-1], s[:, 1:], r[:, 1:].float(), mask, split.students[idx], idx)
 
 
-def num_batches(split: Split, batch_size: int, *, batching: str = "tokens", max_tokens: int | None = None) -> int:
+def iter_steps(split: Split, batch_size: int, *, shuffle: bool = False, seed: int = 0, batching: str = "tokens",
+               epoch: int = 0, max_tokens: int | None = None, length_strata: int = 1) -> Iterator[list[Batch]]:
+    """The batches of each optimiser step (see `_steps`). Bucketed batches have T = longest window
+    - 1, padded ones T = seq_len - 1. The order is deterministic from (seed, epoch)."""
+    rng = _order_rng(shuffle, seed, epoch, batching)
+    for step in _steps(split, batch_size, batching, max_tokens, length_strata, rng):
+        yield [_batch(split, g, batching == "padded") for g in step]
+
+
+def iter_batches(split: Split, batch_size: int, **kw) -> Iterator[Batch]:
+    """Every batch of `iter_steps`, one after the other (for evaluation, where steps do not matter)."""
+    for step in iter_steps(split, batch_size, **kw):
+        yield from step
+
+
+def num_steps(split: Split, batch_size: int, *, batching: str = "tokens", max_tokens: int | None = None,
+              length_strata: int = 1) -> int:
+    """Number of steps iter_steps yields (the same for every seed and epoch)."""
+    return len(_steps(split, batch_size, batching, max_tokens, length_strata, _FileOrder()))
+
+
+def num_batches(split: Split, batch_size: int, *, batching: str = "tokens", max_tokens: int | None = None,
+                length_strata: int = 1) -> int:
     """Number of batches iter_batches yields (the same for every seed and epoch)."""
-    return len(_groups(split, batch_size, batching, max_tokens, _FileOrder()))
+    return sum(len(st) for st in _steps(split, batch_size, batching, max_tokens, length_strata, _FileOrder()))

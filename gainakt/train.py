@@ -24,7 +24,7 @@ from tqdm import tqdm
 from . import data as kt_data
 from . import features
 from .atomic import write_json_atomic, write_text_atomic
-from .batches import iter_batches, num_batches
+from .batches import iter_batches, iter_steps, num_steps
 from .config import Config
 from .losses import total_loss
 from .metrics import EpochMetrics, parameter_stats, trajectory_checks
@@ -114,32 +114,47 @@ class Experiment:
         return self.model(batch.q, batch.r, batch.q_next, batch.students,
                           velocity=self.velocity(batch, training), gamma_mode=gamma_mode, states=states)
 
-    def batches(self, split, shuffle: bool, epoch: int = 0):
+    def _batching(self) -> dict:
         cfg = self.cfg
-        for b in iter_batches(split, cfg.batch_size, shuffle=shuffle, seed=cfg.seed, epoch=epoch,
-                              batching=cfg.batching, max_tokens=cfg.max_tokens):
+        return dict(batching=cfg.batching, max_tokens=cfg.max_tokens, length_strata=cfg.length_strata)
+
+    def batches(self, split, shuffle: bool, epoch: int = 0):
+        for b in iter_batches(split, self.cfg.batch_size, shuffle=shuffle, seed=self.cfg.seed, epoch=epoch,
+                              **self._batching()):
             yield b.to(self.device)
 
-    def n_batches(self, split) -> int:
-        return num_batches(split, self.cfg.batch_size, batching=self.cfg.batching, max_tokens=self.cfg.max_tokens)
+    def steps(self, split, shuffle: bool, epoch: int = 0):
+        """The batches of each optimiser step, on the device."""
+        for step in iter_steps(split, self.cfg.batch_size, shuffle=shuffle, seed=self.cfg.seed, epoch=epoch,
+                               **self._batching()):
+            yield [b.to(self.device) for b in step]
+
+    def backward(self, step) -> list[tuple[int, dict]]:
+        """Accumulate the gradient of one step's loss: the mean over all targets of its batches
+        (each batch's loss weighted by its share of targets). Returns (targets, losses) per batch."""
+        counts = [int(b.mask.sum()) for b in step]
+        out_losses = []
+        for batch, n in zip(step, counts):
+            losses = total_loss(self.forward(batch, training=True), batch, self.model, self.cfg)
+            (losses["total"] * (n / max(sum(counts), 1)) if len(step) > 1 else losses["total"]).backward()
+            out_losses.append((n, losses))
+        return out_losses
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         cfg, model = self.cfg, self.model
         model.train()
         split = self.splits["train"]
         sums, n_int, t0 = {}, 0, time.perf_counter()
-        for batch in _progress(self.batches(split, cfg.shuffle, epoch), self.n_batches(split), f"epoch {epoch}"):
-            out = self.forward(batch, training=True)
-            losses = total_loss(out, batch, model, cfg)
+        n_steps = num_steps(split, cfg.batch_size, **self._batching())
+        for step in _progress(self.steps(split, cfg.shuffle, epoch), n_steps, f"epoch {epoch}"):
             self.opt.zero_grad(set_to_none=True)
-            losses["total"].backward()
+            for n, losses in self.backward(step):
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * n
+                n_int += n
             if cfg.gradient_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.gradient_clip)
             self.opt.step()
-            n = int(batch.mask.sum())
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach()) * n
-            n_int += n
         return {**{f"running_loss_{k}": v / max(n_int, 1) for k, v in sums.items()},
                 "epoch_seconds": time.perf_counter() - t0, "train_interactions": n_int}
 

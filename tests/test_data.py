@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gainakt.batches import BATCHINGS, iter_batches, num_batches, token_budget
+from gainakt.batches import BATCHINGS, iter_batches, iter_steps, num_batches, num_steps, token_budget
 from gainakt.data import (DATASETS, DataFormatError, DataNotFoundError, Student, build_dataset, build_split,
                           load_dataset, read_dkvmn, read_pykt, resolve_data_dir, write_dkvmn, write_pykt)
 from gainakt.features import original_skill_difficulty, student_velocity, train_skill_difficulty
@@ -184,6 +184,22 @@ def test_token_batches_hold_similar_numbers_of_targets():
     targets = lambda bs: np.array([int(b.mask.sum()) for b in bs])[:-1]  # noqa: E731  (last may be partial)
     win = list(iter_batches(split, 32, batching="windows"))
     assert targets(tok).std() < targets(win).std() / 3
+
+
+@pytest.mark.parametrize("strata", [1, 2, 3])
+def test_each_token_step_mixes_length_strata(strata):
+    split = skewed_split()
+    steps = list(iter_steps(split, 32, length_strata=strata, shuffle=True, seed=1))
+    assert len(steps) == num_steps(split, 32, length_strata=strata)
+    assert sum(len(s) for s in steps) == num_batches(split, 32, length_strata=strata)
+    seen = torch.cat([b.index for s in steps for b in s]).sort().values
+    assert seen.tolist() == list(range(len(split.lengths)))
+    full = [s for s in steps if len(s) == strata]
+    assert len(full) >= len(steps) - strata and all(len(s) in (1, strata) for s in steps)
+    budget = token_budget(split, 32)
+    assert all(sum(b.q.numel() for b in s) <= budget for s in steps if all(b.q.shape[0] > 1 for b in s))
+    if strata > 1:  # a step's buckets come from different strata: short and long windows together
+        assert np.mean([len({b.q.shape[1] for b in s}) == strata for s in full]) > 0.9
 
 
 def test_bucketed_order_is_not_sorted_by_length():

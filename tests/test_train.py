@@ -191,3 +191,23 @@ def test_as_run_variants_with_padding_in_their_regularisers_use_padded_batches(t
         exp.cfg = dataclasses.replace(cfg, batching=batching)
         values[batching] = exp.evaluate(exp.splits["valid"])["loss_variance"]
     assert values["padded"] != pytest.approx(values["tokens"], rel=1e-3)
+
+
+def test_a_step_of_several_buckets_has_the_gradient_of_one_padded_batch(tiny_data):
+    """length_strata > 1: the accumulated gradient equals that of one batch holding all the windows."""
+    from gainakt.batches import _batch
+    cfg = make_config("V1", "as_intended", **{**TINY, "d_model": 16, "n_heads": 2, "batch_size": 8}, dropout=0.0,
+                      length_strata=3)
+    exp = Experiment(cfg, dataset=tiny_data)
+    split = exp.splits["train"]
+    step = next(s for s in exp.steps(split, shuffle=False) if len(s) == 3)
+    assert len({b.q.shape[1] for b in step}) > 1  # buckets of different lengths
+
+    def grads(batches):
+        exp.model.zero_grad(set_to_none=True)
+        exp.backward(batches)
+        return [p.grad.clone() for p in exp.model.parameters() if p.grad is not None]
+
+    union = _batch(split, torch.cat([b.index for b in step]).numpy(), padded=True)
+    for a, b in zip(grads(step), grads([union]), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
