@@ -9,8 +9,8 @@
 
 Selection flags (``--variant``, ``--dataset``, ``--tag``, ``--flavour``, ``--key``) are
 repeatable and take shell patterns (``--variant 'V3*'``); values of one flag are OR-ed, different
-flags AND-ed. See :mod:`gainakt.matrix` for the matrix file and :mod:`gainakt.executors` (and :mod:`gainakt.runner`) for
-what a run does. Exit status of ``run``: 0 if nothing failed, 1 if a run failed, 2 for a bad
+flags AND-ed. See :mod:`gainakt.matrix` for the matrix file, and :mod:`gainakt.driver`,
+:mod:`gainakt.executors` and :mod:`gainakt.runner` for what a run does. Exit status of ``run``: 0 if nothing failed, 1 if a run failed, 2 for a bad
 matrix or selection, 130 if interrupted.
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _runs(args):
 
 
 def cmd_run(args) -> int:
-    from .executors import drive, format_table
+    from .driver import drive, format_table
 
     repo_root, runs = _runs(args)
     if not runs:

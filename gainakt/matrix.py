@@ -45,19 +45,17 @@ from __future__ import annotations
 import copy
 import difflib
 import fnmatch
-import json
-import os
 import re
-import socket
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import yaml
 
+from .locks import lock_is_live, read_lock
+
 __all__ = ["Run", "MatrixError", "expand", "select", "status", "run_state", "load_matrix",
-           "PARAM_ORDER", "LIFTED_PARAMS", "DEFAULT_NOTEBOOK", "read_lock"]
+           "PARAM_ORDER", "LIFTED_PARAMS", "DEFAULT_NOTEBOOK"]
 
 DEFAULT_NOTEBOOK = "notebooks/train_variant.ipynb"
 
@@ -80,8 +78,6 @@ FLAVOURS = ("as_run", "as_intended")
 DATASETS = ("assist2015", "assist2009", "statics2011", "synthetic")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 
-LOCK_STALE_AFTER_S = 180.0   # a lock whose heartbeat is older than this is stale
-LOCK_HEARTBEAT_S = 30.0
 
 
 class MatrixError(ValueError):
@@ -381,35 +377,6 @@ def select(runs: Iterable[Run], *, variants=None, datasets=None, tags=None, flav
                for _, values, get in selectors):
             out.append(r)
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-def read_lock(path) -> dict | None:
-    try:
-        text = Path(path).read_text()
-        st = Path(path).stat()
-    except FileNotFoundError:
-        return None
-    try:
-        info = json.loads(text)
-    except ValueError:
-        info = {}
-    info["age_s"] = time.time() - st.st_mtime
-    return info
-
-
-def lock_is_live(info: dict | None) -> bool:
-    """A lock is live if its heartbeat is recent and, on this host, its process exists."""
-    if info is None or info.get("age_s", 1e9) > LOCK_STALE_AFTER_S:
-        return False
-    if info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int):
-        try:
-            os.kill(info["pid"], 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-    return True
 
 
 def run_state(run: Run, repo_root=".") -> str:

@@ -9,11 +9,7 @@ temporary file beside ``notebook_out`` and renamed into place only on success. A
 notebook is kept in the log folder as ``<key>.failed.ipynb``. A lock file with a heartbeat says
 that an attempt is in flight.
 
-Fault injection (tests): if the environment variable ``GAINAKT_FAULT_KILL`` names a file that
-exists and contains a run key, :func:`execute_run` for that run deletes the file and SIGKILLs
-its own process at the start of the notebook's last code cell (the kernel has started and the
-earlier cells have run: the run is half-done from the driver's point of view).
-``GAINAKT_FAULT_KILL_CELL=k`` picks the k-th code cell instead (negative: from the end).
+Fault injection for tests: :mod:`gainakt.faults`; lock files: :mod:`gainakt.locks`.
 """
 from __future__ import annotations
 
@@ -23,7 +19,6 @@ import logging
 import os
 import re
 import secrets
-import signal
 import socket
 import sys
 import threading
@@ -34,15 +29,14 @@ from datetime import datetime
 from pathlib import Path
 
 from .atomic import clean_stale_tmp
-from .matrix import LOCK_HEARTBEAT_S, Run, lock_is_live, read_lock
+from .faults import fault_engine
+from .locks import acquire_lock, read_lock
+from .matrix import Run
 
 
 __all__ = ["RunResult", "execute_run", "notebook_params", "notebook_parameter_names", "KERNEL_NAME"]
 
 KERNEL_NAME = "python3"
-FAULT_ENV = "GAINAKT_FAULT_KILL"
-FAULT_CELL_ENV = "GAINAKT_FAULT_KILL_CELL"
-_FAULT_ENGINE = "gainakt-fault-kill"
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -201,55 +195,6 @@ def _papermill_logging_to(stream):
         logger.propagate = old[1]
 
 
-class _Lock:
-    """``<results_dir>/../.seed<k>.lock``: who runs this now; touched every 30 s (heartbeat)."""
-
-    def __init__(self, path: Path, info: dict):
-        self.path, self.info = path, info
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self._thread.start()
-
-    def _beat(self):
-        while not self._stop.wait(LOCK_HEARTBEAT_S):
-            with suppress(OSError):
-                os.utime(self.path)
-
-    def release(self):
-        self._stop.set()
-        cur = read_lock(self.path)
-        if cur and cur.get("token") == self.info["token"]:
-            with suppress(FileNotFoundError):
-                self.path.unlink()
-
-
-def _acquire_lock(run: Run, repo_root: Path, attempt: int, worker: str) -> _Lock | None:
-    path = run.lock_path(repo_root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    info = {"key": run.key, "host": socket.gethostname(), "pid": os.getpid(), "worker": worker,
-            "attempt": attempt, "started": datetime.now().isoformat(timespec="seconds"),
-            "token": secrets.token_hex(8)}
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            if lock_is_live(read_lock(path)):
-                return None
-            with suppress(FileNotFoundError):   # stale: left by a killed process
-                path.unlink()
-            continue
-        with os.fdopen(fd, "w") as f:
-            json.dump(info, f)
-        return _Lock(path, info)
-    return None
-
-
-def break_lock(run: Run, repo_root) -> None:
-    """Remove a run's lock (the driver does this after the worker that held it died)."""
-    with suppress(FileNotFoundError):
-        run.lock_path(Path(repo_root)).unlink()
-
-
 def _kernel_manager_class(stream):
     """A kernel manager whose kernel process writes its own stdout/stderr (start-up warnings,
     crashes below Python) into the run log instead of the worker's terminal."""
@@ -263,47 +208,6 @@ def _kernel_manager_class(stream):
             return cmd, kw
 
     return RunLogKernelManager
-
-
-def _register_fault_engine() -> None:
-    from papermill.engines import NBClientEngine, papermill_engines
-
-    class FaultKillEngine(NBClientEngine):
-        @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
-            code = [i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code"]
-            kill_at = code[int(os.environ.get(FAULT_CELL_ENV, "-1"))]
-            original = nb_man.cell_start
-
-            def cell_start(cell, cell_index=None, **kw):
-                original(cell, cell_index, **kw)
-                if cell_index == kill_at:
-                    for h in logging.getLogger("papermill").handlers:
-                        with suppress(Exception):
-                            h.flush()
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-            nb_man.cell_start = cell_start
-            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-
-    papermill_engines.register(_FAULT_ENGINE, FaultKillEngine)
-
-
-def _fault_injection(run: Run, log) -> str | None:
-    """The papermill engine name to use: the killing one if this run is the chosen victim."""
-    path = os.environ.get(FAULT_ENV)
-    if not path:
-        return None
-    try:
-        if Path(path).read_text().strip() != run.key:
-            return None
-        os.remove(path)              # claim it: exactly one attempt gets killed
-    except FileNotFoundError:
-        return None
-    log.write(f"FAULT INJECTION: process {os.getpid()} will SIGKILL itself mid-run\n")
-    log.flush()
-    _register_fault_engine()
-    return _FAULT_ENGINE
 
 
 def log_tail(log_path, since: str | None = None, n: int = TAIL_LINES) -> str:
@@ -357,7 +261,7 @@ def execute_run(run: Run, *, repo_root, log_dir, timeout: float | None = None,
     res = RunResult(key=run.key, status="failed", attempt=attempt, log_path=str(log_path),
                     worker=worker, notebook_out=run.notebook_out)
     with _PROCESS_LOCK:
-        lock = _acquire_lock(run, repo_root, attempt, worker)
+        lock = acquire_lock(run.lock_path(repo_root), key=run.key, worker=worker, attempt=attempt)
         if lock is None:
             info = read_lock(run.lock_path(repo_root)) or {}
             res.status, res.reason = "skipped", f"locked by {info.get('worker', '?')}"
@@ -420,7 +324,7 @@ def _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res) ->
         log.write(f"\n{header}\nnotebook {in_nb} -> {out_nb}\ncwd {cwd}\nparameters "
                   f"{json.dumps(params, default=str)}\n")
         try:
-            engine = _fault_injection(run, log)
+            engine = fault_engine(run.key, log)
             import papermill
 
             papermill.execute_notebook(

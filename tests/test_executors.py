@@ -13,12 +13,10 @@ To run the same checks on the real training notebook, add one line to ``NOTEBOOK
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,16 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from gainakt import executors, runner
+from gainakt import driver
 from gainakt.book import main as book_main
-from gainakt.executors import drive
-from gainakt.runner import execute_run
-from gainakt.matrix import Run, expand, status
-
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures"
-TINY = FIXTURES / "tiny_run.ipynb"
-FAILING = FIXTURES / "failing_run.ipynb"
+from gainakt.driver import drive
+from gainakt.matrix import expand, status
+from run_fixtures import FAILING, REPO, TINY, new_root, small_matrix
 
 NOTEBOOKS = [
     pytest.param(TINY, {}, set(), id="fixture"),
@@ -45,21 +38,6 @@ NOTEBOOKS = [
                   "overrides": {"synthetic": {"n_students": 60, "max_len": 30}}},
                  set(), id="train_variant"),
 ]
-
-
-def small_matrix(notebook, extra: dict | None = None) -> dict:
-    """Four runs: V1 in both flavours, seeds 0 and 1."""
-    defaults = {"notebook": str(notebook), "dataset": "synthetic", "epochs": 2, "seeds": [0, 1]}
-    defaults.update(copy.deepcopy(extra or {}))
-    return {"defaults": defaults,
-            "runs": [{"variant": "V1", "flavour": ["as_run", "as_intended"], "label": "t",
-                      "tags": ["test"]}]}
-
-
-def new_root(tmp_path_factory, name: str) -> Path:
-    root = tmp_path_factory.mktemp(name)
-    (root / "notebooks").mkdir()
-    return root
 
 
 def metrics_of(root: Path, runs, ignore=()) -> dict:
@@ -160,8 +138,8 @@ def test_second_invocation_skips_finished_runs(local_run, monkeypatch):
 
     import papermill
     monkeypatch.setattr(papermill, "execute_notebook", forbidden)
-    monkeypatch.setattr(executors, "run_local", forbidden)
-    monkeypatch.setattr(executors, "run_dask", forbidden)
+    monkeypatch.setattr(driver, "run_local", forbidden)
+    monkeypatch.setattr(driver, "run_dask", forbidden)
     for ex in ("local", "dask"):
         rep = drive(runs, repo_root=root, executor=ex, progress=False)
         assert rep.exit_code == 0
@@ -277,52 +255,6 @@ def test_retries_exhausted_is_a_failure(tmp_path_factory, monkeypatch):
     rep = drive(runs, repo_root=root, executor="local", workers=1, progress=False)
     assert rep.exit_code == 0 and rep.results[0].status == "done"
     assert status(runs, root)[r.key] == "done"
-
-
-def test_execute_run_in_process_and_lock(tmp_path_factory):
-    root = new_root(tmp_path_factory, "inproc")
-    (run,) = expand(small_matrix(TINY, {"seeds": [3]}))[:1]
-    lock = run.lock_path(root)
-    lock.parent.mkdir(parents=True)
-    lock.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
-                                "worker": "someone"}))
-    res = execute_run(run, repo_root=root, log_dir="logs")
-    assert res.status == "skipped" and "someone" in res.reason       # live lock: hands off
-    lock.write_text(json.dumps({"host": socket.gethostname(), "pid": 2 ** 22 + 7}))
-    res = execute_run(run, repo_root=root, log_dir="logs")           # stale lock: reclaimed
-    assert res.status == "done", res.error
-    assert Path(res.log_path).parent == root / "logs"
-    assert not lock.exists()
-
-
-def test_failure_after_metrics_json_is_not_done(tmp_path_factory):
-    root = new_root(tmp_path_factory, "after_metrics")
-    m = {"validate": False, "defaults": {"notebook": str(FAILING), "dataset": "synthetic",
-                                         "seeds": [0], "overrides": {"after_metrics": True}},
-         "runs": [{"variant": "V2", "flavour": "as_run"}]}
-    (run,) = expand(m)
-    res = execute_run(run, repo_root=root, log_dir="logs")
-    assert res.status == "failed" and "deliberate failure" in res.error
-    assert not run.metrics_path(root).exists()
-    assert (run.path(root) / "metrics.json.incomplete").exists()
-    assert status([run], root)[run.key] == "missing"
-
-
-def test_notebook_params_paths_and_lifting(tmp_path):
-    (run,) = expand(small_matrix(TINY, {"seeds": [0], "data_dir": "data/x"}))[:1]
-    # in the project itself: results_dir stays relative (portable executed notebooks)
-    p = runner.notebook_params(run, runner.PACKAGE_ROOT)
-    assert p["results_dir"] == "results/synthetic/V1-as_run-t/seed0"
-    assert p["data_dir"] == str(runner.PACKAGE_ROOT / "data/x")
-    # elsewhere: absolute, since the notebooks resolve relative paths from the project root
-    p = runner.notebook_params(run, tmp_path)
-    assert p["results_dir"] == str(tmp_path / "results/synthetic/V1-as_run-t/seed0")
-    # override keys that are parameters of the notebook are passed as parameters
-    odd = Run(**{**run.__dict__, "params": {**run.params, "overrides": {"d_model": 8, "lr": 1}}})
-    p = runner.notebook_params(odd, tmp_path, TINY)
-    assert p["d_model"] == 8 and p["overrides"] == {"lr": 1}
-    assert runner.notebook_parameter_names(TINY) >= {"variant", "seed", "results_dir",
-                                                        "overrides", "num_threads"}
 
 
 def _start(cmd, env, log):
