@@ -10,7 +10,7 @@ STEP   := scripts/step.sh
 export GAINAKT_DATA ?= $(abspath $(CURDIR)/../shared/data)
 # 0 skips the headless-Chromium check of the built book.
 BROWSER_CHECK ?= 1
-# Extra arguments for `make experiments`, e.g. ARGS="--only V0 --force".
+# Extra arguments for `make experiments`, e.g. ARGS="--variant V0 --force".
 ARGS ?=
 
 .PHONY: help venv test test-unit test-notebooks book test-browser experiments bench clean distclean

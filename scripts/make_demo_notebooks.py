@@ -1,15 +1,12 @@
-"""Write the placeholder notebooks that keep the book pipeline testable.
+"""Write the placeholder notebook that keeps the exploration page testable.
 
-- book/analysis/variants.ipynb: unexecuted, opted in to execution at build time
-  (metadata mystnb.execution_mode = force), so every `make book` proves that
-  forced execution works. Replaced by the real analysis notebook later.
-- book/exploration/widget_demo.ipynb: executed here with nbclient (which stores
-  the widget state) and committed with outputs, so the build renders it as is
-  and the browser check can prove that figures, widgets and math render offline.
+book/exploration/widget_demo.ipynb is executed here with nbclient (which stores the widget
+state) and committed with outputs, so the build renders it as is and the browser check can prove
+that figures, widgets and math render offline. (The analysis page, book/analysis/variants.ipynb,
+is written from notebooks/analysis_variants.ipynb by `python -m gainakt.book build`.)
 
-Existing files are kept unless --force (variants.ipynb will be replaced by the real
-analysis notebook: do not overwrite it by accident).
-Usage: .venv/bin/python scripts/make_demo_notebooks.py [--only variants|widget_demo] [--force]
+An existing file is kept unless --force.
+Usage: .venv/bin/python scripts/make_demo_notebooks.py [--force]
 """
 
 import argparse
@@ -20,19 +17,6 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-
-VARIANTS_CODE = """\
-import numpy as np
-import matplotlib.pyplot as plt
-
-variants = ["V0", "V1", "V2", "V3", "V4", "V5"]
-placeholder = np.linspace(0.70, 0.75, len(variants))  # not results: pipeline check only
-fig, ax = plt.subplots(figsize=(5, 2.5))
-ax.bar(variants, placeholder, color="tab:blue")
-ax.set_ylim(0.6, 0.8)
-ax.set_ylabel("AUC (placeholder)")
-plt.show()
-print(f"{len(variants)} variants")"""
 
 WIDGET_FIG_CODE = """\
 import numpy as np
@@ -54,22 +38,6 @@ step = widgets.IntSlider(value=3, min=0, max=49, description="step")
 shown = widgets.IntText(value=3, description="value", disabled=True)
 widgets.jslink((step, "value"), (shown, "value"))
 widgets.HBox([step, shown])"""
-
-
-def variants_notebook():
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = KERNELSPEC
-    nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata["mystnb"] = {"execution_mode": "force"}
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(
-            "# Variant comparison (placeholder)\n\n"
-            "Placeholder for `notebooks/analysis_variants.ipynb`: it is executed at every book "
-            "build (`mystnb.execution_mode: force`), which tests that forced execution works."
-        ),
-        nbformat.v4.new_code_cell(VARIANTS_CODE),
-    ]
-    return nb
 
 
 def widget_demo_notebook():
@@ -96,21 +64,16 @@ def widget_demo_notebook():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["variants", "widget_demo"])
-    ap.add_argument("--force", action="store_true", help="overwrite existing notebooks")
+    ap.add_argument("--force", action="store_true", help="overwrite the existing notebook")
     args = ap.parse_args()
-    targets = {"variants": ("book/analysis/variants.ipynb", variants_notebook),
-               "widget_demo": ("book/exploration/widget_demo.ipynb", widget_demo_notebook)}
-    for name, (rel, make) in targets.items():
-        if args.only not in (None, name):
-            continue
-        out = ROOT / rel
-        if out.exists() and not args.force:
-            print(f"kept {rel} (exists; --force to overwrite)")
-            continue
-        out.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(make(), out)
-        print("wrote", rel)
+    rel = "book/exploration/widget_demo.ipynb"
+    out = ROOT / rel
+    if out.exists() and not args.force:
+        print(f"kept {rel} (exists; --force to overwrite)")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(widget_demo_notebook(), out)
+    print("wrote", rel)
 
 
 if __name__ == "__main__":

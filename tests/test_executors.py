@@ -3,13 +3,9 @@
 Every test uses a throw-away repository root (``tmp``) with a ``notebooks/`` folder (the
 notebooks' working directory); the input notebook is given by absolute path.
 
-To run the same checks on the real training notebook, add one line to ``NOTEBOOKS``::
-
-    pytest.param(REPO / "notebooks/train_variant.ipynb",
-                 {"dataset": "synthetic", "epochs": 1, "d_model": 16, "n_blocks": 1},
-                 {"wall_s", "seconds"}, id="train_variant", marks=pytest.mark.slow),
-
-(notebook, defaults merged into the matrix, metrics keys ignored when comparing).
+``NOTEBOOKS`` lists the notebooks the executor-equality test runs (the fixture and the real
+training notebook on tiny simulated data): (notebook, defaults merged into the matrix, metrics
+keys ignored when comparing).
 """
 from __future__ import annotations
 

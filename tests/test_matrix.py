@@ -1,6 +1,7 @@
 """The experiment matrix as data: expansion, selection, and the errors that catch typos."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -62,7 +63,7 @@ def test_expand_keys_paths_and_params(tmp_path):
                         "results_dir": "results/synthetic/V1-as_run-small/seed0",
                         "overrides": {"learning_rate": 0.001}}
     assert runs[-1].gpu is True and runs[-1].params["epochs"] == 20
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         r.key = "x"   # frozen
     # parameters are Python values, not strings
     assert isinstance(runs[0].params["seed"], int) and isinstance(runs[0].params["overrides"], dict)
