@@ -19,9 +19,9 @@ learn the same model is benchmarks/bench_metrics.py's question (over seeds).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -36,12 +36,9 @@ from gainakt.model import practice_loop
 from gainakt.train import Experiment, subset
 from gainakt.variants import make_config
 
-SIZES = {"book": dict(d_model=64, n_blocks=2, n_heads=4, d_ff=128, batch_size=64, epochs=1),
-         "full": dict(d_model=256, n_blocks=4, n_heads=4, d_ff=512, batch_size=64, epochs=1)}
-PATHS = {"fast": dict(attention="sdpa", batching="tokens", practice_impl="auto"),
-         "windows": dict(attention="sdpa", batching="windows", practice_impl="auto"),
-         "padded": dict(attention="sdpa", batching="padded", practice_impl="auto"),
-         "plain": dict(attention="plain", batching="padded", practice_impl="dense")}
+from common import BOOK_SIZE, FULL_SIZE, PATHS, add_common_args, machine_line
+
+SIZES = {"book": {**BOOK_SIZE, "epochs": 1}, "full": {**FULL_SIZE, "epochs": 1}}
 
 
 def peak_rss_mb() -> float:
@@ -121,39 +118,29 @@ def cumsum_vs_loop(B=64, T=199, C=100, reps=5) -> tuple[float, float]:
     return t_sum, (time.perf_counter() - t0) / reps
 
 
-def profile_top(args, steps=20, rows=12) -> str:
+def profile_top(args, n_steps=20, rows=12) -> str:
     cfg = make_config(args.variant, args.flavour, **{**SIZES[args.size], "dataset": "assist2015",
                                                      "data_dir": args.data_dir, "device": args.device})
     exp = Experiment(cfg)
-    from gainakt.losses import total_loss
-    batches = []
-    for i, b in enumerate(exp.batches(exp.splits["train"], shuffle=True)):
-        batches.append(b)
-        if i + 1 >= steps:
-            break
+    exp.model.train()
+    steps = list(itertools.islice(exp.steps(exp.splits["train"], shuffle=True), n_steps))
     acts = [torch.profiler.ProfilerActivity.CPU]
     if exp.device.type == "cuda":
         acts.append(torch.profiler.ProfilerActivity.CUDA)
     with torch.profiler.profile(activities=acts) as prof:
-        for b in batches:
-            out = exp.forward(b, training=True)
-            loss = total_loss(out, b, exp.model, cfg)["total"]
-            exp.opt.zero_grad(); loss.backward(); exp.opt.step()
+        for step in steps:
+            exp.train_step(step)   # the same update as a training epoch (clipping, strata)
     key = "self_cuda_time_total" if exp.device.type == "cuda" else "self_cpu_time_total"
     return prof.key_averages().table(sort_by=key, row_limit=rows)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=os.environ.get("GAINAKT_DATA"))
-    p.add_argument("--variant", default="V1")
-    p.add_argument("--flavour", default="as_run")
+    add_common_args(p, ["fast", "windows", "padded", "plain"])
     p.add_argument("--scaling", action="store_true", help="also time epochs against interactions and skills")
     p.add_argument("--no-profile", action="store_true")
     p.add_argument("--size", default="book", choices=list(SIZES), help="book (d64, 2 blocks) or full (d256, 4 blocks)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per run (0: torch's default)")
-    p.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
     p.add_argument("--share", type=int, nargs="*", default=[], metavar="K",
                    help="also run K book-size runs at once, for each K given")
     # internal: one measurement in a child process
@@ -166,9 +153,7 @@ def main() -> None:
     if args.single:
         print(json.dumps(single(args)))
         return
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-          f"{torch.__version__}, {torch.get_num_threads()} threads, device "
-          f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
+    print(machine_line())
     print(f"configuration: {args.variant} {args.flavour}, {args.size} size {SIZES[args.size]}, "
           f"assist2015 train folds 1-4\n")
     rows = [spawn(args, path=name) for name in args.paths]

@@ -24,35 +24,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from gainakt.repro import write_config
 from gainakt.train import run
 from gainakt.variants import make_config
 
-BOOK = dict(d_model=64, n_blocks=2, n_heads=4, d_ff=128, batch_size=64)
-PATHS = {"fast": dict(attention="sdpa", batching="tokens", length_strata=2, practice_impl="auto"),
-         "tokens1": dict(attention="sdpa", batching="tokens", length_strata=1, practice_impl="auto"),
-         "windows": dict(attention="sdpa", batching="windows", practice_impl="auto"),
-         "plain": dict(attention="plain", batching="padded", practice_impl="dense")}
+from common import BOOK_SIZE, PATHS, add_common_args, machine_line
+
 ROOT = Path(__file__).resolve().parent
 
 
 def run_one(path: str, seed: int, args) -> Path:
-    cfg = make_config(args.variant, args.flavour, **BOOK, **PATHS[path], seed=seed, epochs=args.epochs,
+    cfg = make_config(args.variant, args.flavour, **BOOK_SIZE, **PATHS[path], seed=seed, epochs=args.epochs,
                       patience=args.epochs, dataset="assist2015", data_dir=args.data_dir,
                       train_eval_fraction=0.1, n_trajectory_students=1, num_threads=args.threads)
     out = Path(args.out) / path / f"seed{seed}"
     if not (out / "config.json").exists():
         out.mkdir(parents=True, exist_ok=True)
-        write_config(out, cfg, argv=sys.argv, device="auto")
+        write_config(out, cfg, argv=sys.argv)
     if (out / "metrics.json").exists():  # written last, atomically: the run is finished
         return out
     run(cfg, out, log=lambda s: print(f"[{path} seed {seed}] {s}", flush=True))
@@ -103,19 +97,14 @@ def report(df: pd.DataFrame, ref: str = "plain") -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=os.environ.get("GAINAKT_DATA"))
-    p.add_argument("--variant", default="V1")
-    p.add_argument("--flavour", default="as_run")
+    add_common_args(p, ["fast", "tokens1", "windows", "plain"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per run (0: torch's default)")
-    p.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
     p.add_argument("--out", default=str(ROOT / "results" / "metrics"))
     p.add_argument("--report-only", action="store_true", help="print the table of the finished runs")
     args = p.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, device "
-          f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
-    print(f"configuration: {args.variant} {args.flavour}, {BOOK}, {args.epochs} epochs, seeds {args.seeds}\n")
+    print(machine_line())
+    print(f"configuration: {args.variant} {args.flavour}, {BOOK_SIZE}, {args.epochs} epochs, seeds {args.seeds}\n")
     if not args.report_only:
         for seed in args.seeds:          # seed-major: a partial benchmark already compares the paths
             for path in args.paths:

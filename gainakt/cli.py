@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import Config, field_types
+from .config import Config, field_types, optional_fields
 
 DEFAULT_EXPERIMENTS = "experiments"
 
 
 def _parse_value(name: str, text: str):
     t = field_types()[name]
-    if text.lower() in ("none", "null") and name in ("data_dir", "max_tokens"):
+    if text.lower() in ("none", "null") and name in optional_fields():
         return None
     if t is bool:
         if text.lower() in ("1", "true", "yes", "on"):
@@ -57,12 +57,12 @@ def cmd_variants(args) -> int:
 
 def cmd_train(args, argv) -> int:
     from .repro import new_run_dir, write_config
-    from .train import resolve_device, run
+    from .train import run
     cfg = _config_from_args(args)
     out = Path(args.out) if args.out else new_run_dir(args.experiments_dir, cfg)
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "config.json").exists():
-        write_config(out, cfg, ["python", "-m", "gainakt", *argv], device=str(resolve_device(cfg.device)))
+        write_config(out, cfg, ["python", "-m", "gainakt", *argv])
     print(f"run folder: {out}")
     res = run(cfg, out)
     _print_summary(res)
@@ -101,7 +101,7 @@ def _load_trained(args):
 def cmd_eval(args) -> int:
     from .atomic import write_json_atomic
     d, cfg, exp = _load_trained(args)
-    res = {s: exp.evaluate(exp.splits[s], gamma_mode="mean" if cfg.gamma_at_eval == "mean" and s == "test"
+    res = {s: exp.evaluate(exp.splits[s], gamma_mode=cfg.eval_gamma_mode if s == "test"
                            else None) for s in ("valid", "test")}
     write_json_atomic(d / "eval.json", res)
     print(json.dumps({s: {k: res[s][k] for k in ("enc1_auc", "enc1_acc", "enc2_auc", "enc2_acc")}
@@ -111,12 +111,12 @@ def cmd_eval(args) -> int:
 
 def cmd_repro(args) -> int:
     from .repro import find_run, load_config, new_run_dir, write_config
-    from .train import resolve_device, run
+    from .train import run
     src = find_run(args.run, args.experiments_dir)
     cfg = load_config(src)
     rid = src.name.rsplit("_", 1)[-1]
     out = new_run_dir(args.experiments_dir, cfg, suffix="_repro", run_id=rid)
-    write_config(out, cfg, ["python", "-m", "gainakt", "repro", args.run], device=str(resolve_device(cfg.device)))
+    write_config(out, cfg, ["python", "-m", "gainakt", "repro", args.run])
     print(f"re-running {src.name} into {out.name}")
     _print_summary(run(cfg, out))
     return 0
@@ -143,7 +143,7 @@ def cmd_trajectories(args) -> int:
     from .metrics import trajectory_checks
     from .train import trajectories
     d, cfg, exp = _load_trained(args)
-    traj = trajectories(exp, args.n, cfg.trajectory_min_steps, "mean" if cfg.gamma_at_eval == "mean" else None)
+    traj = trajectories(exp, args.n, cfg.trajectory_min_steps, cfg.eval_gamma_mode)
     write_text_atomic(d / f"trajectories_{args.n}.csv", traj.to_csv(index=False))
     print(trajectory_checks(traj).to_string(index=False))
     return 0

@@ -147,6 +147,12 @@ class Config:
         depends on how much padding a batch holds, so only `batching="padded"` reproduces them."""
         return not self.mask_padding and bool(self.variance_loss_weight or self.skill_contrastive_loss_weight)
 
+    @property
+    def eval_gamma_mode(self) -> str | None:
+        """gamma_mode for the final test evaluation: "mean" as run (the evaluator passed no
+        student ids), None (the training setting) otherwise."""
+        return "mean" if self.gamma_at_eval == "mean" else None
+
     def effective(self) -> "Config":
         """The configuration the model really receives.
 
@@ -183,6 +189,11 @@ class Config:
         return {k: v for k, v in self.to_dict().items() if base_d[k] != v}
 
 
+def optional_fields() -> set[str]:
+    """Fields that may be None (typed `X | None`): "none" on the command line means None."""
+    return {f.name for f in fields(Config) if str(f.type).endswith("| None")}
+
+
 def field_types() -> dict[str, type]:
     """Field name -> Python type, for the CLI's flags and for papermill parameters."""
     out = {}
@@ -198,7 +209,7 @@ def defaults_md5(defaults: dict[str, Any] = ORIGINAL_DEFAULTS) -> str:
     return hashlib.md5(json.dumps(defaults, sort_keys=True).encode()).hexdigest()
 
 
-def original_values(cfg: Config) -> dict[str, Any]:
+def original_values() -> dict[str, Any]:
     """The original defaults expressed in our field names (for 'differs from original' lists)."""
     known = {f.name for f in fields(Config)}
     out = {}

@@ -13,14 +13,9 @@ from .config import Config
 
 
 def bce_loss(logits: Tensor, target: Tensor, mask: Tensor, on: str) -> Tensor:
-    """Encoder-1 BCE over real positions; logits, target, mask: [B, T]."""
+    """BCE over real positions (Encoder 1, and the IM head of Encoder 2); logits, target, mask: [B, T]."""
     x = logits if on == "logits" else torch.sigmoid(logits)
     return F.binary_cross_entropy_with_logits(x[mask], target[mask])
-
-
-def im_loss(logits_im: Tensor, target: Tensor, mask: Tensor, on: str) -> Tensor:
-    """Encoder-2 (incremental mastery) BCE; same convention as `bce_loss`."""
-    return bce_loss(logits_im, target, mask, on)
 
 
 def variance_loss(skill_gains: Tensor, mask: Tensor | None) -> Tensor:
@@ -56,7 +51,7 @@ def total_loss(out: dict[str, Tensor], batch, model, cfg: Config) -> dict[str, T
     target_im = batch.r_next if cfg.im_target == "next" else batch.r.to(batch.r_next.dtype)
     terms = {
         "bce": bce_loss(out["logits_enc1"], batch.r_next, mask, cfg.loss_on),
-        "im": im_loss(out["logits_im"], target_im, mask, cfg.loss_on),
+        "im": bce_loss(out["logits_im"], target_im, mask, cfg.loss_on),
     }
     zero = out["logits_enc1"].new_zeros(())
     g = out.get("skill_gains")

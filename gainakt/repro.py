@@ -77,9 +77,13 @@ def train_command(cfg: Config, out_dir: str | Path | None = None) -> str:
     return shlex.join(parts)
 
 
-def write_config(run_dir: Path, cfg: Config, argv: list[str] | None = None, device: str = "") -> dict:
+def write_config(run_dir: Path, cfg: Config, argv: list[str] | None = None, device: str | None = None) -> dict:
+    """Write run_dir/config.json; `device` None: the device cfg.device resolves to on this machine."""
+    if device is None:
+        from .train import resolve_device
+        device = str(resolve_device(cfg.device))
     rid = run_dir.name.removesuffix("_repro").rsplit("_", 1)[-1]
-    orig = original_values(cfg)
+    orig = original_values()
     record = {
         "id": rid, "created": dt.datetime.now().isoformat(timespec="seconds"),
         "config": cfg.to_dict(), "effective_config": cfg.effective().to_dict(),

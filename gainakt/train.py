@@ -9,6 +9,7 @@ trajectories.csv and checks.csv (test students), checkpoints/{best,last}.pt.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import random
@@ -23,7 +24,7 @@ from tqdm import tqdm
 
 from . import data as kt_data
 from . import features
-from .atomic import write_json_atomic, write_text_atomic
+from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from .batches import iter_batches, iter_steps, num_steps
 from .config import Config
 from .losses import total_loss
@@ -75,7 +76,7 @@ class Experiment:
         self.splits = {s.name: self._index_students(s) for s in (ds.train, ds.valid, ds.test)}
         n_students = (len(torch.unique(ds.train.students)) if cfg.student_index == "per_split"
                       else ds.num_students)
-        eff = cfg.effective()
+        self.eff = eff = cfg.effective()   # what the model receives (original_factory applied)
         difficulty = None
         if eff.difficulty_mode != "none":
             difficulty = (features.train_skill_difficulty(ds.train, C) if cfg.difficulty_source == "train"
@@ -101,7 +102,7 @@ class Experiment:
 
     # --------------------------------------------------------------------------------
     def velocity(self, batch, training: bool):
-        cfg = self.cfg.effective()
+        cfg = self.eff
         if not cfg.use_student_velocity:
             return None
         if cfg.velocity_source == "original_leak":
@@ -140,6 +141,15 @@ class Experiment:
             out_losses.append((n, losses))
         return out_losses
 
+    def train_step(self, step) -> list[tuple[int, dict]]:
+        """One optimiser update over a step's batches: gradient (`backward`), clipping, Adam."""
+        self.opt.zero_grad(set_to_none=True)
+        parts = self.backward(step)
+        if self.cfg.gradient_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.gradient_clip)
+        self.opt.step()
+        return parts
+
     def train_epoch(self, epoch: int) -> dict[str, float]:
         cfg, model = self.cfg, self.model
         model.train()
@@ -147,15 +157,11 @@ class Experiment:
         sums, n_int, t0 = {}, 0, time.perf_counter()
         n_steps = num_steps(split, cfg.batch_size, **self._batching())
         for step in _progress(self.steps(split, cfg.shuffle, epoch), n_steps, f"epoch {epoch}"):
-            self.opt.zero_grad(set_to_none=True)
-            for n, losses in self.backward(step):
-                for k, v in losses.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * n
+            for n, losses in self.train_step(step):
+                for k, v in losses.items():  # summed on the device in float64: one sync per epoch
+                    sums[k] = sums.get(k, 0.0) + v.detach().double() * n
                 n_int += n
-            if cfg.gradient_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.gradient_clip)
-            self.opt.step()
-        return {**{f"running_loss_{k}": v / max(n_int, 1) for k, v in sums.items()},
+        return {**{f"running_loss_{k}": float(v) / max(n_int, 1) for k, v in sums.items()},
                 "epoch_seconds": time.perf_counter() - t0, "train_interactions": n_int}
 
     @torch.no_grad()
@@ -215,9 +221,9 @@ class Experiment:
 
 
 def _save_atomic(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def trajectories(exp: Experiment, n_students: int, min_steps: int, gamma_mode: str | None) -> pd.DataFrame:
@@ -295,7 +301,7 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
     if best_path.exists():
         exp.model.load_state_dict(torch.load(best_path, map_location=exp.device, weights_only=False)["model"])
     best_epoch = int(max(history[1:], key=lambda r: r["valid_enc1_auc"])["epoch"]) if len(history) > 1 else 0
-    eval_gamma = "mean" if cfg.gamma_at_eval == "mean" else None
+    eval_gamma = cfg.eval_gamma_mode
     result = {
         "best_epoch": best_epoch, "epochs_run": len(history) - 1,
         "valid": exp.evaluate(exp.splits["valid"]),

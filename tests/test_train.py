@@ -53,7 +53,7 @@ def test_run_writes_files_and_resumes(tmp_path, tiny_data):
         assert (tmp_path / f).exists(), f
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert len(m["checks"]) == 6 and "untrained_valid" in m
-    # interrupted after epoch 1: drop the finished flag, roll 'last' back, and resume
+    # run again in the same folder: it resumes from the last checkpoint and has nothing left to do
     full = pd.read_csv(tmp_path / "history.csv")
     st = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)
     assert st["epoch"] == 2
@@ -61,6 +61,19 @@ def test_run_writes_files_and_resumes(tmp_path, tiny_data):
     res = run(cfg, tmp_path, dataset=tiny_data, log=logs.append)
     assert any("resumed from epoch 2" in s for s in logs)
     assert res["epochs_run"] == 2 and len(pd.read_csv(tmp_path / "history.csv")) == len(full)
+
+
+def test_interrupted_run_resumes_to_the_same_history(tmp_path, tiny_data):
+    """One epoch, then the same folder with two epochs: the same history as two epochs at once."""
+    cfg = make_config("V4", "as_run", **TINY)   # velocity state, padded batches, all losses
+    quiet = dict(dataset=tiny_data, log=lambda *_: None)
+    run(dataclasses.replace(cfg, epochs=1), tmp_path / "resumed", **quiet)
+    run(dataclasses.replace(cfg, epochs=2), tmp_path / "resumed", **quiet)
+    run(dataclasses.replace(cfg, epochs=2), tmp_path / "straight", **quiet)
+    a, b = (pd.read_csv(tmp_path / d / "history.csv").drop(columns="epoch_seconds")
+            for d in ("resumed", "straight"))
+    assert len(a) == 3
+    pd.testing.assert_frame_equal(a, b)
 
 
 # Fields that do not change the model or its training by design, with the reason.

@@ -1,0 +1,49 @@
+"""What the benchmarks share: the model sizes, the paths they compare, their common flags.
+
+The book size is read from experiments.yml's defaults and the full size from `Config()`'s
+defaults (the original's), so that the benchmarks measure what the book and the original run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+from gainakt.config import Config
+from gainakt.matrix import load_matrix
+
+REPO = Path(__file__).resolve().parents[1]
+_SIZE_KEYS = ("d_model", "n_blocks", "n_heads", "d_ff", "batch_size")
+BOOK_SIZE = {k: load_matrix(REPO / "experiments.yml")["defaults"][k] for k in _SIZE_KEYS}
+FULL_SIZE = {k: getattr(Config(), k) for k in _SIZE_KEYS}
+
+# Config settings of each path; every one is explicit, none left to a default.
+PATHS = {
+    # fused attention, gather practice, steps of one token bucket from each of 2 length strata
+    "fast": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=2),
+    # the same with one bucket per step: a step holds only short or only long windows
+    "tokens1": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=1),
+    # length buckets of batch_size windows: the fast path before the token budget
+    "windows": dict(attention="sdpa", practice_impl="auto", batching="windows", length_strata=1),
+    # the fast operators on the original's padded batches (what V2-V5 as run pay)
+    "padded": dict(attention="sdpa", practice_impl="auto", batching="padded", length_strata=1),
+    # the original: matmul attention, dense [B, L, C] practice, padded batches
+    "plain": dict(attention="plain", practice_impl="dense", batching="padded", length_strata=1),
+}
+
+
+def add_common_args(p: argparse.ArgumentParser, paths: list[str]) -> None:
+    p.add_argument("--data-dir", default=os.environ.get("GAINAKT_DATA"))
+    p.add_argument("--variant", default="V1")
+    p.add_argument("--flavour", default="as_run")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per run (0: torch's default)")
+    p.add_argument("--paths", nargs="+", default=paths, choices=list(PATHS))
+
+
+def machine_line() -> str:
+    return (f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+            f"{torch.__version__}, {torch.get_num_threads()} threads, device "
+            f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
