@@ -112,8 +112,8 @@ def _order_rng(shuffle: bool, seed: int, epoch: int, batching: str):
 
 
 def _batch(split: Split, g: np.ndarray, padded: bool) -> Batch:
-    width = split.skills.shape[1] if padded else int(split.lengths[torch.from_numpy(g)].max())
     idx = torch.from_numpy(g)
+    width = split.skills.shape[1] if padded else int(split.lengths[idx].max())
     s, r = split.skills[idx, :width], split.responses[idx, :width]   # padding is already 0
     mask = torch.arange(width - 1)[None, :] < (split.lengths[idx] - 1)[:, None]
     return Batch(s[:, :-1], r[:, :-1], s[:, 1:], r[:, 1:].float(), mask, split.students[idx], idx)
