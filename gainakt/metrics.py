@@ -11,7 +11,6 @@ response r_t (the response of the interaction that produced the gain).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,109 +40,130 @@ def masked_corr(x: Tensor, y: Tensor, mask: Tensor, min_n: int = 3) -> Tensor:
     mx, my = (x * m).sum(1) / n.clamp(min=1), (y * m).sum(1) / n.clamp(min=1)
     dx, dy = (x - mx[:, None]) * m, (y - my[:, None]) * m
     cov, vx, vy = (dx * dy).sum(1), (dx * dx).sum(1), (dy * dy).sum(1)
-    r = cov / (vx * vy).sqrt()
-    r[(n < min_n) | (vx <= 1e-12) | (vy <= 1e-12)] = float("nan")
-    return r
+    undefined = (n < min_n) | (vx <= 1e-12) | (vy <= 1e-12)
+    return torch.where(undefined, torch.full_like(cov, float("nan")), cov / (vx * vy).sqrt())
 
 
-@dataclass
+class _Sums:
+    """Named float64 running sums kept on the device: adding never waits for the device, so an
+    evaluation pass synchronises once, in `values()`, instead of several times per batch."""
+
+    def __init__(self):
+        self._t: dict[str, Tensor] = {}
+
+    def add(self, name: str, value: Tensor) -> None:
+        v = value.detach().double()
+        self._t[name] = self._t[name] + v if name in self._t else v
+
+    def values(self) -> dict[str, np.ndarray | float]:
+        out = {}
+        for k, v in self._t.items():
+            a = v.cpu().numpy()
+            out[k] = float(a) if a.ndim == 0 else a
+        return out
+
+
 class _GainAcc:
     """Running sums for the gain statistics of one tensor."""
-    C: int
-    n: float = 0.0
-    s: float = 0.0
-    ss: float = 0.0
-    across_std: float = 0.0
-    s_correct: float = 0.0
-    n_correct: float = 0.0
-    s_wrong: float = 0.0
-    n_wrong: float = 0.0
-    per_skill_sum: np.ndarray = field(default=None)
-    per_skill_n: np.ndarray = field(default=None)
 
-    def __post_init__(self):
-        self.per_skill_sum, self.per_skill_n = np.zeros(self.C), np.zeros(self.C)
+    def __init__(self, C: int):
+        self.C, self.sums = C, _Sums()
 
-    def add(self, g: Tensor, q: Tensor, r: Tensor, across_std: Tensor | None) -> None:
-        """g: gain of the practised skill, q: skill, r: response r_t; all 1-D over valid steps."""
-        g64 = g.double()
-        self.n += g.numel()
-        self.s += g64.sum().item()
-        self.ss += (g64 * g64).sum().item()
+    def add(self, g: Tensor, q: Tensor, r: Tensor, m: Tensor, across_std: Tensor | None) -> None:
+        """g: gain of the practised skill, q: skill, r: response r_t, m: valid steps; all [B, T]."""
+        w = m.double()
+        gw = g.double() * w
+        c = (r == 1).double() * w
+        add = self.sums.add
+        add("n", w.sum()); add("s", gw.sum()); add("ss", (gw * g.double()).sum())
         if across_std is not None:
-            self.across_std += across_std.double().sum().item()
-        c = r == 1
-        self.s_correct += g64[c].sum().item(); self.n_correct += c.sum().item()
-        self.s_wrong += g64[~c].sum().item(); self.n_wrong += (~c).sum().item()
-        self.per_skill_sum += torch.bincount(q, weights=g64, minlength=self.C).cpu().numpy()
-        self.per_skill_n += torch.bincount(q, minlength=self.C).cpu().numpy()
+            add("across_std", (across_std.double() * w).sum())
+        add("s_correct", (gw * c).sum()); add("n_correct", c.sum())
+        add("s_wrong", (gw * (w - c)).sum()); add("n_wrong", (w - c).sum())
+        zeros = torch.zeros(self.C, dtype=torch.float64, device=g.device)
+        add("per_skill_sum", zeros.index_add(0, q.reshape(-1), gw.reshape(-1)))
+        add("per_skill_n", zeros.index_add(0, q.reshape(-1), w.reshape(-1)))
 
     def result(self, prefix: str) -> dict[str, float]:
-        mean = self.s / max(self.n, 1)
-        std = float(np.sqrt(max(self.ss / max(self.n, 1) - mean ** 2, 0.0)))
-        seen = self.per_skill_n > 0
-        skill_means = self.per_skill_sum[seen] / self.per_skill_n[seen]
+        v = self.sums.values()
+        n, n_wrong, s_wrong = v.get("n", 0.0), v.get("n_wrong", 0.0), v.get("s_wrong", 0.0)
+        mean = v.get("s", 0.0) / max(n, 1)
+        std = float(np.sqrt(max(v.get("ss", 0.0) / max(n, 1) - mean ** 2, 0.0)))
+        per_n = v.get("per_skill_n", np.zeros(self.C))
+        seen = per_n > 0
+        skill_means = v.get("per_skill_sum", np.zeros(self.C))[seen] / per_n[seen]
         return {
             f"{prefix}_mean": mean, f"{prefix}_std": std, f"{prefix}_cv": std / mean if mean else float("nan"),
             f"{prefix}_per_skill_cv": float(skill_means.std() / skill_means.mean()) if seen.any() else float("nan"),
-            f"{prefix}_across_skill_std": self.across_std / max(self.n, 1),
-            f"{prefix}_response_ratio": (self.s_correct / max(self.n_correct, 1)) / (self.s_wrong / self.n_wrong)
-            if self.n_wrong and self.s_wrong else float("nan"),
+            f"{prefix}_across_skill_std": v.get("across_std", 0.0) / max(n, 1),
+            f"{prefix}_response_ratio": (v.get("s_correct", 0.0) / max(v.get("n_correct", 0.0), 1))
+            / (s_wrong / n_wrong) if n_wrong and s_wrong else float("nan"),
             f"{prefix}_skills_seen": int(seen.sum()),
         }
 
 
 class EpochMetrics:
-    """Accumulates one pass over a split (in eval mode, with model states) into a flat dict."""
+    """Accumulates one pass over a split (in eval mode, with model states) into a flat dict.
+
+    Everything stays on the model's device until `result()`: predictions as flat padded tensors
+    with their masks, statistics as running sums (`_Sums`)."""
 
     def __init__(self, num_skills: int, max_corr_windows: int = 3800):
         self.C, self.max_corr = num_skills, max_corr_windows
-        self.loss_sums: dict[str, float] = {}
-        self.n_batches_weight = 0.0
-        self.p1, self.pim, self.y = [], [], []
+        self.sums = _Sums()
+        self.preds: list[tuple[Tensor, Tensor, Tensor, Tensor]] = []   # p_enc1, p_im, r_next, mask: [B*T]
         self.scalar, self.skill = _GainAcc(num_skills), _GainAcc(num_skills)
-        self.corr = {"mastery_corr_original": [], "gain_corr_original": [], "mastery_corr_target": []}
-        self.pooled = [[], []]  # target-skill mastery and r_{t+1}, for a pooled correlation
-        self.violations = 0.0
-        self.cells = 0.0
-        self.saturated = 0.0
+        self.corr: dict[str, list[Tensor]] = {"mastery_corr_original": [], "gain_corr_original": [],
+                                              "mastery_corr_target": []}
+        self.pooled: list[tuple[Tensor, Tensor, Tensor]] = []  # target-skill mastery, r_{t+1}, mask: [b*T]
         self.n_corr_windows = 0
+        self.has_mastery = False
 
     def add(self, batch, out: dict[str, Tensor], losses: dict[str, Tensor]) -> None:
         m = batch.mask
-        n = m.sum().item()
+        n = m.sum()
         for k, v in losses.items():
-            self.loss_sums[k] = self.loss_sums.get(k, 0.0) + float(v) * n
-        self.n_batches_weight += n
-        self.p1.append(out["p_enc1"][m].float().cpu()); self.pim.append(out["p_im"][m].float().cpu())
-        self.y.append(batch.r_next[m].float().cpu())
-        q, r = batch.q[m], batch.r[m]
-        self.scalar.add(out["scalar_gains"][m], q, r, torch.zeros(int(n), device=q.device))
+            self.sums.add(f"loss_{k}", v.detach().double() * n)
+        self.sums.add("n", n)
+        flat = lambda t: t.detach().float().reshape(-1)
+        self.preds.append((flat(out["p_enc1"]), flat(out["p_im"]), flat(batch.r_next), m.reshape(-1)))
+        q, r = batch.q, batch.r
+        self.scalar.add(out["scalar_gains"], q, r, m, None)
         sg = out.get("skill_gains")
-        self.skill.add(out["gain_q"][m], q, r, sg.std(-1)[m] if sg is not None else None)
+        self.skill.add(out["gain_q"], q, r, m, sg.std(-1) if sg is not None else None)
         mastery = out.get("mastery")
-        if mastery is not None:
-            # monotonicity and saturation over every (valid step, skill) cell
-            both = m[:, 1:] & m[:, :-1]
-            drops = (mastery[:, 1:] < mastery[:, :-1] - 1e-6) & both.unsqueeze(-1)
-            self.violations += drops.sum().item()
-            self.cells += n * self.C
-            self.saturated += ((out["slope"] < SATURATION_SLOPE) & m.unsqueeze(-1)).sum().item()
-            if self.n_corr_windows < self.max_corr:
-                take = slice(0, self.max_corr - self.n_corr_windows)
-                mm, yy = m[take], batch.r_next[take]
-                m_target = mastery[take].gather(2, batch.q_next[take].unsqueeze(2)).squeeze(2)
-                self.corr["mastery_corr_original"].append(masked_corr(mastery[take].mean(-1), yy, mm).cpu())
-                self.corr["gain_corr_original"].append(masked_corr(out["scalar_gains"][take], yy, mm).cpu())
-                self.corr["mastery_corr_target"].append(masked_corr(m_target, yy, mm).cpu())
-                self.pooled[0].append(m_target[mm].cpu()); self.pooled[1].append(yy[mm].cpu())
-                self.n_corr_windows += mm.shape[0]
+        if mastery is None:
+            return
+        self.has_mastery = True
+        # monotonicity and saturation over every (valid step, skill) cell
+        both = m[:, 1:] & m[:, :-1]
+        self.sums.add("violations", ((mastery[:, 1:] < mastery[:, :-1] - 1e-6) & both.unsqueeze(-1)).sum())
+        self.sums.add("cells", n * self.C)
+        self.sums.add("saturated", ((out["slope"] < SATURATION_SLOPE) & m.unsqueeze(-1)).sum())
+        if self.n_corr_windows < self.max_corr:
+            take = slice(0, self.max_corr - self.n_corr_windows)
+            mm, yy = m[take], batch.r_next[take]
+            m_target = mastery[take].gather(2, batch.q_next[take].unsqueeze(2)).squeeze(2)
+            self.corr["mastery_corr_original"].append(masked_corr(mastery[take].mean(-1), yy, mm))
+            self.corr["gain_corr_original"].append(masked_corr(out["scalar_gains"][take], yy, mm))
+            self.corr["mastery_corr_target"].append(masked_corr(m_target, yy, mm))
+            self.pooled.append((flat(m_target), flat(yy), mm.reshape(-1)))
+            self.n_corr_windows += mm.shape[0]
+
+    @staticmethod
+    def _masked(chunks: list[tuple[Tensor, ...]], n_values: int) -> list[np.ndarray]:
+        """Concatenate each column of (values..., mask) chunks and keep the valid entries."""
+        if not chunks:
+            return [np.zeros(0)] * n_values
+        cols = [torch.cat(c) for c in zip(*chunks)]
+        return [c[cols[-1]].cpu().numpy() for c in cols[:-1]]
 
     def result(self) -> dict[str, float]:
-        res = {f"loss_{k}": v / max(self.n_batches_weight, 1) for k, v in self.loss_sums.items()}
-        y = torch.cat(self.y).numpy() if self.y else np.zeros(0)
-        for name, chunks in (("enc1", self.p1), ("enc2", self.pim)):
-            p = torch.cat(chunks).numpy() if chunks else np.zeros(0)
+        sums = self.sums.values()
+        total = max(sums.get("n", 0.0), 1)
+        res = {k: v / total for k, v in sums.items() if k.startswith("loss_")}
+        p1, pim, y = self._masked(self.preds, 3)
+        for name, p in (("enc1", p1), ("enc2", pim)):
             res[f"{name}_auc"], res[f"{name}_acc"] = auc(p, y), accuracy(p, y)
             res[f"{name}_pred_min"] = float(p.min()) if len(p) else float("nan")
             res[f"{name}_pred_max"] = float(p.max()) if len(p) else float("nan")
@@ -151,17 +171,17 @@ class EpochMetrics:
         res.update(self.scalar.result("gain_scalar"))
         res.update(self.skill.result("gain_skill"))
         for k, chunks in self.corr.items():
-            vals = torch.cat(chunks).numpy() if chunks else np.zeros(0)
+            vals = torch.cat(chunks).cpu().numpy() if chunks else np.zeros(0)
             vals = vals[~np.isnan(vals)]
             res[k] = float(vals.mean()) if len(vals) else float("nan")
             if k == "mastery_corr_original":
                 res["corr_windows"] = int(len(vals))
-        if self.pooled[0]:
-            a, b = torch.cat(self.pooled[0]).numpy(), torch.cat(self.pooled[1]).numpy()
+        if self.pooled:
+            a, b = self._masked(self.pooled, 2)
             res["mastery_corr_target_pooled"] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 else float("nan")
-        if self.cells:
-            res["monotonicity_violations"] = int(self.violations)
-            res["saturation_fraction"] = self.saturated / self.cells
+        if self.has_mastery:
+            res["monotonicity_violations"] = int(sums["violations"])
+            res["saturation_fraction"] = sums["saturated"] / sums["cells"] if sums["cells"] else 0.0
         return res
 
 
