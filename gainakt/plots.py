@@ -5,6 +5,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from .variants import VARIANTS
+
 sns.set_theme(style="whitegrid", context="notebook")
 
 
@@ -76,3 +78,35 @@ def mastery_trajectory(traj: pd.DataFrame, student: int | None = None):
     ax.set(title=f"Test student {s}: mastery of the practised skill (ticks: responses)", ylabel="mastery")
     fig.tight_layout()
     return fig
+
+
+def _run_bars(runs: pd.DataFrame, value_vars: dict[str, str], var_name: str, value_name: str, hue: str,
+              col: str, log: bool = False):
+    """Bars of test metrics per variant (mean and sd over seeds), one row of panels per dataset."""
+    rank = {k: i for i, k in enumerate(VARIANTS)}   # bars in the variant table's order
+    runs = runs.sort_values(["dataset", "variant"], key=lambda c: c.map(rank) if c.name == "variant" else c)
+    long = runs.melt(id_vars=["dataset", "variant", "flavour"], value_vars=list(value_vars),
+                     var_name=var_name, value_name=value_name)
+    long[var_name] = long[var_name].map(value_vars)
+    g = sns.catplot(long, x="variant", y=value_name, hue=hue, col=col, row="dataset", kind="bar",
+                    height=3.2, aspect=1.8, errorbar="sd", sharex=False, sharey=False)
+    g.set_titles("{row_name}: {col_name}")
+    for ax in g.axes.flat:
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
+    if log:
+        g.set(yscale="log")
+    return g.figure
+
+
+def test_auc(runs: pd.DataFrame):
+    """Test AUC of both encoders per variant and flavour (`report.collect` rows)."""
+    return _run_bars(runs, {"test_enc1_auc": "Encoder 1", "test_enc2_auc": "Encoder 2"},
+                     "encoder", "test AUC", hue="flavour", col="encoder")
+
+
+def gain_spread(runs: pd.DataFrame):
+    """Std of the practised skill's gain: legacy scalar, per-skill, and per-skill untrained (the
+    noise floor), per variant and flavour, on a log scale (`report.collect` rows)."""
+    return _run_bars(runs, {"test_gain_scalar_std": "legacy scalar", "test_gain_skill_std": "per-skill",
+                            "untrained_gain_skill_std": "per-skill, untrained"},
+                     "tensor", "std of the practised skill's gain", hue="tensor", col="flavour", log=True)

@@ -78,8 +78,19 @@ def reported_vs_measured(variant: str, metrics: dict, history: pd.DataFrame | No
         if metric.startswith("gain_scalar"):
             row["per_skill_tensor"] = _lookup(metrics, history, split, metric.replace("gain_scalar", "gain_skill"))
         rows.append(row)
-    base = ["dataset", "variant", "flavour", "run", "seed", "epochs_run", "best_epoch", "d_model", "n_blocks"]
-    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=base)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["quantity", "reported", "measured", "measured_from"])
+
+
+SUMMARY_METRICS = ("enc1_auc", "enc1_acc", "enc2_auc", "enc2_acc", "gain_scalar_std", "gain_skill_std",
+                   "gain_skill_per_skill_cv", "mastery_corr_original", "mastery_corr_target", "saturation_fraction")
+
+
+def run_summary(metrics: dict) -> pd.DataFrame:
+    """One run's headline metrics (rows) on valid, test and the untrained model on valid (columns):
+    the untrained column is the noise floor of each gain statistic."""
+    cols = {s: {k: metrics[s].get(k, np.nan) for k in SUMMARY_METRICS} for s in ("valid", "test")}
+    cols["untrained (valid)"] = {k: metrics.get("untrained_valid", {}).get(k, np.nan) for k in SUMMARY_METRICS}
+    return pd.DataFrame(cols)
 
 
 def collect(results_root: str | Path = "results") -> pd.DataFrame:
