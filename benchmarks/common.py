@@ -24,9 +24,10 @@ FULL_SIZE = {k: getattr(Config(), k) for k in _SIZE_KEYS}
 PATHS = {
     # fused attention, gather practice, steps of one token bucket from each of 2 length strata
     "fast": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=2),
-    # 3 and 4 length strata: each step's mix of lengths closer to that of a padded batch
+    # 3, 4 and 8 length strata: each step's mix of lengths closer to that of a padded batch
     "strata3": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=3),
     "strata4": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=4),
+    "strata8": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=8),
     # the same with one bucket per step: a step holds only short or only long windows
     "tokens1": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=1),
     # length buckets of batch_size windows: the fast path before the token budget
