@@ -4,7 +4,9 @@
 
 Prints, in one run: interactions per second, epoch time, valid+test evaluation time and peak
 memory (resident; on a GPU also allocated device memory) for
-  fast     fused attention, gather practice, length buckets of about equal targets (the default),
+  fast     fused attention, gather practice, length buckets of about equal targets, one from each
+           of 4 length strata per step (the default),
+  strata2, strata8  the same with 2 or 8 strata (faster / closer to the plain path's metrics),
   windows  the same with buckets of 64 windows (the fast path before the token budget),
   padded   the fast operators on the original's padded batches (what V2-V5 as run pay: their
            regularisers average over padding, so they keep it),
@@ -136,7 +138,7 @@ def profile_top(args, n_steps=20, rows=12) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(p, ["fast", "windows", "padded", "plain"])
+    add_common_args(p, ["fast", "strata2", "strata8", "windows", "padded", "plain"])
     p.add_argument("--scaling", action="store_true", help="also time epochs against interactions and skills")
     p.add_argument("--no-profile", action="store_true")
     p.add_argument("--size", default="book", choices=list(SIZES), help="book (d64, 2 blocks) or full (d256, 4 blocks)")

@@ -8,8 +8,10 @@ and each path, then prints validation and test AUC as mean and standard deviatio
 the gap between each path and the plain one in units of its standard error (Welch's t):
 
 * fast:    fused attention, gather practice, and steps of about the same number of targets, each
-           made of one length bucket from each of 2 length strata (`batching="tokens"`,
-           `length_strata=2`): the default;
+           made of one length bucket from each of 4 length strata (`batching="tokens"`,
+           `length_strata=4`): the default;
+* strata2, strata3, strata8: the same with 2, 3 or 8 strata (smaller buckets, more of them per
+           step: closer to a padded batch's mix of lengths, and slower);
 * tokens1: the same with one bucket per step (`length_strata=1`): a step holds only short or only
            long windows;
 * windows: buckets of 64 windows (`batching="windows"`), the fast path before the token budget:
@@ -97,7 +99,7 @@ def report(df: pd.DataFrame, ref: str = "plain") -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(p, ["fast", "tokens1", "windows", "plain"])
+    add_common_args(p, ["fast", "strata2", "strata3", "strata8", "tokens1", "windows", "plain"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--out", default=str(ROOT / "results" / "metrics"))

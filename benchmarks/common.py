@@ -22,13 +22,13 @@ FULL_SIZE = {k: getattr(Config(), k) for k in _SIZE_KEYS}
 
 # Config settings of each path; every one is explicit, none left to a default.
 PATHS = {
-    # fused attention, gather practice, steps of one token bucket from each of 2 length strata
-    "fast": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=2),
-    # 3, 4 and 8 length strata: each step's mix of lengths closer to that of a padded batch
+    # fused attention, gather practice, steps of one token bucket from each of 4 length strata (the default)
+    "fast": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=4),
+    # 2, 3 and 8 length strata: the more strata, the closer a step's mix of lengths to a padded batch's
+    "strata2": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=2),
     "strata3": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=3),
-    "strata4": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=4),
     "strata8": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=8),
-    # the same with one bucket per step: a step holds only short or only long windows
+    # one bucket per step: a step holds only short or only long windows
     "tokens1": dict(attention="sdpa", practice_impl="auto", batching="tokens", length_strata=1),
     # length buckets of batch_size windows: the fast path before the token budget
     "windows": dict(attention="sdpa", practice_impl="auto", batching="windows", length_strata=1),

@@ -64,7 +64,9 @@ def _steps(split: Split, batch_size: int, batching: str, max_tokens: int | None,
              `max_tokens`, None = `token_budget`); the buckets, in length order, form `strata` strata
              and a step takes one random bucket of each. Strata = 1 gives steps of one bucket: then a
              step holds only short or only long windows, whose gradients differ systematically, and
-             the plain path's Encoder-2 AUC is not reached (benchmarks/bench_metrics.py).
+             the plain path's Encoder-2 AUC is not reached. More strata come closer to it (2: 0.001
+             AUC short, 4: 0.0003, 8: none) at more, smaller buckets per epoch
+             (benchmarks/bench_metrics.py, bench_epoch.py).
     windows: sorted by length, `batch_size` windows per batch, one batch per step. The short batches
              hold few targets, each weighing far more in the mean loss; kept for the benchmark.
     padded:  `batch_size` windows per batch in `rng` order, each padded to seq_len (the original).

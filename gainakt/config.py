@@ -78,7 +78,7 @@ class Config:
     shuffle: bool = False             # the original DataLoader did not shuffle
     batching: str = "tokens"          # tokens / windows / padded (the original): see batches.py
     max_tokens: int | None = None     # tokens: targets per step; None = batch_size x mean targets per window
-    length_strata: int = 2            # tokens: each step takes one length bucket from each of this many strata
+    length_strata: int = 4            # tokens: each step takes one length bucket from each of this many strata
     train_eval_fraction: float = 1.0  # share of training windows re-evaluated each epoch for train metrics
     device: str = "auto"              # auto: CUDA when present, else CPU
     num_threads: int = 0              # torch CPU threads; 0 keeps torch's default
