@@ -113,10 +113,10 @@ class EpochMetrics:
         self.sums = _Sums()
         self.preds: list[tuple[Tensor, Tensor, Tensor, Tensor]] = []   # p_enc1, p_im, r_next, mask: [B*T]
         self.scalar, self.skill = _GainAcc(num_skills), _GainAcc(num_skills)
-        self.corr: dict[str, list[Tensor]] = {"mastery_corr_original": [], "gain_corr_original": [],
-                                              "mastery_corr_target": []}
-        self.pooled: list[tuple[Tensor, Tensor, Tensor]] = []  # target-skill mastery, r_{t+1}, mask: [b*T]
-        self.n_corr_windows = 0
+        # per-window correlations [B] and which windows count; target-skill mastery, r_{t+1}, mask [B*T]
+        self.corr: dict[str, list[tuple[Tensor, Tensor]]] = {"mastery_corr_original": [], "gain_corr_original": [],
+                                                             "mastery_corr_target": []}
+        self.pooled: list[tuple[Tensor, Tensor, Tensor]] = []
         self.has_mastery = False
 
     def add(self, batch, out: dict[str, Tensor], losses: dict[str, Tensor]) -> None:
@@ -140,15 +140,15 @@ class EpochMetrics:
         self.sums.add("violations", ((mastery[:, 1:] < mastery[:, :-1] - 1e-6) & both.unsqueeze(-1)).sum())
         self.sums.add("cells", n * self.C)
         self.sums.add("saturated", ((out["slope"] < SATURATION_SLOPE) & m.unsqueeze(-1)).sum())
-        if self.n_corr_windows < self.max_corr:
-            take = slice(0, self.max_corr - self.n_corr_windows)
-            mm, yy = m[take], batch.r_next[take]
-            m_target = mastery[take].gather(2, batch.q_next[take].unsqueeze(2)).squeeze(2)
-            self.corr["mastery_corr_original"].append(masked_corr(mastery[take].mean(-1), yy, mm))
-            self.corr["gain_corr_original"].append(masked_corr(out["scalar_gains"][take], yy, mm))
-            self.corr["mastery_corr_target"].append(masked_corr(m_target, yy, mm))
-            self.pooled.append((flat(m_target), flat(yy), mm.reshape(-1)))
-            self.n_corr_windows += mm.shape[0]
+        # correlations over the first max_corr windows in file order (the original's loader order),
+        # whatever order the batches come in
+        keep = batch.index.to(m.device) < self.max_corr                       # [B]
+        mm, yy = m & keep[:, None], batch.r_next
+        m_target = mastery.gather(2, batch.q_next.unsqueeze(2)).squeeze(2)
+        for k, x in (("mastery_corr_original", mastery.mean(-1)), ("gain_corr_original", out["scalar_gains"]),
+                     ("mastery_corr_target", m_target)):
+            self.corr[k].append((masked_corr(x, yy, mm), keep))
+        self.pooled.append((flat(m_target), flat(yy), mm.reshape(-1)))
 
     @staticmethod
     def _masked(chunks: list[tuple[Tensor, ...]], n_values: int) -> list[np.ndarray]:
@@ -171,14 +171,15 @@ class EpochMetrics:
         res.update(self.scalar.result("gain_scalar"))
         res.update(self.skill.result("gain_skill"))
         for k, chunks in self.corr.items():
-            vals = torch.cat(chunks).cpu().numpy() if chunks else np.zeros(0)
+            (vals,) = self._masked(chunks, 1)
             vals = vals[~np.isnan(vals)]
             res[k] = float(vals.mean()) if len(vals) else float("nan")
             if k == "mastery_corr_original":
                 res["corr_windows"] = int(len(vals))
         if self.pooled:
             a, b = self._masked(self.pooled, 2)
-            res["mastery_corr_target_pooled"] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 else float("nan")
+            res["mastery_corr_target_pooled"] = (float(np.corrcoef(a, b)[0, 1]) if len(a) > 1 and a.std() > 0
+                                                 else float("nan"))
         if self.has_mastery:
             res["monotonicity_violations"] = int(sums["violations"])
             res["saturation_fraction"] = sums["saturated"] / sums["cells"] if sums["cells"] else 0.0

@@ -43,8 +43,9 @@ def test_mastery_correlation_is_the_mean_over_windows():
 
 # --- EpochMetrics against a direct numpy computation ------------------------------------------
 
-def _eval_batch(rng, B, T, C, per_skill=True):
-    """A batch and a model output with random values; some windows shorter than T."""
+def _eval_batch(rng, B, T, C, per_skill=True, first=0):
+    """A batch of windows first..first+B-1 and a model output with random values; some windows
+    shorter than T."""
     from gainakt.batches import Batch
     lengths = rng.integers(1, T + 1, size=B)
     lengths[0] = T
@@ -53,7 +54,7 @@ def _eval_batch(rng, B, T, C, per_skill=True):
     qn = torch.from_numpy(rng.integers(0, C, size=(B, T))) * mask
     r = torch.from_numpy(rng.integers(0, 2, size=(B, T))) * mask
     rn = torch.from_numpy(rng.integers(0, 2, size=(B, T))).float() * mask
-    batch = Batch(q, r, qn, rn, mask, torch.arange(B), torch.arange(B))
+    batch = Batch(q, r, qn, rn, mask, torch.arange(B), torch.arange(first, first + B))
     f = lambda *s: torch.from_numpy(rng.random(s)).float()
     mastery = torch.cumsum(f(B, T, C) - 0.1, 1)
     out = {"p_enc1": f(B, T), "p_im": f(B, T), "scalar_gains": 0.5 + 0.01 * f(B, T), "mastery": mastery,
@@ -86,7 +87,7 @@ def _reference(items, C, max_corr):
         res[f"{prefix}_response_ratio"] = g[r == 1].mean() / g[r != 1].mean()
     res["gain_skill_across_skill_std"] = np.mean(np.concatenate(
         [o["skill_gains"].double().std(-1)[b.mask].numpy() for b, o, _ in items])) if "skill_gains" in items[0][1] else 0.0
-    corr, pooled, viol, sat, cells, seen = {"orig": [], "target": []}, [[], []], 0, 0, 0, 0
+    corr, pooled, viol, sat, cells = {"orig": [], "target": []}, [[], []], 0, 0, 0
     for b, o, _ in items:
         for i in range(b.mask.shape[0]):
             mi = b.mask[i].numpy()
@@ -95,9 +96,8 @@ def _reference(items, C, max_corr):
             viol += ((o["mastery"][i, 1:] < o["mastery"][i, :-1] - 1e-6).numpy() & both[:, None]).sum()
             sat += ((o["slope"][i] < 0.01).numpy() & mi[:, None]).sum()
             cells += mi.sum() * C
-            if seen >= max_corr:
+            if b.index[i] >= max_corr:   # correlations: the first max_corr windows in file order
                 continue
-            seen += 1
             tgt = mast[np.arange(len(yy)), b.q_next[i].numpy()[mi]]
             pooled[0].append(tgt); pooled[1].append(yy)
             for name, x in (("orig", mast.mean(-1)), ("target", tgt)):
@@ -114,10 +114,13 @@ def _reference(items, C, max_corr):
 def test_epoch_metrics_equal_a_direct_computation(per_skill):
     from gainakt.metrics import EpochMetrics
     rng, C = np.random.default_rng(3), 7
-    items = [_eval_batch(rng, B, T, C, per_skill) for B, T in ((5, 9), (4, 6), (6, 12))]
-    acc = EpochMetrics(C, max_corr_windows=12)   # the third batch is cut after 3 windows
-    for item in items:
-        acc.add(*item)
-    got, want = acc.result(), _reference(items, C, 12)
-    for k, v in want.items():
-        assert got[k] == pytest.approx(v, rel=1e-5, abs=1e-9), k
+    shapes, first = ((5, 9), (4, 6), (6, 12)), (0, 5, 9)
+    items = [_eval_batch(rng, B, T, C, per_skill, f) for (B, T), f in zip(shapes, first)]
+    want = _reference(items, C, 12)                # window 12 is in the third batch: it is cut after 3
+    for order in (items, items[::-1]):             # batches in any order: the same statistics
+        acc = EpochMetrics(C, max_corr_windows=12)
+        for item in order:
+            acc.add(*item)
+        got = acc.result()
+        for k, v in want.items():
+            assert got[k] == pytest.approx(v, rel=1e-5, abs=1e-9), k
