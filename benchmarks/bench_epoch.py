@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import resource
 import subprocess
@@ -38,7 +37,7 @@ from gainakt.model import practice_loop
 from gainakt.train import Experiment, subset
 from gainakt.variants import make_config
 
-from common import BOOK_SIZE, FULL_SIZE, PATHS, add_common_args, machine_line
+from common import BOOK_SIZE, FULL_SIZE, PATHS, add_common_args, child_result, run_child, serve_child
 
 SIZES = {"book": {**BOOK_SIZE, "epochs": 1}, "full": {**FULL_SIZE, "epochs": 1}}
 
@@ -86,12 +85,8 @@ def _command(args, **kw) -> list[str]:
     return cmd
 
 
-def _parse(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
-
-
 def spawn(args, **kw) -> dict:
-    return _parse(subprocess.run(_command(args, **kw), capture_output=True, text=True, check=True).stdout)
+    return run_child(_command(args, **kw))
 
 
 def share(args, k: int) -> tuple[float, list[dict]]:
@@ -105,7 +100,7 @@ def share(args, k: int) -> tuple[float, list[dict]]:
     wall = time.perf_counter() - t0
     if any(p.returncode for p in procs):
         raise RuntimeError(f"a shared run failed: exit codes {[p.returncode for p in procs]}")
-    return wall, [_parse(o) for o in outs]
+    return wall, [child_result(o) for o in outs]
 
 
 def cumsum_vs_loop(B=64, T=199, C=100, reps=5) -> tuple[float, float]:
@@ -152,10 +147,8 @@ def main() -> None:
     p.add_argument("--fraction", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--no-eval", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.single:
-        print(json.dumps(single(args)))
+    if serve_child(args, single):
         return
-    print(machine_line())
     print(f"configuration: {args.variant} {args.flavour}, {args.size} size {SIZES[args.size]}, "
           f"assist2015 train folds 1-4\n")
     rows = [spawn(args, path=name) for name in args.paths]

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
-import json
-import subprocess
 import sys
 import time
 
@@ -26,7 +24,7 @@ import torch
 from gainakt.train import Experiment
 from gainakt.variants import make_config
 
-from common import BOOK_SIZE, FULL_SIZE, PATHS, add_common_args, machine_line
+from common import BOOK_SIZE, FULL_SIZE, PATHS, add_common_args, run_child, serve_child
 
 MODES = ("eager", "bf16", "compile", "compile+bf16")
 
@@ -69,10 +67,8 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.single:
-        print(json.dumps(single(args)))
+    if serve_child(args, single):
         return
-    print(machine_line())
     print(f"configuration: {args.variant} {args.flavour}, {args.size} size, fast path, assist2015, "
           f"steps {args.warmup + 1}-{args.steps} of epoch 1 timed\n")
     print(f"{'mode':14} {'device':7} {'first step s':>12} {'median ms':>10} {'timed s':>8} {'vs eager':>9} "
@@ -84,7 +80,7 @@ def main() -> None:
                "--variant", args.variant, "--flavour", args.flavour]
         if args.data_dir:
             cmd += ["--data-dir", args.data_dir]
-        r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+        r = run_child(cmd)
         base = base or r["timed_s"]
         print(f"{mode:14} {r['device']:7} {r['first_step_s']:12.1f} {r['median_ms']:10.1f} {r['timed_s']:8.2f} "
               f"{base / r['timed_s']:8.2f}x {r['loss']:10.5f}", flush=True)

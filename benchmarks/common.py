@@ -6,8 +6,10 @@ defaults (the original's), so that the benchmarks measure what the book and the 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 from pathlib import Path
 
 import torch
@@ -51,3 +53,22 @@ def machine_line() -> str:
     return (f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
             f"{torch.__version__}, {torch.get_num_threads()} threads, device "
             f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
+
+
+# Each measurement runs in a child process (`--single`) so that its peak memory and compilation
+# caches are its own; the child prints one JSON line last.
+def child_result(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def run_child(cmd: list[str]) -> dict:
+    return child_result(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
+def serve_child(args, single) -> bool:
+    """In a child: print `single(args)` as JSON and return True. In the parent: print the machine."""
+    if args.single:
+        print(json.dumps(single(args)))
+        return True
+    print(machine_line())
+    return False
