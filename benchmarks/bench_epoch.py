@@ -176,10 +176,13 @@ def main() -> None:
     tr = ds.train
     print(f"{'batching':8} {'batches':>7} {'slots':>9} {'targets':>9} {'targets per batch: min':>23} {'median':>7} "
           f"{'max':>6} {'windows max':>11}")
-    for batching in ("tokens", "windows", "padded"):
-        bs = list(iter_batches(tr, 64, batching=batching))
+    strata = PATHS["fast"]["length_strata"]
+    # tokens/4: the fast path's training batches; tokens/1: its evaluation batches (whole buckets)
+    for name, batching, k in ((f"tokens/{strata}", "tokens", strata), ("tokens/1", "tokens", 1),
+                              ("windows", "windows", 1), ("padded", "padded", 1)):
+        bs = list(iter_batches(tr, 64, batching=batching, length_strata=k))
         n = np.array([int(b.mask.sum()) for b in bs])
-        print(f"{batching:8} {len(bs):7d} {sum(b.mask.numel() for b in bs):9d} {int(n.sum()):9d} {n.min():23d} "
+        print(f"{name:8} {len(bs):7d} {sum(b.mask.numel() for b in bs):9d} {int(n.sum()):9d} {n.min():23d} "
               f"{int(np.median(n)):7d} {n.max():6d} {max(b.q.shape[0] for b in bs):11d}")
     if not args.no_profile:
         print("\ntorch.profiler, 20 training steps of the fast path, top operators by self CPU time:")
