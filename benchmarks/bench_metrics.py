@@ -10,8 +10,8 @@ the gap between each path and the plain one in units of its standard error (Welc
 * fast:    fused attention, gather practice, and steps of about the same number of targets, each
            made of one length bucket from each of 4 length strata (`batching="tokens"`,
            `length_strata=4`): the default;
-* strata2, strata3, strata8: the same with 2, 3 or 8 strata (smaller buckets, more of them per
-           step: closer to a padded batch's mix of lengths, and slower);
+* strata2, strata3, strata8: the same with 2, 3 or 8 strata (more strata: smaller buckets, more of
+           them per step, a mix of lengths closer to a padded batch's, and a slower epoch);
 * tokens1: the same with one bucket per step (`length_strata=1`): a step holds only short or only
            long windows;
 * windows: buckets of 64 windows (`batching="windows"`), the fast path before the token budget:

@@ -128,7 +128,7 @@ class Config:
     n_trajectory_students: int = 10   # test students written to trajectories.csv
     trajectory_min_steps: int = 10
     max_correlation_students: int = 3800
-    im_grad_batches: int = 4          # training batches used for the IM-gradient diagnostic
+    im_grad_batches: int = 4          # training-split batches (whole buckets) for the IM-gradient diagnostic
 
     # ------------------------------------------------------------------------------------
     def __post_init__(self) -> None:

@@ -45,8 +45,9 @@ def masked_corr(x: Tensor, y: Tensor, mask: Tensor, min_n: int = 3) -> Tensor:
 
 
 class _Sums:
-    """Named float64 running sums kept on the device: adding never waits for the device, so an
-    evaluation pass synchronises once, in `values()`, instead of several times per batch."""
+    """Named float64 running sums kept on the device: adding never waits for the device, so the
+    metrics of an evaluation pass make no per-batch `.item()` calls (they read the sums once, in
+    `values()`); the losses and batch transfers still wait on the device per batch."""
 
     def __init__(self):
         self._t: dict[str, Tensor] = {}
@@ -72,12 +73,12 @@ class _GainAcc:
     def add(self, g: Tensor, q: Tensor, r: Tensor, m: Tensor, across_std: Tensor | None) -> None:
         """g: gain of the practised skill, q: skill, r: response r_t, m: valid steps; all [B, T]."""
         w = m.double()
-        gw = g.double() * w
+        gw = torch.where(m, g, 0).double()        # where, not g * w: padding may hold non-finite values
         c = (r == 1).double() * w
         add = self.sums.add
-        add("n", w.sum()); add("s", gw.sum()); add("ss", (gw * g.double()).sum())
+        add("n", w.sum()); add("s", gw.sum()); add("ss", (gw * gw).sum())
         if across_std is not None:
-            add("across_std", (across_std.double() * w).sum())
+            add("across_std", torch.where(m, across_std, 0).double().sum())
         add("s_correct", (gw * c).sum()); add("n_correct", c.sum())
         add("s_wrong", (gw * (w - c)).sum()); add("n_wrong", (w - c).sum())
         zeros = torch.zeros(self.C, dtype=torch.float64, device=g.device)
@@ -106,7 +107,9 @@ class EpochMetrics:
     """Accumulates one pass over a split (in eval mode, with model states) into a flat dict.
 
     Everything stays on the model's device until `result()`: predictions as flat padded tensors
-    with their masks, statistics as running sums (`_Sums`)."""
+    with their masks, statistics as running sums (`_Sums`). Statistics do not depend on the order
+    or make-up of the batches; the losses of regularisers that average over padding (variance,
+    contrastive with `mask_padding=False`) do."""
 
     def __init__(self, num_skills: int, max_corr_windows: int = 3800):
         self.C, self.max_corr = num_skills, max_corr_windows
@@ -180,9 +183,9 @@ class EpochMetrics:
             a, b = self._masked(self.pooled, 2)
             res["mastery_corr_target_pooled"] = (float(np.corrcoef(a, b)[0, 1]) if len(a) > 1 and a.std() > 0
                                                  else float("nan"))
-        if self.has_mastery:
+        if self.has_mastery and sums["cells"]:
             res["monotonicity_violations"] = int(sums["violations"])
-            res["saturation_fraction"] = sums["saturated"] / sums["cells"] if sums["cells"] else 0.0
+            res["saturation_fraction"] = sums["saturated"] / sums["cells"]
         return res
 
 

@@ -98,7 +98,7 @@ def _run_bars(runs: pd.DataFrame, value_vars: dict[str, str], var_name: str, val
     return g.figure
 
 
-def test_auc(runs: pd.DataFrame):
+def auc_bars(runs: pd.DataFrame):
     """Test AUC of both encoders per variant and flavour (`report.collect` rows)."""
     return _run_bars(runs, {"test_enc1_auc": "Encoder 1", "test_enc2_auc": "Encoder 2"},
                      "encoder", "test AUC", hue="flavour", col="encoder")

@@ -120,9 +120,11 @@ class Experiment:
         return dict(batching=cfg.batching, max_tokens=cfg.max_tokens, length_strata=cfg.length_strata)
 
     def batches(self, split, shuffle: bool, epoch: int = 0):
-        """Batches for passes without optimiser steps (evaluation, gradient probes), on the device.
-        Strata only shape what one step's gradient averages over, so here every bucket is whole
-        (`length_strata=1`): fewer, larger batches; the metrics do not depend on batch order."""
+        """Batches for passes without optimiser steps (evaluation, the IM-gradient probe), on the
+        device. Strata only shape what one step's gradient averages over, so here every bucket is
+        whole (`length_strata=1`): fewer, larger batches, the same for every `length_strata` (the
+        probe's norm is of a mean loss over a whole bucket, four times a training bucket's targets
+        at the default)."""
         for b in iter_batches(split, self.cfg.batch_size, shuffle=shuffle, seed=self.cfg.seed, epoch=epoch,
                               **{**self._batching(), "length_strata": 1}):
             yield b.to(self.device)
