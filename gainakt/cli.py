@@ -79,9 +79,14 @@ def _print_summary(res: dict) -> None:
 
 
 def _run_dir(args) -> Path:
+    """args.run: a run folder (relative to here or to the project root) or the id of one under
+    --experiments-dir."""
     from .repro import find_run
     p = Path(args.run)
-    return p if p.is_dir() else find_run(args.run, args.experiments_dir)
+    for cand in (p, Path(__file__).resolve().parents[1] / p):
+        if cand.is_dir() and (cand / "config.json").exists():
+            return cand
+    return find_run(args.run, args.experiments_dir)
 
 
 def _load_trained(args):
@@ -110,12 +115,11 @@ def cmd_eval(args) -> int:
 
 
 def cmd_repro(args) -> int:
-    from .repro import find_run, load_config, new_run_dir, write_config
+    from .repro import load_config, new_run_dir, run_key, write_config
     from .train import run
-    src = find_run(args.run, args.experiments_dir)
+    src = _run_dir(args)
     cfg = load_config(src)
-    rid = src.name.rsplit("_", 1)[-1]
-    out = new_run_dir(args.experiments_dir, cfg, suffix="_repro", run_id=rid)
+    out = new_run_dir(args.experiments_dir, cfg, suffix="_repro", run_id=run_key(src))
     write_config(out, cfg, ["python", "-m", "gainakt", "repro", args.run])
     print(f"re-running {src.name} into {out.name}")
     _print_summary(run(cfg, out))
@@ -123,9 +127,9 @@ def cmd_repro(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .repro import compare_histories, find_run
-    a = find_run(args.run, args.experiments_dir)
-    b = Path(args.other) if args.other else find_run(args.run, args.experiments_dir, repro=True)
+    from .repro import compare_histories, find_run, run_key
+    a = _run_dir(args)
+    b = Path(args.other) if args.other else find_run(run_key(a), args.experiments_dir, repro=True)
     table = compare_histories(pd.read_csv(a / "history.csv"), pd.read_csv(b / "history.csv"), args.tolerance)
     pd.set_option("display.width", 200)
     for status in ("outside", "within", "exact"):
@@ -172,10 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         e.add_argument("run", help="run id or folder")
         if name == "trajectories":
             e.add_argument("--n", type=int, default=10, help="number of test students")
-    r = sub.add_parser("repro", help="re-run a run from its saved config")
-    r.add_argument("run")
-    c = sub.add_parser("compare", help="compare a run with its re-run, epoch by epoch")
-    c.add_argument("run")
+    r = sub.add_parser("repro", help="re-run a run from its saved config (into --experiments-dir)")
+    r.add_argument("run", help="run id or folder")
+    c = sub.add_parser("compare", help="compare a run with its newest re-run, epoch by epoch")
+    c.add_argument("run", help="run id or folder")
     c.add_argument("--other", help="folder to compare with (default: the newest _repro)")
     c.add_argument("--tolerance", type=float, default=1e-4)
     s = sub.add_parser("simulate", help="write a simulated-learners dataset with its ground truth")

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import platform
 import random
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -67,6 +68,30 @@ def new_run_dir(root: str | Path, cfg: Config, suffix: str = "", run_id: str | N
     raise RuntimeError(f"could not create a unique run folder under {root}")
 
 
+_STAMPED = re.compile(r"^\d{8}_\d{6}_")   # folders named by new_run_dir
+
+
+def project_path(path: str | Path) -> str:
+    """`path` relative to the project root when inside it (commands that work in any clone), else absolute."""
+    root, full = Path(__file__).resolve().parents[1], Path(path).resolve()
+    return str(full.relative_to(root)) if full.is_relative_to(root) else str(full)
+
+
+def run_ref(run_dir: str | Path) -> str:
+    """What `repro` and `compare` take to find a run: the id of a folder named by `new_run_dir`,
+    otherwise its path (`project_path`: the book's runs are results/<dataset>/<name>/seed<k>)."""
+    run_dir = Path(run_dir)
+    if _STAMPED.match(run_dir.name):
+        return run_dir.name.removesuffix("_repro").rsplit("_", 1)[-1]
+    return project_path(run_dir)
+
+
+def run_key(run_dir: str | Path) -> str:
+    """The id that names a run's re-run folders: its id, or for any other folder its path as a slug
+    (results/synthetic/V1-as_run-small/seed0 -> results-synthetic-V1-as-run-small-seed0)."""
+    return slug(run_ref(run_dir).replace("/", "-"))
+
+
 def train_command(cfg: Config, out_dir: str | Path | None = None) -> str:
     """`python -m gainakt train` with every field that differs from the plain defaults explicit."""
     parts = ["python", "-m", "gainakt", "train"]
@@ -82,7 +107,7 @@ def write_config(run_dir: Path, cfg: Config, argv: list[str] | None = None, devi
     if device is None:
         from .train import resolve_device
         device = str(resolve_device(cfg.device))
-    rid = run_dir.name.removesuffix("_repro").rsplit("_", 1)[-1]
+    rid, ref = run_key(run_dir), run_ref(run_dir)
     orig = original_values()
     record = {
         "id": rid, "created": dt.datetime.now().isoformat(timespec="seconds"),
@@ -92,9 +117,9 @@ def write_config(run_dir: Path, cfg: Config, argv: list[str] | None = None, devi
         "overrides": cfg.overrides(),
         "differs_from_original": {k: {"original": v, "here": getattr(cfg, k)}
                                   for k, v in orig.items() if getattr(cfg, k) != v},
-        "commands": {"train_explicit": train_command(cfg, run_dir),
-                     "repro": f"python -m gainakt repro {rid}",
-                     "compare": f"python -m gainakt compare {rid}",
+        "commands": {"train_explicit": train_command(cfg, project_path(run_dir)),
+                     "repro": f"python -m gainakt repro {shlex.quote(ref)}",
+                     "compare": f"python -m gainakt compare {shlex.quote(ref)}",
                      "argv": shlex.join(argv) if argv else ""},
         "git_commit": _git_commit(), "versions": versions(), "device": device,
     }

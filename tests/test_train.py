@@ -173,6 +173,23 @@ def test_cli_repro_and_compare_round_trip(tmp_path, capsys):
     assert "outside" in capsys.readouterr().out
 
 
+def test_a_run_folder_outside_the_experiments_dir_re_runs_from_its_recorded_command(tmp_path, capsys):
+    """Book and benchmark runs live in results/<dataset>/<name>/seed<k>: their config.json must
+    name a repro/compare command that finds them, and the re-run must match."""
+    exps, out = str(tmp_path / "exps"), tmp_path / "results" / "synthetic" / "V1-as_run-small" / "seed0"
+    args = ["--experiments-dir", exps, "train", "--variant", "V1", "--flavour", "as_run", "--dataset", "synthetic",
+            "--synthetic", json.dumps(TINY["synthetic"]), "--d-model", "16", "--n-heads", "2", "--n-blocks", "1",
+            "--d-ff", "32", "--batch-size", "16", "--seq-len", "40", "--epochs", "1", "--out", str(out)]
+    assert main(args) == 0
+    commands = json.loads((out / "config.json").read_text())["commands"]
+    assert commands["repro"] == f"python -m gainakt repro {out}"
+    assert main(["--experiments-dir", exps, *commands["repro"].split()[3:]]) == 0
+    assert main(["--experiments-dir", exps, *commands["compare"].split()[3:]]) == 0
+    assert "SUCCESS" in capsys.readouterr().out
+    (repro_dir,) = (tmp_path / "exps").iterdir()
+    assert repro_dir.name.endswith("results-synthetic-V1-as-run-small-seed0_repro")
+
+
 def test_cli_variants_lists_every_variant(capsys):
     assert main(["variants"]) == 0
     text = capsys.readouterr().out
