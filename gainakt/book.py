@@ -22,9 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import PACKAGE_ROOT
 from .matrix import MatrixError, expand, select, status
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _default_repo_root() -> Path:

@@ -81,9 +81,10 @@ def _print_summary(res: dict) -> None:
 def _run_dir(args) -> Path:
     """args.run: a run folder (relative to here or to the project root) or the id of one under
     --experiments-dir."""
+    from . import PACKAGE_ROOT
     from .repro import find_run
     p = Path(args.run)
-    for cand in (p, Path(__file__).resolve().parents[1] / p):
+    for cand in (p, PACKAGE_ROOT / p):
         if cand.is_dir() and (cand / "config.json").exists():
             return cand
     return find_run(args.run, args.experiments_dir)

@@ -32,7 +32,7 @@ from typing import Sequence
 
 from .locks import break_lock, read_lock
 from .matrix import Run
-from .runner import RunResult, execute_run, first_line, log_tail
+from .runner import RunResult, demote_metrics, execute_run, first_line, log_tail
 
 
 __all__ = ["run_local", "run_dask", "Progress"]
@@ -134,10 +134,8 @@ class _Retrier:
             self.progress.event(f"requeue {run.key}: lost before it started ({text[:160]})")
             return attempt
         # The attempt started and died: whatever it wrote is not a finished run.
-        metrics = run.metrics_path(self.repo_root)
-        if metrics.is_file():
-            with suppress(OSError):
-                os.replace(metrics, metrics.with_name("metrics.json.incomplete"))
+        with suppress(OSError):
+            demote_metrics(run.path(self.repo_root))
         self.history[run.key].append({"attempt": attempt, "status": "lost", "seconds":
                                       round(seconds, 3), "worker": info.get("worker", "?"),
                                       "error": text[:300]})

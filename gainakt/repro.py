@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import PACKAGE_ROOT
 from .atomic import write_json_atomic
 from .config import ORIGINAL_DEFAULTS, Config, defaults_md5, original_values
 
@@ -28,10 +29,9 @@ TIMING_COLUMNS = ("epoch_seconds",)
 
 def _git_commit() -> str:
     try:
-        root = Path(__file__).resolve().parents[1]
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_ROOT, capture_output=True, text=True,
                              timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PACKAGE_ROOT,
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return sha + ("-dirty" if dirty else "") if sha else "unknown"
     except (OSError, subprocess.SubprocessError):
@@ -73,8 +73,8 @@ _STAMPED = re.compile(r"^\d{8}_\d{6}_")   # folders named by new_run_dir
 
 def project_path(path: str | Path) -> str:
     """`path` relative to the project root when inside it (commands that work in any clone), else absolute."""
-    root, full = Path(__file__).resolve().parents[1], Path(path).resolve()
-    return str(full.relative_to(root)) if full.is_relative_to(root) else str(full)
+    full = Path(path).resolve()
+    return str(full.relative_to(PACKAGE_ROOT)) if full.is_relative_to(PACKAGE_ROOT) else str(full)
 
 
 def run_ref(run_dir: str | Path) -> str:

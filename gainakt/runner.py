@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from . import PACKAGE_ROOT
 from .atomic import clean_stale_tmp
 from .faults import fault_engine
 from .locks import acquire_lock, read_lock
@@ -39,7 +40,6 @@ __all__ = ["RunResult", "execute_run", "notebook_params", "notebook_parameter_na
 KERNEL_NAME = "python3"
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 # papermill chdir()s the whole process and we set os.environ for the kernel: one run at a time
 # per process (a Dask worker with several threads would otherwise mix them up).
 _PROCESS_LOCK = threading.Lock()
@@ -68,16 +68,30 @@ class RunResult:
 
 # ---------------------------------------------------------------------------------------------
 # helpers for execute_run
+def _dask_worker():
+    """The Dask worker this process is, or None."""
+    if "distributed" not in sys.modules:  # only inside a Dask worker can get_worker() succeed
+        return None
+    try:
+        from distributed import get_worker
+        return get_worker()
+    except Exception:
+        return None
+
+
 def _worker_name() -> str:
-    name = f"{socket.gethostname()}:{os.getpid()}"
-    if "distributed" in sys.modules:  # only inside a Dask worker can get_worker() succeed
-        try:
-            from distributed import get_worker
-            w = get_worker()
-            return f"{name} [dask {w.name}]"
-        except Exception:
-            pass
-    return name
+    name, w = f"{socket.gethostname()}:{os.getpid()}", _dask_worker()
+    return f"{name} [dask {w.name}]" if w is not None else name
+
+
+def demote_metrics(rdir: Path) -> bool:
+    """A metrics.json of a run that then failed or died is not a finished run: rename it to
+    metrics.json.incomplete. True if there was one."""
+    metrics = rdir / "metrics.json"
+    if not metrics.is_file():
+        return False
+    os.replace(metrics, metrics.with_name("metrics.json.incomplete"))
+    return True
 
 
 def _same_dir(a: Path, b: Path) -> bool:
@@ -144,14 +158,7 @@ def _patched_environ(updates: dict):
 
 
 def _in_dask_worker() -> bool:
-    if "distributed" not in sys.modules:
-        return False
-    try:
-        from distributed import get_worker
-        get_worker()
-        return True
-    except Exception:
-        return False
+    return _dask_worker() is not None
 
 
 def _run_environ(run: Run, repo_root: Path) -> dict:
@@ -164,7 +171,7 @@ def _run_environ(run: Run, repo_root: Path) -> dict:
     path = []
     if (PACKAGE_ROOT / "pyproject.toml").exists():   # a source checkout: let the kernel import it
         path.append(str(PACKAGE_ROOT))
-    if repo_root != PACKAGE_ROOT:
+    if not _same_dir(repo_root, PACKAGE_ROOT):
         path.append(str(repo_root))
     if os.environ.get("PYTHONPATH"):
         path.append(os.environ["PYTHONPATH"])
@@ -307,12 +314,9 @@ def _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res) ->
     # Whatever an earlier (failed, killed or forced) run left must not look done.
     rdir.mkdir(parents=True, exist_ok=True)
     metrics = rdir / "metrics.json"
-    with suppress(FileNotFoundError):
-        metrics.unlink()
+    for stale in ("metrics.json", "metrics.json.incomplete", "metrics.json.invalid"):
+        (rdir / stale).unlink(missing_ok=True)
     clean_stale_tmp(rdir, "metrics.json")
-    for stale in ("metrics.json.incomplete", "metrics.json.invalid"):
-        with suppress(FileNotFoundError):
-            (rdir / stale).unlink()
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     tmp_nb = out_nb.with_name(f".{out_nb.stem}.{secrets.token_hex(4)}.tmp.ipynb")
     failed_nb = log_dir / f"{run.safe_key}.failed.ipynb"
@@ -345,8 +349,7 @@ def _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res) ->
             res.retryable = _retryable(e)
             log.write(f"----- attempt {attempt} FAILED: {type(e).__name__}\n"
                       f"{_ANSI.sub('', str(e)).strip()}\n")
-            if metrics.is_file():   # written before a later cell failed: not done after all
-                os.replace(metrics, metrics.with_name("metrics.json.incomplete"))
+            if demote_metrics(rdir):   # written before a later cell failed: not done after all
                 log.write("metrics.json moved to metrics.json.incomplete (the notebook failed "
                           "after writing it)\n")
             log.flush()
