@@ -37,9 +37,7 @@ from gainakt.model import practice_loop
 from gainakt.train import Experiment, subset
 from gainakt.variants import make_config
 
-from common import BOOK_SIZE, FULL_SIZE, PATHS, add_common_args, child_result, run_child, serve_child
-
-SIZES = {"book": {**BOOK_SIZE, "epochs": 1}, "full": {**FULL_SIZE, "epochs": 1}}
+from common import PATHS, SIZES, add_common_args, add_size_args, child_result, run_child, serve_child
 
 
 def peak_rss_mb() -> float:
@@ -48,7 +46,7 @@ def peak_rss_mb() -> float:
 
 def single(args) -> dict:
     """One measurement in this process; printed as JSON for the parent."""
-    over = {**SIZES[args.size], **PATHS[args.path], "dataset": args.dataset, "data_dir": args.data_dir,
+    over = {**SIZES[args.size], "epochs": 1, **PATHS[args.path], "dataset": args.dataset, "data_dir": args.data_dir,
             "train_eval_fraction": 0.0, "device": args.device, "num_threads": args.threads}
     cfg = make_config(args.variant, args.flavour, **over)
     exp = Experiment(cfg)
@@ -136,8 +134,7 @@ def main() -> None:
     add_common_args(p, ["fast", "strata2", "strata8", "windows", "padded", "plain"])
     p.add_argument("--scaling", action="store_true", help="also time epochs against interactions and skills")
     p.add_argument("--no-profile", action="store_true")
-    p.add_argument("--size", default="book", choices=list(SIZES), help="book (d64, 2 blocks) or full (d256, 4 blocks)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_size_args(p)
     p.add_argument("--share", type=int, nargs="*", default=[], metavar="K",
                    help="also run K book-size runs at once, for each K given")
     # internal: one measurement in a child process

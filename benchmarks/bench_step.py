@@ -24,14 +24,13 @@ import torch
 from gainakt.train import Experiment
 from gainakt.variants import make_config
 
-from common import BOOK_SIZE, FULL_SIZE, PATHS, add_common_args, run_child, serve_child
+from common import PATHS, SIZES, add_common_args, add_size_args, run_child, serve_child
 
 MODES = ("eager", "bf16", "compile", "compile+bf16")
 
 
 def single(args) -> dict:
-    size = BOOK_SIZE if args.size == "book" else FULL_SIZE
-    cfg = make_config(args.variant, args.flavour, **size, **PATHS["fast"], epochs=1, dataset="assist2015",
+    cfg = make_config(args.variant, args.flavour, **SIZES[args.size], **PATHS["fast"], epochs=1, dataset="assist2015",
                       data_dir=args.data_dir, device=args.device, num_threads=args.threads, seed=0)
     exp = Experiment(cfg)
     if "compile" in args.mode:
@@ -57,8 +56,7 @@ def single(args) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p, ["fast"])
-    p.add_argument("--size", default="book", choices=["book", "full"])
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_size_args(p)
     p.add_argument("--steps", type=int, default=120)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)

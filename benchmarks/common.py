@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 _SIZE_KEYS = ("d_model", "n_blocks", "n_heads", "d_ff", "batch_size")
 BOOK_SIZE = {k: load_matrix(REPO / "experiments.yml")["defaults"][k] for k in _SIZE_KEYS}
 FULL_SIZE = {k: getattr(Config(), k) for k in _SIZE_KEYS}
+SIZES = {"book": BOOK_SIZE, "full": FULL_SIZE}
 
 # Config settings of each path; every one is explicit, none left to a default.
 PATHS = {
@@ -47,6 +48,12 @@ def add_common_args(p: argparse.ArgumentParser, paths: list[str]) -> None:
     p.add_argument("--flavour", default="as_run")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads per run (0: torch's default)")
     p.add_argument("--paths", nargs="+", default=paths, choices=list(PATHS))
+
+
+def add_size_args(p: argparse.ArgumentParser) -> None:
+    """--size and --device, for the benchmarks that time one model on one device."""
+    p.add_argument("--size", default="book", choices=list(SIZES), help="book (d64, 2 blocks) or full (d256, 4 blocks)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
 
 
 def machine_line() -> str:

@@ -145,12 +145,16 @@ def test_threshold_temperature_scales_im_logits(tiny_data):
     assert torch.allclose(outs[0], 2 * outs[1], atol=1e-6)
 
 
+def _tiny_train_args(exps: str, variant: str, epochs: str, *extra: str) -> list[str]:
+    """`python -m gainakt` arguments that train a tiny as-run model on simulated learners."""
+    return ["--experiments-dir", exps, "train", "--variant", variant, "--flavour", "as_run", "--dataset", "synthetic",
+            "--synthetic", json.dumps(TINY["synthetic"]), "--d-model", "16", "--n-heads", "2", "--n-blocks", "1",
+            "--d-ff", "32", "--batch-size", "16", "--seq-len", "40", "--epochs", epochs, *extra]
+
+
 def test_cli_repro_and_compare_round_trip(tmp_path, capsys):
     exps = str(tmp_path / "exps")
-    args = ["--experiments-dir", exps, "train", "--variant", "V3", "--flavour", "as_run", "--dataset", "synthetic",
-            "--synthetic", json.dumps(TINY["synthetic"]), "--d-model", "16", "--n-heads", "2", "--n-blocks", "1",
-            "--d-ff", "32", "--batch-size", "16", "--seq-len", "40", "--epochs", "2", "--title", "roundtrip"]
-    assert main(args) == 0
+    assert main(_tiny_train_args(exps, "V3", "2", "--title", "roundtrip")) == 0
     run_dir = next((tmp_path / "exps").iterdir())
     assert "_V3_roundtrip_" in run_dir.name
     record = json.loads((run_dir / "config.json").read_text())
@@ -177,10 +181,7 @@ def test_a_run_folder_outside_the_experiments_dir_re_runs_from_its_recorded_comm
     """Book and benchmark runs live in results/<dataset>/<name>/seed<k>: their config.json must
     name a repro/compare command that finds them, and the re-run must match."""
     exps, out = str(tmp_path / "exps"), tmp_path / "results" / "synthetic" / "V1-as_run-small" / "seed0"
-    args = ["--experiments-dir", exps, "train", "--variant", "V1", "--flavour", "as_run", "--dataset", "synthetic",
-            "--synthetic", json.dumps(TINY["synthetic"]), "--d-model", "16", "--n-heads", "2", "--n-blocks", "1",
-            "--d-ff", "32", "--batch-size", "16", "--seq-len", "40", "--epochs", "1", "--out", str(out)]
-    assert main(args) == 0
+    assert main(_tiny_train_args(exps, "V1", "1", "--out", str(out))) == 0
     commands = json.loads((out / "config.json").read_text())["commands"]
     assert commands["repro"] == f"python -m gainakt repro {out}"
     assert main(["--experiments-dir", exps, *commands["repro"].split()[3:]]) == 0
