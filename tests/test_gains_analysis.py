@@ -1,0 +1,43 @@
+"""Cross-seed agreement and external validity of per-skill gains (small synthetic tables)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from gainakt.analysis import gains
+
+
+def _table(values, n=50):
+    return pd.DataFrame({"skill": np.arange(len(values)), "n": n, "gain_own_mean": values})
+
+
+def test_cross_seed_agreement_identical_and_reversed():
+    v = np.linspace(0.1, 0.9, 10)
+    same = gains.cross_seed_agreement([_table(v), _table(v), _table(v)])
+    assert same["mean"] == pytest.approx(1.0) and same["pairs"] == 3
+    rev = gains.cross_seed_agreement([_table(v), _table(v[::-1])])
+    assert rev["mean"] == pytest.approx(-1.0)
+
+
+def test_cross_seed_agreement_ignores_rare_skills():
+    v = np.linspace(0.1, 0.9, 10)
+    a, b = _table(v), _table(v.copy())
+    b.loc[:4, "gain_own_mean"] = b.loc[:4, "gain_own_mean"].to_numpy()[::-1]  # disagree on skills 0-4
+    b.loc[:4, "n"] = 5                                                         # ...which are rare
+    assert gains.cross_seed_agreement([a, b])["mean"] == pytest.approx(1.0)
+
+
+def test_partial_spearman_removes_a_common_cause():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=400)
+    x, y = z + 0.1 * rng.normal(size=400), z + 0.1 * rng.normal(size=400)
+    assert abs(gains.partial_spearman(x, y, z)) < 0.2
+    assert gains.partial_spearman(x, x + 0.01 * rng.normal(size=400), z) > 0.5
+
+
+def test_external_validity_table():
+    k = np.arange(30)
+    g = _table(k / 30.0)
+    ref = pd.DataFrame({"skill": k, "attempts": 100, "accuracy": np.sin(k), "learn": k ** 2})
+    t = gains.external_validity(g, ref, {"learn": "BKT learn", "accuracy": "accuracy"})
+    assert t.set_index("reference").loc["BKT learn", "spearman"] == pytest.approx(1.0)
+    assert np.isnan(t.set_index("reference").loc["accuracy", "partial (given accuracy)"])
