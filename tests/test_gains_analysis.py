@@ -41,3 +41,20 @@ def test_external_validity_table():
     t = gains.external_validity(g, ref, {"learn": "BKT learn", "accuracy": "accuracy"})
     assert t.set_index("reference").loc["BKT learn", "spearman"] == pytest.approx(1.0)
     assert np.isnan(t.set_index("reference").loc["accuracy", "partial (given accuracy)"])
+
+
+def test_agreement_table_trained_vs_untrained(tmp_path):
+    from gainakt.analysis import runs
+    from gainakt.variants import make_config
+    from test_analysis import _write_run
+    rng = np.random.default_rng(1)
+    truth = np.linspace(0, 1, 12)
+    for seed in (42, 43, 44):
+        cfg = make_config("V2", "as_intended", dataset="assist2015", seed=seed)
+        d = _write_run(tmp_path, "V2-as_intended-small", cfg, test={"enc1_auc": 0.7},
+                       untrained={"gain_skill_std": 0.1})
+        _table(truth + 0.01 * rng.normal(size=12)).to_csv(d / "skill_gains.csv", index=False)
+        _table(rng.normal(size=12)).to_csv(d / "skill_gains_untrained.csv", index=False)
+    t = gains.agreement_table(runs.load_runs(tmp_path)).iloc[0]
+    assert t.seeds == 3 and t.trained.startswith("1.000") and "(3 pairs)" in t.trained
+    assert float(t.untrained.split()[0]) < 0.9

@@ -64,3 +64,49 @@ def external_validity(gains: pd.DataFrame, reference: pd.DataFrame, refs: dict[s
         rows.append({"reference": name, "skills": len(d), "spearman": float(rho),
                      "partial (given accuracy)": part})
     return pd.DataFrame(rows)
+
+
+def _fmt(v) -> str:
+    v = np.asarray(v, float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return ""
+    d = 4 if np.nanmax(np.abs(v)) >= 0.01 else 6
+    return f"{v.mean():.{d}f}" + (f" ± {v.std(ddof=1):.{d}f}" if v.size > 1 else "") + f" (n={v.size})"
+
+
+def _groups(runs: pd.DataFrame, label: str, dataset: str):
+    from ..variants import VARIANTS
+    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
+    for v in VARIANTS:
+        for fl in ("as_run", "as_intended"):
+            g = sel[(sel.variant == v) & (sel.flavour == fl)] if len(sel) else sel
+            if len(g):
+                yield v, fl, g
+
+
+def noise_floor_table(runs: pd.DataFrame, metrics: dict[str, str], label: str = "small",
+                      dataset: str = "assist2015") -> pd.DataFrame:
+    """Each statistic of the trained model (best checkpoint) beside the untrained model of the same
+    configuration, both on the validation split, mean ± sd over seeds. metrics: metric -> name."""
+    rows = []
+    for v, fl, g in _groups(runs, label, dataset):
+        row = {"variant": v, "flavour": fl}
+        for m, name in metrics.items():
+            row[f"{name}"] = _fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
+            row[f"{name} (untrained)"] = _fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def agreement_table(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",
+                    col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
+    """Cross-seed agreement of per-skill mean gains, trained and untrained, per variant and flavour."""
+    rows = []
+    for v, fl, g in _groups(runs, label, dataset):
+        tr = cross_seed_agreement(read_skill_tables(g.dir), col, min_n)
+        un = cross_seed_agreement(read_skill_tables(g.dir, untrained=True), col, min_n)
+        f = lambda a: "" if not np.isfinite(a["mean"]) else (  # noqa: E731
+            f"{a['mean']:.3f}" + (f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "") + f" ({a['pairs']} pairs)")
+        rows.append({"variant": v, "flavour": fl, "seeds": len(g), "trained": f(tr), "untrained": f(un)})
+    return pd.DataFrame(rows)
