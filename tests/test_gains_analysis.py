@@ -58,3 +58,21 @@ def test_agreement_table_trained_vs_untrained(tmp_path):
     t = gains.agreement_table(runs.load_runs(tmp_path)).iloc[0]
     assert t.seeds == 3 and t.trained.startswith("1.000") and "(3 pairs)" in t.trained
     assert float(t.untrained.split()[0]) < 0.9
+
+
+def test_external_table_per_seed_and_untrained(tmp_path):
+    from gainakt.analysis import runs
+    from gainakt.variants import make_config
+    from test_analysis import _write_run
+    k = np.arange(15)
+    ref = pd.DataFrame({"skill": k, "attempts": 100, "train_accuracy": np.cos(k), "bkt_learn": k * 1.0})
+    for seed in (42, 43):
+        d = _write_run(tmp_path, "V3-as_run-small", make_config("V3", "as_run", dataset="assist2015", seed=seed),
+                       test={"enc1_auc": 0.7})
+        _table(k / 15.0).to_csv(d / "skill_gains.csv", index=False)
+        _table(-k / 15.0).to_csv(d / "skill_gains_untrained.csv", index=False)
+    t = gains.external_table(runs.load_runs(tmp_path), ref)
+    tr = t[(t.model == "trained") & (t.reference == "BKT learn rate")].iloc[0]
+    un = t[(t.model == "untrained") & (t.reference == "BKT learn rate")].iloc[0]
+    assert tr.spearman.startswith("1.0000 ± 0.0000 (n=2)") and un.spearman.startswith("-1.0000")
+    assert set(t.reference) == {"BKT learn rate", "accuracy (training folds)"}

@@ -110,3 +110,47 @@ def agreement_table(runs: pd.DataFrame, label: str = "small", dataset: str = "as
             f"{a['mean']:.3f}" + (f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "") + f" ({a['pairs']} pairs)")
         rows.append({"variant": v, "flavour": fl, "seeds": len(g), "trained": f(tr), "untrained": f(un)})
     return pd.DataFrame(rows)
+
+
+# Per-skill parameters of the classical baselines that the gains are compared with.
+REFERENCES = {"bkt_learn": "BKT learn rate", "pfa_success": "PFA success coefficient",
+              "train_accuracy": "accuracy (training folds)"}
+
+
+def load_reference(results_root, dataset: str) -> pd.DataFrame | None:
+    """BKT's and PFA's per-skill parameters (first seed of each) merged on skill; None if missing."""
+    from ..report import resolve
+    root = resolve(results_root) / dataset
+    parts = []
+    for model in ("bkt", "pfa"):
+        files = sorted(root.glob(f"{model}-baseline/seed*/skill_params.csv"))
+        if files:
+            parts.append(pd.read_csv(files[0]))
+    if not parts:
+        return None
+    ref = parts[0]
+    for p in parts[1:]:
+        ref = ref.merge(p.drop(columns=[c for c in ("train_attempts", "train_accuracy") if c in ref]), on="skill")
+    return ref.rename(columns={"train_attempts": "attempts"})
+
+
+def external_table(runs: pd.DataFrame, reference: pd.DataFrame, label: str = "small",
+                   dataset: str = "assist2015", col: str = "gain_own_mean", min_n: int = 20,
+                   refs: dict[str, str] = REFERENCES) -> pd.DataFrame:
+    """Per variant and flavour: Spearman of per-skill mean gains with each reference, and the
+    partial Spearman given training accuracy, mean ± sd over seeds (each seed's own gains); the
+    untrained model of the same configuration beside it."""
+    refs = {c: n for c, n in refs.items() if c in reference}
+    rows = []
+    for v, fl, g in _groups(runs, label, dataset):
+        for untrained in (False, True):
+            tabs = read_skill_tables(g.dir, untrained=untrained)
+            if not tabs:
+                continue
+            per_seed = [external_validity(t, reference, refs, col, "train_accuracy", min_n) for t in tabs]
+            both = pd.concat(per_seed)
+            for name, grp in both.groupby("reference", sort=False):
+                rows.append({"variant": v, "flavour": fl, "model": "untrained" if untrained else "trained",
+                             "reference": name, "skills": int(grp.skills.max()),
+                             "spearman": _fmt(grp.spearman), "partial (given accuracy)": _fmt(grp["partial (given accuracy)"])})
+    return pd.DataFrame(rows)
