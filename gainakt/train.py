@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -254,17 +255,19 @@ def load_checkpoint(path, map_location=None) -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        why = str(e).strip().splitlines()
-        detail = next((ln.strip() for ln in why if "Unsupported global" in ln or "GLOBAL" in ln),
-                      why[0] if why else "")
+        found = re.search(r"GLOBAL (\S+)", str(e))
+        if not found:   # not a pickle of anything: damaged or foreign bytes
+            raise CheckpointError(f"{path}: cannot read the checkpoint (not a torch checkpoint: "
+                                  f"{type(e).__name__}); it is damaged or not a checkpoint: delete it and "
+                                  "re-train") from None
+        what = f"it asks for {found.group(1)}"
         raise CheckpointError(
-            f"{path}: refused to load: the file is not a plain tensor checkpoint (its pickle asks for "
-            f"code or classes; {detail[:200]}). Checkpoints from untrusted sources can run code; "
-            "delete it and re-train (or re-run the run)") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: cannot read the checkpoint ({type(e).__name__}: "
-                              f"{str(e).splitlines()[0][:200] if str(e) else ''}); delete it and "
-                              "re-train") from None
+            f"{path}: refused to load: the file is not a plain tensor checkpoint ({what}); a checkpoint "
+            "from an untrusted source can run code: delete it and re-train (or re-run the run)") from None
+    except Exception as e:  # noqa: BLE001 - truncated, empty or foreign bytes raise many types
+        first = (str(e).strip().splitlines() or [""])[0][:160]
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({type(e).__name__}: {first}); it is "
+                              "damaged or not a checkpoint: delete it and re-train") from None
 
 
 def config_differences(stored: dict, cfg: Config) -> dict:
