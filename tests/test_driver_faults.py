@@ -39,6 +39,19 @@ def driver(root: Path, *extra, env_extra: dict | None = None) -> subprocess.Pope
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def kernels_in(root: Path) -> list[int]:
+    """Live processes working in this test's folders (a run's kernel has cwd <root>/notebooks)."""
+    pids = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if os.readlink(p / "cwd").startswith(str(root)) and process_alive(int(p.name)):
+                    pids.append(int(p.name))
+            except OSError:
+                pass
+    return pids
+
+
 def wait_for(cond, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -148,7 +161,10 @@ def test_killed_driver_leaves_no_worker_and_a_restart_runs_the_run(tmp_path_fact
         os.kill(d.pid, signal.SIGKILL)                 # the driver only, not its process group
         d.wait(10)
         wait_for(lambda: not process_alive(worker), 15, "the orphaned pool worker to end")
+        wait_for(lambda: not kernels_in(root), 15, "its notebook kernel to end")
         wait_for(lambda: not lock_is_live(read_lock(lock)), 5, "the lock to go stale")
+        (again,) = one_run_matrix(root, 0.2)          # the same run, quicker this time
+        assert again.key == run.key
         r = driver(root)
         assert r.wait(180) == 0
         assert run_state(run, root) == "done"
