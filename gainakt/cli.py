@@ -92,15 +92,13 @@ def _run_dir(args) -> Path:
 
 def _load_trained(args):
     """(run folder, config, Experiment with the run's best checkpoint loaded)."""
-    import torch
-
     from .repro import load_config
-    from .train import Experiment
+    from .train import Experiment, load_checkpoint
     d = _run_dir(args)
     cfg = load_config(d)
     exp = Experiment(cfg)
     ckpt = d / "checkpoints" / ("best.pt" if (d / "checkpoints" / "best.pt").exists() else "last.pt")
-    exp.model.load_state_dict(torch.load(ckpt, map_location=exp.device, weights_only=False)["model"])
+    exp.model.load_state_dict(load_checkpoint(ckpt, exp.device)["model"])  # weights only: no pickled code
     return d, cfg, exp
 
 
@@ -128,19 +126,20 @@ def cmd_repro(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .repro import compare_histories, find_run, run_key
+    from .repro import compare_runs, find_run, run_key
     a = _run_dir(args)
     b = Path(args.other) if args.other else find_run(run_key(a), args.experiments_dir, repro=True)
-    table = compare_histories(pd.read_csv(a / "history.csv"), pd.read_csv(b / "history.csv"), args.tolerance)
+    table, met, ok = compare_runs(a, b, args.tolerance)
     pd.set_option("display.width", 200)
-    for status in ("outside", "within", "exact"):
-        sub = table[table.status == status]
-        print(f"{status}: {len(sub)} columns")
-        if status != "exact" and len(sub):
-            print(sub.to_string(index=False))
-    bad = (table.status == "outside").any()
-    print(f"{'ERROR' if bad else 'SUCCESS'}: {a.name} vs {b.name}, tolerance {args.tolerance:g}")
-    return 1 if bad else 0
+    for what, t, col in (("history.csv", table, "columns"), ("metrics.json", met, "fields")):
+        for status in ("missing", "outside", "within", "exact"):
+            sub = t[t.status == status]
+            if len(sub) or status in ("outside", "exact"):
+                print(f"{what} {status}: {len(sub)} {col}")
+            if status != "exact" and len(sub):
+                print(sub.to_string(index=False))
+    print(f"{'SUCCESS' if ok else 'ERROR'}: {a.name} vs {b.name}, tolerance {args.tolerance:g}")
+    return 0 if ok else 1
 
 
 def cmd_trajectories(args) -> int:

@@ -1,6 +1,8 @@
 """The driver: which runs of the matrix to execute, on which executor, and what happened.
 
 :func:`drive` skips finished runs (unless ``force``, which empties their results folders first),
+and each worker checks again under the run's lock (another driver may have finished it since the
+plan was made: then it is reported as skipped, and its result is left as it is),
 hands the rest to :func:`gainakt.executors.run_local` or :func:`gainakt.executors.run_dask`, and
 writes the summary table and ``results/_driver/summary-<timestamp>.json``; its exit code is 0 only
 if nothing failed.
@@ -8,7 +10,6 @@ if nothing failed.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import sys
 import time
@@ -19,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 
 from .atomic import write_json_atomic
 from .executors import Progress, run_dask, run_local
+from .faults import pause_after_plan
 from .locks import read_lock
 from .matrix import Run, run_state
 from .runner import RunResult
@@ -102,12 +104,11 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
         echo(f"{len(todo)} to run, {len(skipped)} skipped ({executor} executor)")
         return DriveReport(list(skipped.values()), None, time.monotonic() - t0, 0, todo)
 
-    if force:
-        # A forced run starts from an empty results folder: the training notebook resumes from
-        # <results_dir>/checkpoints, which would turn a re-run into a re-evaluation.
-        for r in todo:
-            if r.path(repo_root).is_dir():
-                shutil.rmtree(r.path(repo_root))
+    # A forced run starts from an empty results folder (the training notebook resumes from
+    # <results_dir>/checkpoints, which would turn a re-run into a re-evaluation): the worker empties
+    # it under the run's lock (gainakt.runner.execute_run), never while another driver runs it.
+    if todo:
+        pause_after_plan()      # fault injection for the race tests; a no-op otherwise
 
     bar = Progress(len(todo), enabled=progress)
     interrupted = False
@@ -117,7 +118,8 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
             bar.event(f"{len(todo)} runs to execute, {len(skipped)} skipped "
                       f"({executor} executor)")
             kw = dict(repo_root=repo_root, log_dir=log_dir, workers=workers,
-                      threads_per_run=threads, retries=retries, timeout=timeout, progress=bar)
+                      threads_per_run=threads, retries=retries, timeout=timeout, progress=bar,
+                      force=force)
             if executor == "local":
                 done_results = run_local(todo, **kw)
             elif executor == "dask":

@@ -154,15 +154,34 @@ def _default_workers(threads_per_run: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, threads_per_run))
 
 
+PARENT_POLL_S = 0.5
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool-worker initializer: a thread that ends this worker when its driver is gone (killed:
+    the worker is re-parented). Its notebook kernel follows (ipykernel polls its parent too), so
+    no orphan keeps running a run (and keeps its lock live) after ``kill -9`` of the driver."""
+    import signal
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 def run_local(runs: Sequence[Run], *, repo_root, log_dir, workers: int | None = None,
               threads_per_run: int = 1, retries: int = 2, timeout: float | None = None,
-              progress: Progress | None = None) -> list[RunResult]:
+              progress: Progress | None = None, force: bool = False) -> list[RunResult]:
     """Execute runs in ``workers`` worker processes (spawn context), one run at a time each.
 
     Each worker slot is its own single-process ``ProcessPoolExecutor``: when a worker process
     dies (``BrokenProcessPool``) only its slot's pool is recreated, its run is retried (the
     attempt counts), and the runs in the other slots go on undisturbed. (One shared pool would
-    terminate every worker when one dies.)
+    terminate every worker when one dies.) A worker ends when the driver dies (`_die_with_parent`).
+    ``force``: the first attempt of each run empties its results folder (under the run's lock).
     """
     runs = list(runs)
     if not runs:
@@ -189,9 +208,12 @@ def run_local(runs: Sequence[Run], *, repo_root, log_dir, workers: int | None = 
                     continue
                 run, attempt = queue.popleft()
                 if slots[i] is None:
-                    slots[i] = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+                    slots[i] = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx,
+                                                      initializer=_die_with_parent,
+                                                      initargs=(os.getpid(),))
                 try:
-                    fut = slots[i].submit(execute_run, run, attempt=attempt, **kw)
+                    fut = slots[i].submit(execute_run, run, attempt=attempt,
+                                          force=force and attempt == 1, **kw)
                 except BrokenProcessPool:
                     queue.appendleft((run, attempt))
                     drop(i)
@@ -222,7 +244,7 @@ def run_local(runs: Sequence[Run], *, repo_root, log_dir, workers: int | None = 
 def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None = None,
              workers: int | None = None, threads_per_run: int = 1, retries: int = 2,
              timeout: float | None = None, progress: Progress | None = None,
-             client=None) -> list[RunResult]:
+             client=None, force: bool = False) -> list[RunResult]:
     """Execute runs as Dask tasks, one task per run.
 
     ``scheduler``: address of a running scheduler (``tcp://host:8786``, or a scheduler file
@@ -275,7 +297,7 @@ def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None =
 
             def submit(run: Run, attempt: int):
                 fut = client.submit(
-                    execute_run, run, attempt=attempt, **kw,
+                    execute_run, run, attempt=attempt, force=force and attempt == 1, **kw,
                     key=f"gainakt-run-{run.safe_key}-a{attempt}-{token}-{next(serial)}",
                     pure=False,
                     retries=0, resources={"GPU": 1} if (run.gpu and use_gpu) else None)

@@ -12,7 +12,9 @@ import dataclasses
 import io
 import json
 import os
+import pickle
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -26,7 +28,7 @@ from . import data as kt_data
 from . import features
 from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from .batches import iter_batches, iter_steps, num_steps
-from .config import Config
+from .config import RUN_ONLY_FIELDS, Config
 from .losses import total_loss
 from .metrics import EpochMetrics, parameter_stats, trajectory_checks
 from .model import GainAKT3Exp
@@ -212,17 +214,93 @@ class Experiment:
 
     # --------------------------------------------------------------------------------
     def state(self, epoch, history, best_auc, bad_epochs) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "epoch": epoch,
-                "history": history, "best_auc": best_auc, "bad_epochs": bad_epochs,
-                "velocity_state": self.velocity_state, "config": self.cfg.to_dict(),
-                "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+        """Everything a resume needs, as tensors and plain Python data only (so that
+        `load_checkpoint` can read it with ``weights_only=True``: no pickled code)."""
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "epoch": int(epoch),
+                "history": _plain(history), "best_auc": float(best_auc), "bad_epochs": int(bad_epochs),
+                "velocity_state": _plain(self.velocity_state), "config": self.cfg.to_dict(),
+                "rng": {"torch": torch.get_rng_state(),
+                        "numpy": [str(kind), torch.from_numpy(keys.astype(np.int64)), int(pos),
+                                  int(has_gauss), float(gauss)],
                         "python": random.getstate()}}
 
     def load_state(self, st: dict) -> None:
         self.model.load_state_dict(st["model"]); self.opt.load_state_dict(st["optimizer"])
         self.velocity_state = st["velocity_state"]
-        torch.set_rng_state(st["rng"]["torch"]); np.random.set_state(st["rng"]["numpy"])
-        random.setstate(st["rng"]["python"])
+        torch.set_rng_state(st["rng"]["torch"])
+        kind, keys, pos, has_gauss, gauss = st["rng"]["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+        version, internal, gauss_next = st["rng"]["python"]
+        random.setstate((version, tuple(internal), gauss_next))
+
+
+def _plain(obj):
+    """Numpy scalars -> Python numbers (recursively through dicts and lists), NaN kept."""
+    return json.loads(json.dumps(obj, default=float))
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be loaded safely (not tensors and plain data, or unreadable)."""
+
+
+class ResumeConflictError(ValueError):
+    """A run folder holds a run of another configuration than the one asked for."""
+
+
+def load_checkpoint(path, map_location=None) -> dict:
+    """Load a checkpoint with ``weights_only=True``: tensors and plain Python data only. A file whose
+    pickle asks for anything else (a function to call, a class to build) is refused, not executed."""
+    path = Path(path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL (\S+)", str(e))
+        if not found:   # not a pickle of anything: damaged or foreign bytes
+            raise CheckpointError(f"{path}: cannot read the checkpoint (not a torch checkpoint: "
+                                  f"{type(e).__name__}); it is damaged or not a checkpoint: delete it and "
+                                  "re-train") from None
+        what = f"it asks for {found.group(1)}"
+        raise CheckpointError(
+            f"{path}: refused to load: the file is not a plain tensor checkpoint ({what}); a checkpoint "
+            "from an untrusted source can run code: delete it and re-train (or re-run the run)") from None
+    except Exception as e:  # noqa: BLE001 - truncated, empty or foreign bytes raise many types
+        first = (str(e).strip().splitlines() or [""])[0][:160]
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({type(e).__name__}: {first}); it is "
+                              "damaged or not a checkpoint: delete it and re-train") from None
+
+
+def config_differences(stored: dict, cfg: Config) -> dict:
+    """Fields that change results (all but `RUN_ONLY_FIELDS`) whose value differs: name -> (stored, asked)."""
+    asked = cfg.to_dict()
+    stored = {**Config().to_dict(), **stored}
+    return {k: (stored[k], v) for k, v in asked.items()
+            if k not in RUN_ONLY_FIELDS and stored.get(k) != v}
+
+
+def check_resume(cfg: Config, out_dir) -> None:
+    """Raise `ResumeConflictError` if `out_dir` holds a run (its config.json or last checkpoint)
+    whose result-changing fields differ from `cfg`; names the fields. Nothing is written."""
+    out = Path(out_dir)
+    stored = []
+    rec = out / "config.json"
+    if rec.is_file():
+        try:
+            stored.append((rec, json.loads(rec.read_text())["config"]))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ResumeConflictError(f"{rec}: unreadable run record ({e}); cannot tell which run this "
+                                      "folder holds: use a new folder or delete it") from None
+    last = out / "checkpoints" / "last.pt"
+    if last.is_file():
+        stored.append((last, load_checkpoint(last, "cpu").get("config", {})))
+    for where, conf in stored:
+        diff = config_differences(conf, cfg)
+        if diff:
+            shown = ", ".join(f"{k} (stored {a!r}, asked {b!r})" for k, (a, b) in diff.items())
+            raise ResumeConflictError(
+                f"{out} holds a run with another configuration ({where.name}): {shown}. Resuming would mix "
+                "two configurations: train into a new folder, or ask for a new run (resume=False) "
+                "to start this folder over")
 
 
 def _save_atomic(obj, path: Path) -> None:
@@ -267,19 +345,49 @@ def trajectories(exp: Experiment, n_students: int, min_steps: int, gamma_mode: s
     return df
 
 
+def _update_record(out: Path, cfg: Config) -> None:
+    """If config.json describes another configuration than the run about to happen (a resume with
+    more epochs or another device, or a new run in an old folder), rewrite it (keeping its argv)."""
+    rec = out / "config.json"
+    if not rec.is_file():
+        return
+    try:
+        old = json.loads(rec.read_text())
+    except ValueError:
+        old = {}
+    if old.get("config") == cfg.to_dict():
+        return
+    import shlex
+
+    from .repro import write_config
+    argv = (old.get("commands") or {}).get("argv") or ""
+    write_config(out, cfg, shlex.split(argv) if argv else None, new_run=True)
+
+
 def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = True,
         log=print) -> dict:
-    """Train `cfg`, evaluate the best checkpoint on valid and test, write the run's files."""
+    """Train `cfg`, evaluate the best checkpoint on valid and test, write the run's files.
+
+    ``resume`` (default): continue from ``checkpoints/last.pt`` if there is one; a folder holding a
+    run of another configuration (a difference in any field outside `RUN_ONLY_FIELDS`) raises
+    `ResumeConflictError` before anything is written. ``resume=False``: a new run that replaces
+    whatever the folder held."""
     out = Path(out_dir)
+    if resume:
+        check_resume(cfg, out)      # before anything is written
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     exp = Experiment(cfg, dataset)
     last, best_path = out / "checkpoints" / "last.pt", out / "checkpoints" / "best.pt"
     history, best_auc, bad, start = [], -1.0, 0, 1
     if resume and last.exists():
-        st = torch.load(last, map_location=exp.device, weights_only=False)
+        st = load_checkpoint(last, exp.device)
         exp.load_state(st)
         history, best_auc, bad, start = st["history"], st["best_auc"], st["bad_epochs"], st["epoch"] + 1
         log(f"resumed from epoch {st['epoch']} (best valid Encoder-1 AUC {best_auc:.4f})")
+    elif last.exists() or best_path.exists():   # a new run in this folder: nothing of the old one stays
+        for p in (last, best_path, out / "metrics.json", out / "history.csv"):
+            p.unlink(missing_ok=True)
+    _update_record(out, cfg)
     if not history:
         history.append(exp.epoch_row(0, {"epoch_seconds": 0.0}))  # the untrained model
         write_text_atomic(out / "history.csv", pd.DataFrame(history).to_csv(index=False))
@@ -304,7 +412,7 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
         _save_atomic(st, last)
         write_text_atomic(out / "history.csv", pd.DataFrame(history).to_csv(index=False))
     if best_path.exists():
-        exp.model.load_state_dict(torch.load(best_path, map_location=exp.device, weights_only=False)["model"])
+        exp.model.load_state_dict(load_checkpoint(best_path, exp.device)["model"])
     best_epoch = int(max(history[1:], key=lambda r: r["valid_enc1_auc"])["epoch"]) if len(history) > 1 else 0
     eval_gamma = cfg.eval_gamma_mode
     result = {

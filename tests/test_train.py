@@ -55,7 +55,7 @@ def test_run_writes_files_and_resumes(tmp_path, tiny_data):
     assert len(m["checks"]) == 6 and "untrained_valid" in m
     # run again in the same folder: it resumes from the last checkpoint and has nothing left to do
     full = pd.read_csv(tmp_path / "history.csv")
-    st = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)
+    st = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)   # tensors and plain data only
     assert st["epoch"] == 2
     logs = []
     res = run(cfg, tmp_path, dataset=tiny_data, log=logs.append)
