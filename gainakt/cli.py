@@ -75,7 +75,8 @@ def _print_summary(res: dict) -> None:
           f"Encoder-2 AUC {t['enc2_auc']:.4f} acc {t['enc2_acc']:.4f} | "
           f"gain std skill {t['gain_skill_std']:.4f} scalar {t['gain_scalar_std']:.4f}")
     if "checks" in res:
-        print(f"trajectory checks passed: {res['checks_passed']}/6")
+        by = ", ".join(f"{k} {n}/6" for k, n in res.get("checks_passed_by", {}).items())
+        print(f"trajectory checks passed: {res['checks_passed']}/6 (the seeds' way)" + (f"; {by}" if by else ""))
 
 
 def _run_dir(args) -> Path:
@@ -149,7 +150,8 @@ def cmd_trajectories(args) -> int:
     d, cfg, exp = _load_trained(args)
     traj = trajectories(exp, args.n, cfg.trajectory_min_steps, cfg.eval_gamma_mode)
     write_text_atomic(d / f"trajectories_{args.n}.csv", traj.to_csv(index=False))
-    print(trajectory_checks(traj).to_string(index=False))
+    for defs, gain in (("original", "gain_scalar"), ("meaningful", "gain_skill")):
+        print(trajectory_checks(traj, gain, defs).to_string(index=False))
     return 0
 
 

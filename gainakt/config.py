@@ -47,6 +47,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "student_index": ("per_split", "global"),
     "gamma_mode": ("per_student", "mean"),
     "gamma_at_eval": ("mean", "per_student"),
+    "unseen_student_gamma": ("own", "trained_mean"),
     "attention": ("sdpa", "plain"),
     "practice_impl": ("auto", "dense"),
     "batching": ("tokens", "windows", "padded"),
@@ -129,12 +130,15 @@ class Config:
     student_index: str = "global"     # per_split (as run: gamma looked up by a per-split index) / global
     gamma_mode: str = "per_student"   # mean (V1: mean gamma for everyone) / per_student
     gamma_at_eval: str = "per_student"  # mean (as run: the evaluator passed no student ids) / per_student
+    unseen_student_gamma: str = "trained_mean"  # own (as run: a student absent from training keeps its own row, moved only by weight decay) / trained_mean (mean of trained students' gammas, row excluded from decay)
+    zero_unmasked_inputs: bool = False  # True (as run: the original's c[:-1] * mask turns the input at steps without a target, the last real one included, into token 0) / False; only padded-position terms differ
     original_factory: bool = False    # True: drop the options the original factory never passed on
     # --- evaluation ---------------------------------------------------------------------
     n_trajectory_students: int = 10   # test students written to trajectories.csv
     trajectory_min_steps: int = 10
     max_correlation_students: int = 3800
     im_grad_batches: int = 4          # training-split batches (whole buckets) for the IM-gradient diagnostic
+    min_skill_count: int = 20         # per-skill statistics (per-skill CV) over skills with at least this many interactions (>= 1)
 
     # ------------------------------------------------------------------------------------
     def __post_init__(self) -> None:
@@ -144,6 +148,8 @@ class Config:
                 raise ValueError(f"config field {name!r} = {value!r}; expected one of {allowed}")
         if not 0.0 <= self.bce_loss_weight <= 1.0:
             raise ValueError(f"bce_loss_weight = {self.bce_loss_weight}; expected a value in [0, 1]")
+        if self.min_skill_count < 1:
+            raise ValueError(f"min_skill_count = {self.min_skill_count}; expected an integer >= 1")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model = {self.d_model} is not divisible by n_heads = {self.n_heads}")
 

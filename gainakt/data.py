@@ -331,6 +331,20 @@ def build_split(name: str, students: list[Student], seq_len: int, student_index:
                  t(gid[owner]), t(starts), *dropped)
 
 
+def per_split_student_index(split: Split, student_ids: list[str]) -> torch.Tensor:
+    """[N] the original's per-split student index of each window: the rank of its uid among the
+    split's own uids, sorted as `sorted(df.uid.unique())` sorts them (numbers when every uid is an
+    integer, as in pyKT files; strings otherwise). `split.students` holds global indices into
+    `student_ids`."""
+    uniq, inverse = torch.unique(split.students, sorted=True, return_inverse=True)
+    raw = [student_ids[i] for i in uniq.tolist()]
+    numeric = all(_INT.fullmatch(u) for u in raw)
+    order = sorted(range(len(raw)), key=(lambda i: int(raw[i])) if numeric else (lambda i: raw[i]))
+    rank = torch.empty(len(raw), dtype=torch.int64)
+    rank[torch.tensor(order, dtype=torch.int64)] = torch.arange(len(raw))
+    return rank[inverse]
+
+
 @dataclass
 class Dataset:
     name: str

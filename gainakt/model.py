@@ -152,6 +152,9 @@ class GainAKT3Exp(nn.Module):
         self.beta_skill = nn.Parameter(beta)
         self.M_sat = nn.Parameter(torch.full((C,), cfg.m_sat_init))
         self.gamma_student = nn.Parameter(torch.full((max(num_students, 1),), cfg.gamma_student_init))
+        # [S] which gamma rows belong to students seen in training (set by the trainer; not saved)
+        self.register_buffer("gamma_trained", torch.ones(max(num_students, 1), dtype=torch.bool),
+                             persistent=False)
         self.theta_global = nn.Parameter(torch.tensor(cfg.mastery_threshold_init))
         self.offset = nn.Parameter(torch.tensor(cfg.sigmoid_offset))
         diff = torch.ones(C) if skill_difficulty is None else torch.as_tensor(skill_difficulty, dtype=torch.float32)
@@ -159,11 +162,19 @@ class GainAKT3Exp(nn.Module):
 
     # ------------------------------------------------------------------------------------
     def gamma(self, students: Tensor | None, mode: str) -> Tensor:
-        """[B] learning speed of each student (mean gamma when mode == 'mean' or ids missing)."""
+        """[B] learning speed of each student (mean gamma when mode == 'mean' or ids missing).
+
+        unseen_student_gamma "trained_mean": the mean is over trained students' rows and a student
+        absent from training gets that mean; "own" (as run): every row counts and is used as is.
+        """
+        trained_mean = self.cfg.unseen_student_gamma == "trained_mean"
+        g = self.gamma_student
+        mean = g[self.gamma_trained].mean() if trained_mean else g.mean()
         if students is None or mode == "mean":
-            n = 1 if students is None else students.shape[0]
-            return self.gamma_student.mean().expand(n)
-        return self.gamma_student[students]
+            return mean.expand(1 if students is None else students.shape[0])
+        if trained_mean:
+            return torch.where(self.gamma_trained[students], g[students], mean)
+        return g[students]
 
     def _gains(self, v2: Tensor, velocity: Tensor | None) -> Tensor:
         """Per-skill gains [B, T, C] from the value stream v2 [B, T, D]."""
@@ -187,8 +198,8 @@ class GainAKT3Exp(nn.Module):
         Returns logits_enc1/p_enc1 [B, T], logits_im/p_im [B, T], mastery_q [B, T] (mastery of
         the skill the IM head reads), practice_q [B, T], scalar_gains [B, T] (the legacy tensor
         the original analysed), skill_gains [B, T, C] (per-skill mode) and gain_q [B, T] (the
-        gain of each interaction for its own skill). With `states`, also mastery [B, T, C] and
-        slope [B, T, C] (d mastery / d practice).
+        gain of each interaction for its own skill). With `states`, also mastery [B, T, C],
+        slope [B, T, C] (d mastery / d practice) and slope_q [B, T] (the read-out skill's slope).
         """
         cfg = self.cfg
         tokens = q + self.C * r
@@ -225,11 +236,14 @@ class GainAKT3Exp(nn.Module):
             practice_q = practice_gather(gain_q, q, k)
         gamma = self.gamma(students, gamma_mode or cfg.gamma_mode)  # [B]
         beta_k, msat_k = self.beta_skill[k], self.M_sat[k]
-        mastery_q = (msat_k * torch.sigmoid(beta_k * gamma[:, None] * practice_q - self.offset)).clamp(0, 1)
+        sig_q = torch.sigmoid(beta_k * gamma[:, None] * practice_q - self.offset)
+        mastery_q = (msat_k * sig_q).clamp(0, 1)
         logits_im = (mastery_q - self.theta_global.clamp(0, 1)) / cfg.threshold_temperature
         out.update(mastery_q=mastery_q, practice_q=practice_q, logits_im=logits_im,
                    p_im=torch.sigmoid(logits_im))
         if states:
+            # d mastery_q / d practice_q: the slope of the read-out skill's learning curve
+            out["slope_q"] = msat_k * sig_q * (1 - sig_q) * beta_k * gamma[:, None]
             u = self.beta_skill * gamma[:, None, None] * practice - self.offset  # [B, T, C]
             sig = torch.sigmoid(u)
             out["mastery"] = (self.M_sat * sig).clamp(0, 1)

@@ -47,9 +47,13 @@ def diagnostics(history: pd.DataFrame):
     c = _long(history, {"gain_scalar_per_skill_cv": "legacy scalar", "gain_skill_per_skill_cv": "per-skill"})
     sns.lineplot(c[c.split == "valid"], x="epoch", y="value", hue="metric", marker="o", ax=axes[1])
     axes[1].set(title="CV of per-skill mean gains (valid)", ylabel="CV")
-    if "valid_saturation_fraction" in history:
-        axes[2].plot(history.epoch, history.valid_saturation_fraction, marker="o")
-    axes[2].set(title="Share of flat learning-curve cells (slope < 0.01)", xlabel="epoch", ylim=(0, 1.02))
+    for col, label in (("valid_saturation_fraction_readout", "read-out skill (valid steps)"),
+                       ("valid_saturation_fraction", "all (step, skill) cells")):
+        if col in history:
+            axes[2].plot(history.epoch, history[col], marker="o", label=label)
+    if axes[2].lines:
+        axes[2].legend()
+    axes[2].set(title="Share flat (slope < 0.01)", xlabel="epoch", ylim=(0, 1.02))
     axes[3].plot(history.epoch, history.im_grad_norm, marker="o")
     axes[3].set(title="IM-loss gradient norm at gains_projection", xlabel="epoch", yscale="log")
     fig.tight_layout()

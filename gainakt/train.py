@@ -30,7 +30,7 @@ from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from .batches import iter_batches, iter_steps, num_steps
 from .config import RUN_ONLY_FIELDS, Config
 from .losses import total_loss
-from .metrics import EpochMetrics, parameter_stats, trajectory_checks
+from .metrics import DEFINITIONS, EpochMetrics, parameter_stats, trajectory_checks, trajectory_gain_stats
 from .model import GainAKT3Exp
 
 
@@ -85,11 +85,25 @@ class Experiment:
                           else features.original_skill_difficulty(ds.valid, C))
         self.model = GainAKT3Exp(cfg, C, n_students, None if difficulty is None
                                  else torch.as_tensor(difficulty, dtype=torch.float32)).to(self.device)
+        # Which gamma rows belong to students seen in training (per-split index: all of them).
+        trained = torch.zeros(self.model.gamma_student.shape[0], dtype=torch.bool)
+        trained[torch.unique(self.splits["train"].students)] = True
+        self.model.gamma_trained.copy_(trained.to(self.device))
+        # unseen_student_gamma "trained_mean": the rows of students never seen in training get no
+        # weight decay either (coupled L2 inside Adam would move them by about lr per step, with no
+        # data to hold them): their group has weight_decay 0 and `train_step` adds the decay of the
+        # trained rows by hand, which is what Adam's coupled L2 adds for them.
+        self.gamma_decay_mask = None
+        if cfg.unseen_student_gamma == "trained_mean" and not bool(trained.all()) and cfg.weight_decay:
+            self.gamma_decay_mask = trained.to(self.device, torch.float32)
         gp = [p for n, p in self.model.named_parameters() if n.startswith("gains_projection")]
-        rest = [p for n, p in self.model.named_parameters() if not n.startswith("gains_projection")]
+        rest = [p for n, p in self.model.named_parameters() if not n.startswith("gains_projection")
+                and not (self.gamma_decay_mask is not None and n == "gamma_student")]
         groups = [{"params": rest, "lr": cfg.learning_rate}]
         if gp:
             groups.append({"params": gp, "lr": cfg.learning_rate * cfg.gains_lr_multiplier})
+        if self.gamma_decay_mask is not None:
+            groups.append({"params": [self.model.gamma_student], "lr": cfg.learning_rate, "weight_decay": 0.0})
         self.opt = torch.optim.Adam(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         tr = ds.train
         self.base_rate = float((tr.responses.sum() / tr.lengths.sum()).item())
@@ -98,9 +112,8 @@ class Experiment:
     def _index_students(self, split):
         if self.cfg.student_index == "global":
             return split
-        # original: index = rank of the uid among the split's own sorted unique uids
-        _, inverse = torch.unique(split.students, sorted=True, return_inverse=True)
-        return dataclasses.replace(split, students=inverse)
+        # original: index = rank of the uid among the split's own uids, sorted numerically
+        return dataclasses.replace(split, students=kt_data.per_split_student_index(split, self.data.student_ids))
 
     # --------------------------------------------------------------------------------
     def velocity(self, batch, training: bool):
@@ -114,7 +127,12 @@ class Experiment:
         return features.student_velocity(batch, "past", state=self.base_rate)
 
     def forward(self, batch, training: bool, states: bool = False, gamma_mode: str | None = None):
-        return self.model(batch.q, batch.r, batch.q_next, batch.students,
+        q, r = batch.q, batch.r
+        if self.cfg.zero_unmasked_inputs:
+            # the original's c[:-1] * mask: steps without a target (the last real interaction of a
+            # window, and padding) are fed token 0; only positions after the last target see it
+            q, r = q * batch.mask, r * batch.mask
+        return self.model(q, r, batch.q_next, batch.students,
                           velocity=self.velocity(batch, training), gamma_mode=gamma_mode, states=states)
 
     def _batching(self) -> dict:
@@ -154,6 +172,9 @@ class Experiment:
         parts = self.backward(step)
         if self.cfg.gradient_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.gradient_clip)
+        g = self.model.gamma_student
+        if self.gamma_decay_mask is not None and g.grad is not None:
+            g.grad.add_(g.detach() * self.gamma_decay_mask, alpha=self.cfg.weight_decay)
         self.opt.step()
         return parts
 
@@ -175,7 +196,7 @@ class Experiment:
     def evaluate(self, split, gamma_mode: str | None = None) -> dict[str, float]:
         """Full metrics of one split in eval mode (losses, AUC/acc, gain stats, diagnostics)."""
         self.model.eval()
-        acc = EpochMetrics(self.data.num_skills, self.cfg.max_correlation_students)
+        acc = EpochMetrics(self.data.num_skills, self.cfg.max_correlation_students, self.cfg.min_skill_count)
         for batch in self.batches(split, shuffle=False):
             out = self.forward(batch, training=False, states=True, gamma_mode=gamma_mode)
             acc.add(batch, out, total_loss(out, batch, self.model, self.cfg))
@@ -309,17 +330,24 @@ def _save_atomic(obj, path: Path) -> None:
     write_bytes_atomic(path, buf.getvalue())
 
 
-def trajectories(exp: Experiment, n_students: int, min_steps: int, gamma_mode: str | None) -> pd.DataFrame:
-    """One row per step for the first `n_students` test windows with >= `min_steps` steps."""
+def trajectories(exp: Experiment, n_students: int | None, min_steps: int, gamma_mode: str | None) -> pd.DataFrame:
+    """One row per valid step of test windows, sorted by (window, step): the first `n_students`
+    windows with >= `min_steps` steps (the original trajectory tool's sample), or with n_students
+    None every test window."""
     split = exp.splits["test"]
-    idx = torch.nonzero(split.lengths - 1 >= min_steps).flatten()[:n_students]
-    rows = []
+    if n_students is None:
+        idx = torch.arange(len(split.lengths))
+    else:
+        idx = torch.nonzero(split.lengths - 1 >= min_steps).flatten()[:n_students]
+    parts: dict[str, list[np.ndarray]] = {}
     exp.model.eval()
     with torch.no_grad():
         for batch in exp.batches(subset(split, idx), shuffle=False):
             out = exp.forward(batch, training=False, states=True, gamma_mode=gamma_mode)
             mast = out["mastery"]
             sg = out.get("skill_gains")
+            m = batch.mask
+            B, T = m.shape
             cols = {
                 "skill": batch.q, "response": batch.r, "next_skill": batch.q_next, "response_next": batch.r_next,
                 "p_enc1": out["p_enc1"], "p_im": out["p_im"], "mastery_q": out["mastery_q"],
@@ -329,20 +357,37 @@ def trajectories(exp: Experiment, n_students: int, min_steps: int, gamma_mode: s
                 "gain_std_across_skills": sg.std(-1) if sg is not None else torch.zeros_like(out["gain_q"]),
                 "skills_gain_gt_0.1": (sg > 0.1).sum(-1).float() if sg is not None
                 else (out["gain_q"] > 0.1).float(),
+                "student": batch.students[:, None].expand(B, T),
+                "window": idx.to(m.device)[batch.index][:, None].expand(B, T),
+                "step": torch.arange(T, device=m.device)[None, :].expand(B, T),
             }
-            m = batch.mask
-            for b in range(m.shape[0]):
-                T = int(m[b].sum())
-                frame = {k: v[b, :T].float().cpu().numpy() for k, v in cols.items()}
-                frame["student"] = np.full(T, int(batch.students[b]))
-                frame["window"] = np.full(T, int(idx[batch.index[b]]))
-                frame["step"] = np.arange(T)
-                rows.append(pd.DataFrame(frame))
-    df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    for c in ("skill", "response", "next_skill", "response_next"):
-        if c in df:
-            df[c] = df[c].astype(int)
-    return df
+            for k, v in cols.items():
+                parts.setdefault(k, []).append(v[m].cpu().numpy())
+    if not parts:
+        return pd.DataFrame()
+    df = pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
+    for c in ("skill", "response", "next_skill", "response_next", "student", "window", "step"):
+        df[c] = df[c].astype(int)
+    for c in df.columns:
+        if df[c].dtype == np.float64 or df[c].dtype == np.float32:
+            df[c] = df[c].astype(np.float32)
+    order = ["student", "window", "step"] + [c for c in cols if c not in ("student", "window", "step")]
+    return df[order].sort_values(["window", "step"], kind="stable").reset_index(drop=True)
+
+
+def all_checks(sample: pd.DataFrame, whole: pd.DataFrame, min_skill_count: int) -> pd.DataFrame:
+    """The six checks on the seeds' sample ("trajectory_sample": `n_trajectory_students` windows with
+    >= `trajectory_min_steps` steps, every skill counted, as the original) and on the whole test split
+    ("test_split", skills with >= `min_skill_count` rows), each under both definitions: "original"
+    read with the legacy scalar gain, "meaningful" with the per-skill gain (metrics.CHECKS)."""
+    tables = []
+    for rows, traj, min_count in (("trajectory_sample", sample, 1), ("test_split", whole, min_skill_count)):
+        if not len(traj):
+            continue
+        for defs in DEFINITIONS:
+            gain = "gain_scalar" if defs == "original" else "gain_skill"
+            tables.append(trajectory_checks(traj, gain, defs, min_count).assign(rows=rows))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
 def _update_record(out: Path, cfg: Config) -> None:
@@ -415,9 +460,12 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
         exp.model.load_state_dict(load_checkpoint(best_path, exp.device)["model"])
     best_epoch = int(max(history[1:], key=lambda r: r["valid_enc1_auc"])["epoch"]) if len(history) > 1 else 0
     eval_gamma = cfg.eval_gamma_mode
+    # The final evaluation (the original's evaluator): as run, mean gamma on every split (it passed
+    # no student ids); the train row is the whole training split (or train_eval_fraction of it).
     result = {
         "best_epoch": best_epoch, "epochs_run": len(history) - 1,
-        "valid": exp.evaluate(exp.splits["valid"]),
+        "train": exp.evaluate(exp.train_eval_split(), gamma_mode=eval_gamma),
+        "valid": exp.evaluate(exp.splits["valid"], gamma_mode=eval_gamma),
         "test": exp.evaluate(exp.splits["test"], gamma_mode=eval_gamma),
         "untrained_valid": {k[len("valid_"):]: v for k, v in history[0].items() if k.startswith("valid_")},
         "params": parameter_stats(exp.model), "device": str(exp.device),
@@ -428,9 +476,18 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
     traj = trajectories(exp, cfg.n_trajectory_students, cfg.trajectory_min_steps, eval_gamma)
     if len(traj):
         write_text_atomic(out / "trajectories.csv", traj.to_csv(index=False))
-        checks = trajectory_checks(traj)
+        # the seeds' gain statistics came from these rows (audit 5.3)
+        result["test_trajectory_sample"] = {**trajectory_gain_stats(traj, "gain_scalar"),
+                                            **trajectory_gain_stats(traj, "gain_skill")}
+    whole = trajectories(exp, None, 0, eval_gamma)
+    checks = all_checks(traj, whole, cfg.min_skill_count)
+    if len(checks):
         write_text_atomic(out / "checks.csv", checks.to_csv(index=False))
         result["checks"] = checks.to_dict(orient="records")
-        result["checks_passed"] = int(checks["passed"].sum())
+        passed = checks.groupby(["rows", "definitions"])["passed"].sum()
+        result["checks_passed_by"] = {f"{r}/{d}": int(n) for (r, d), n in passed.items()}
+        # the seeds' count: their sample, the original definitions (legacy scalar, r_{t+1})
+        key = ("trajectory_sample", "original") if ("trajectory_sample", "original") in passed else passed.index[0]
+        result["checks_passed"] = int(passed[key])
     write_json_atomic(out / "metrics.json", json.loads(json.dumps(result, default=float)))
     return result

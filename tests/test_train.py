@@ -52,7 +52,11 @@ def test_run_writes_files_and_resumes(tmp_path, tiny_data):
     for f in ("history.csv", "metrics.json", "trajectories.csv", "checks.csv", "checkpoints/best.pt"):
         assert (tmp_path / f).exists(), f
     m = json.loads((tmp_path / "metrics.json").read_text())
-    assert len(m["checks"]) == 6 and "untrained_valid" in m
+    assert len(m["checks"]) == 24 and "untrained_valid" in m   # 6 checks x 2 row sets x 2 definitions
+    assert set(m["checks_passed_by"]) == {f"{r}/{d}" for r in ("trajectory_sample", "test_split")
+                                          for d in ("original", "meaningful")}
+    assert m["checks_passed"] == m["checks_passed_by"]["trajectory_sample/original"]
+    assert {"train", "valid", "test", "test_trajectory_sample"} <= set(m)
     # run again in the same folder: it resumes from the last checkpoint and has nothing left to do
     full = pd.read_csv(tmp_path / "history.csv")
     st = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)   # tensors and plain data only
@@ -82,7 +86,8 @@ NOT_MODEL = {
     "device": "CPU only here", "num_threads": "speed only", "max_tokens": "batching only (tested in data)",
     "n_trajectory_students": "evaluation",
     "trajectory_min_steps": "evaluation", "max_correlation_students": "evaluation",
-    "im_grad_batches": "diagnostic", "train_eval_fraction": "evaluation", "gamma_at_eval": "final test only",
+    "im_grad_batches": "diagnostic", "train_eval_fraction": "evaluation", "gamma_at_eval": "final evaluation only",
+    "min_skill_count": "statistics only (test_fidelity)",
     "original_factory": "tested in test_model", "epochs": "length of training", "patience": "early stopping",
     "attention": "equal outputs by design (test_model)", "practice_impl": "equal outputs by design (test_model)",
     "threshold_temperature": "checked below", "dataset": "checked by data tests", "fold": "checked by data tests",
@@ -209,9 +214,10 @@ def test_unknown_and_invalid_config_values():
 def test_as_run_variants_with_padding_in_their_regularisers_use_padded_batches(tiny_data):
     for key in VARIANTS:
         run_cfg, fixed = make_config(key, "as_run"), make_config(key, "as_intended")
-        assert (run_cfg.batching == "padded") == run_cfg.regularisers_see_padding
+        # every as-run variant: the original's batches (padded, file order, no shuffling)
+        assert run_cfg.batching == "padded" and not run_cfg.shuffle
         assert fixed.batching == "tokens" and not fixed.regularisers_see_padding
-    assert make_config("V1", "as_run").batching == "tokens"  # no regulariser: buckets change nothing
+    assert make_config("V1", "as_run", batching="tokens").batching == "tokens"  # an explicit choice wins
     assert make_config("V3", "as_run", batching="tokens").batching == "tokens"  # an explicit choice wins
     # why: with padding inside the average, the variance loss of the same windows depends on the padding
     cfg = make_config("V3", "as_run", **{**TINY, "d_model": 16, "n_heads": 2, "batch_size": 8})
