@@ -120,7 +120,8 @@ cmd_start() {
     fi
     [[ -z "$missing" ]] || die "missing $(echo $missing | tr '\n' ' ')(Debian: apt-get install slurm-wlm munge, or run: $0 start --install)"
   fi
-  [[ -s "$CONF" ]] || write_conf
+  # (re)write slurm.conf unless a controller runs with it: follows the cores/memory of this machine
+  alive "$DIR/slurmctld.pid" || write_conf
   start_munge
   if ! alive "$DIR/slurmctld.pid"; then
     slurmctld -f "$CONF" || die "slurmctld did not start (see $DIR/slurmctld.log)"
