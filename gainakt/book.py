@@ -80,7 +80,8 @@ def cmd_run(args) -> int:
         from .slurm import SlurmOptions
         slurm = SlurmOptions(jobs=args.jobs, queue=args.queue, account=args.account,
                              walltime=args.walltime, memory=args.job_mem,
-                             gpus=args.gpus_per_job, extra=args.sbatch or [])
+                             gpus=args.gpus_per_job, extra=args.sbatch or [],
+                             interface=args.interface)
     report = drive(runs, repo_root=repo_root, executor=args.executor, force=args.force,
                    dry_run=args.dry_run, workers=args.workers,
                    threads_per_run=args.threads_per_run, retries=args.retries,
@@ -180,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--gpus-per-job", type=int, default=0,
                     help="--gres=gpu:K per job, advertised as the Dask resource GPU=K that "
                          "runs with 'gpu: true' need (default 0)")
+    sl.add_argument("--interface", default=None,
+                    help="network interface for the scheduler and workers, e.g. ib0 "
+                         "(default: the address of this host's name)")
     sl.add_argument("--sbatch", action="append", metavar="DIRECTIVE",
                     help="extra #SBATCH directive, repeatable, e.g. --sbatch=--qos=short")
     r.add_argument("--workers", type=int, default=None,

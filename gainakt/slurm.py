@@ -34,6 +34,8 @@ class SlurmOptions:
     gpus: int = 0                         # --gres=gpu:K per job, advertised as resource GPU=K
     extra: list = field(default_factory=list)   # more #SBATCH directives, e.g. "--qos=short"
     python: str | None = None             # the workers' interpreter (default: the driver's)
+    interface: str | None = None          # network interface the scheduler listens on and
+                                          # workers use, e.g. "ib0" (default: the host's)
 
 
 def job_script_prologue(env: dict | None = None) -> list[str]:
@@ -65,8 +67,11 @@ def slurm_cluster(opts: SlurmOptions, *, threads_per_run: int = 1, log_dir=None,
         job_extra_directives=extra, worker_extra_args=worker_args,
         job_script_prologue=job_script_prologue(env),
         job_name="gainakt",
-        scheduler_options={"dashboard": False, "dashboard_address": ":0"},
+        scheduler_options={"dashboard": False, "dashboard_address": ":0",
+                           **({"interface": opts.interface} if opts.interface else {})},
     )
+    if opts.interface:
+        kw["interface"] = opts.interface
     if opts.python:
         kw["python"] = opts.python
     if log_dir is not None:
