@@ -6,11 +6,12 @@ installed with apt-get when missing) and stopped again if this test started it. 
 cannot be installed or started the test is skipped with the script's message, unless
 ``GAINAKT_REQUIRE_SLURM=1`` (then it fails).
 
-One test, four tiny runs of the real training notebook on simulated learners (d_model 16, one
-block, one epoch), checked against the local executor: every run done with identical
-``metrics.json``; the Slurm job of a worker is cancelled with ``scancel`` while it executes a
-run, and that run is retried (attempt 2) and the set completes; a second invocation submits
-no job (``sbatch`` is replaced by a stub that records any call).
+The Slurm test (marked ``slurm``): four tiny runs of the real training notebook on simulated
+learners (d_model 16, one block, one epoch), checked against the local executor: every run
+done with identical ``metrics.json``; the Slurm job of a worker is cancelled with ``scancel``
+while it executes a run, and that run is retried (attempt 2) and the set completes; a second
+invocation submits no job (``sbatch`` is replaced by a stub that records any call). Two fast
+tests need dask-jobqueue but no Slurm: the job script, and the CLI's option checks.
 """
 from __future__ import annotations
 
@@ -23,11 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from gainakt.book import main as book_main
 from gainakt.driver import drive
 from gainakt.matrix import expand, status
 from run_fixtures import REPO, new_root, small_matrix
-
-pytestmark = pytest.mark.slurm
 
 SCRIPT = REPO / "scripts" / "slurm_local.sh"
 STATE = Path(os.environ.get("GAINAKT_SLURM_DIR", "/tmp/gainakt-slurm"))
@@ -99,6 +99,34 @@ def _cancel_mid_run(root: Path, runs, proc: subprocess.Popen, env, timeout=300.0
     raise AssertionError("no run was seen executing inside a Slurm job")
 
 
+def test_job_script_books_threads_and_gpus():
+    """No Slurm needed: the batch script the driver's SLURMCluster would submit."""
+    from gainakt.slurm import SlurmOptions, slurm_cluster
+
+    c = slurm_cluster(SlurmOptions(queue="gpu", account="proj", walltime="02:00:00",
+                                   memory="8GB", gpus=1, extra=["--qos=short"]),
+                      threads_per_run=4)
+    try:
+        script = c.job_script()
+    finally:
+        c.close()
+    for line in ("#SBATCH -p gpu", "#SBATCH -A proj", "#SBATCH --cpus-per-task=4",
+                 "#SBATCH -t 02:00:00", "#SBATCH --gres=gpu:1", "#SBATCH --qos=short",
+                 f'export PYTHONPATH="{REPO}'):
+        assert line in script, (line, script)
+    worker = script.strip().splitlines()[-1]
+    assert "--nthreads 1" in worker and "--resources GPU=1" in worker
+
+
+def test_cluster_slurm_needs_dask_without_scheduler(tmp_path, capsys):
+    (tmp_path / "experiments.yml").write_text(json.dumps(small_matrix(REPO / "x.ipynb")))
+    for extra in (["--executor", "local"], ["--executor", "dask", "--scheduler", "tcp://h:1"]):
+        assert book_main(["run", "--repo-root", str(tmp_path), "--cluster", "slurm",
+                          *extra]) == 2
+        assert "--cluster slurm needs --executor dask" in capsys.readouterr().err
+
+
+@pytest.mark.slurm
 def test_matrix_on_slurm(slurm, tmp_path_factory, tmp_path):
     env = dict(slurm, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
                OMP_NUM_THREADS="1")
