@@ -63,9 +63,9 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
 
     Returns a :class:`DriveReport`; prints progress to stderr and (through ``echo``) the plan
     for a dry run. No pool or cluster is started (no Slurm job submitted) when nothing needs
-    to run. ``slurm``: :class:`gainakt.slurm.SlurmOptions` for the dask executor. Without ``force``
-    a missing run keeps what an interrupted attempt left in its results folder (the training
-    notebook resumes from its checkpoints); with ``force`` the folder is deleted first.
+    to run. ``slurm``: :class:`gainakt.slurm.SlurmOptions` for the dask executor. Without
+    ``force`` a missing run keeps what an interrupted attempt left in its results folder (the
+    training notebook resumes from its checkpoints); with ``force`` the folder is deleted first.
     """
     t0 = time.monotonic()
     started = datetime.now()

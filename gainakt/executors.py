@@ -4,8 +4,8 @@
   ``ProcessPoolExecutor`` slots); a worker process that dies (``BrokenProcessPool``) costs its
   run one attempt, its pool is recreated and the run retried while the others go on.
 * :func:`run_dask` submits one task per run to a Dask cluster (a ``LocalCluster``, Slurm jobs
-  through :mod:`gainakt.slurm`, or the scheduler at ``--scheduler ADDRESS``); ``KilledWorker``, cancelled futures, lost connections
-  and task exceptions are retried by the driver's own loop.
+  through :mod:`gainakt.slurm`, or the scheduler at ``--scheduler ADDRESS``); ``KilledWorker``,
+  cancelled futures, lost connections and task exceptions are retried by the driver's own loop.
 * :func:`gainakt.driver.drive` does the bookkeeping around either (what to run, summary, exit code).
 
 Each run is executed by :func:`gainakt.runner.execute_run`, the same function everywhere.

@@ -36,7 +36,8 @@ need_bins() {
 install_pkgs() {
   local sudo=""
   [[ $(id -u) -eq 0 ]] || sudo="sudo -n"
-  command -v apt-get >/dev/null 2>&1 || die "no apt-get: install Slurm (slurmctld, slurmd, sbatch) and munge by hand"
+  command -v apt-get >/dev/null 2>&1 \
+    || die "no apt-get: install Slurm (slurmctld, slurmd, sbatch) and munge by hand"
   echo "slurm_local: apt-get install slurm-wlm munge (log: $DIR/apt.log)"
   { $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
       --no-install-recommends slurm-wlm munge; } >"$DIR/apt.log" 2>&1 \
@@ -118,7 +119,8 @@ cmd_start() {
       install_pkgs
       missing=$(need_bins)
     fi
-    [[ -z "$missing" ]] || die "missing $(echo $missing | tr '\n' ' ')(Debian: apt-get install slurm-wlm munge, or run: $0 start --install)"
+    [[ -z "$missing" ]] || die "missing $(echo $missing | tr '\n' ' ')(Debian: apt-get" \
+      "install slurm-wlm munge, or run: $0 start --install)"
   fi
   # (re)write slurm.conf unless a controller runs with it: follows the cores/memory of this machine
   alive "$DIR/slurmctld.pid" || write_conf
@@ -132,7 +134,8 @@ cmd_start() {
   local i
   for i in $(seq 1 60); do
     if ready; then
-      echo "slurm_local: up ($(sinfo -h -o '%P %D node(s) %c CPUs %T' | head -1)); export SLURM_CONF=$CONF"
+      echo "slurm_local: up ($(sinfo -h -o '%P %D node(s) %c CPUs %T' | head -1));" \
+        "export SLURM_CONF=$CONF"
       return 0
     fi
     # a node left DOWN by an earlier unclean stop: return it to service
