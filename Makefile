@@ -60,3 +60,18 @@ clean:  ## remove build outputs (_build: HTML, execution cache, screenshots, pre
 
 distclean: clean  ## clean, and remove the virtual environment
 	rm -rf $(VENV) *.egg-info
+
+# --- Slurm (issue 23) --------------------------------------------------------------------
+# tests/test_slurm.py starts a single-node Slurm itself (scripts/slurm_local.sh start --install:
+# apt-get install slurm-wlm munge when missing) and is part of test-unit, where it is skipped
+# with a printed reason if Slurm cannot be installed. This target runs it alone and fails
+# instead of skipping.
+.PHONY: test-slurm slurm-up slurm-down
+test-slurm: $(VENV)/.installed  ## the matrix on a single-node Slurm via dask-jobqueue (fails if Slurm is unavailable)
+	@$(STEP) slurm env GAINAKT_REQUIRE_SLURM=1 $(PY) -m pytest tests/test_slurm.py
+
+slurm-up:  ## start the single-node Slurm (SLURM_CONF=/tmp/gainakt-slurm/slurm.conf)
+	scripts/slurm_local.sh start --install
+
+slurm-down:  ## stop it
+	scripts/slurm_local.sh stop

@@ -4,6 +4,7 @@
     python -m gainakt.book run --tag synthetic --dry-run
     python -m gainakt.book run --variant V1 --dataset assist2015 --executor dask --workers 2
     python -m gainakt.book run --executor dask --scheduler tcp://10.0.0.5:8786
+    python -m gainakt.book run --executor dask --cluster slurm --jobs 8 --queue cpu
     python -m gainakt.book status --missing
     python -m gainakt.book build                       # jupyter-book build . -W -n --keep-going
 
@@ -70,11 +71,22 @@ def cmd_run(args) -> int:
     if not runs:
         print("no runs selected", file=sys.stderr)
         return 2
+    slurm = None
+    if args.cluster == "slurm":
+        if args.executor != "dask" or args.scheduler:
+            print("error: --cluster slurm needs --executor dask and no --scheduler",
+                  file=sys.stderr)
+            return 2
+        from .slurm import SlurmOptions
+        slurm = SlurmOptions(jobs=args.jobs, queue=args.queue, account=args.account,
+                             walltime=args.walltime, memory=args.job_mem,
+                             gpus=args.gpus_per_job, extra=args.sbatch or [],
+                             interface=args.interface)
     report = drive(runs, repo_root=repo_root, executor=args.executor, force=args.force,
                    dry_run=args.dry_run, workers=args.workers,
                    threads_per_run=args.threads_per_run, retries=args.retries,
                    timeout=args.timeout, scheduler=args.scheduler,
-                   results_root=args.results_root, progress=not args.quiet)
+                   results_root=args.results_root, progress=not args.quiet, slurm=slurm)
     if args.dry_run:
         return report.exit_code
     print(format_table(report.results))
@@ -154,6 +166,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scheduler", default=None,
                    help="Dask scheduler address (tcp://host:8786) or scheduler file (*.json); "
                         "default: a LocalCluster")
+    sl = r.add_argument_group("Slurm (--executor dask --cluster slurm; needs dask-jobqueue)")
+    sl.add_argument("--cluster", choices=("local", "slurm"), default="local",
+                    help="where the dask executor starts its workers without --scheduler: "
+                         "a LocalCluster (default) or Slurm jobs submitted with sbatch")
+    sl.add_argument("--jobs", type=int, default=None,
+                    help="Slurm jobs of one worker each (default: --workers, else "
+                         "cpu_count // threads-per-run)")
+    sl.add_argument("--queue", default=None, help="Slurm partition (default: the site's)")
+    sl.add_argument("--account", default=None, help="Slurm account (default: the user's)")
+    sl.add_argument("--walltime", default="01:00:00",
+                    help="per job; a run must finish within it (default 01:00:00)")
+    sl.add_argument("--job-mem", default="4GB", help="memory per job (default 4GB)")
+    sl.add_argument("--gpus-per-job", type=int, default=0,
+                    help="--gres=gpu:K per job, advertised as the Dask resource GPU=K that "
+                         "runs with 'gpu: true' need (default 0)")
+    sl.add_argument("--interface", default=None,
+                    help="network interface for the scheduler and workers, e.g. ib0 "
+                         "(default: the address of this host's name)")
+    sl.add_argument("--sbatch", action="append", metavar="DIRECTIVE",
+                    help="extra #SBATCH directive, repeatable, e.g. --sbatch=--qos=short")
     r.add_argument("--workers", type=int, default=None,
                    help="parallel runs (default: cpu_count // threads-per-run)")
     r.add_argument("--threads-per-run", type=int, default=None,

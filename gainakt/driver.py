@@ -60,13 +60,14 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
           dry_run: bool = False, workers: int | None = None, threads_per_run: int | None = None,
           retries: int = 2, timeout: float | None = None, scheduler: str | None = None,
           results_root: str = "results", log_dir=None, progress: bool = True,
-          echo: Callable[[str], None] = print, client=None) -> DriveReport:
+          echo: Callable[[str], None] = print, client=None, slurm=None) -> DriveReport:
     """Run what is missing (everything with ``force``) and write the summary.
 
     Returns a :class:`DriveReport`; prints progress to stderr and (through ``echo``) the plan
-    for a dry run. No pool or cluster is started when nothing needs to run. Without ``force``
-    a missing run keeps what an interrupted attempt left in its results folder (the training
-    notebook resumes from its checkpoints); with ``force`` the folder is deleted first.
+    for a dry run. No pool or cluster is started (no Slurm job submitted) when nothing needs
+    to run. ``slurm``: :class:`gainakt.slurm.SlurmOptions` for the dask executor. Without
+    ``force`` a missing run keeps what an interrupted attempt left in its results folder (the
+    training notebook resumes from its checkpoints); with ``force`` the folder is deleted first.
     """
     t0 = time.monotonic()
     started = datetime.now()
@@ -123,7 +124,8 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
             if executor == "local":
                 done_results = run_local(todo, **kw)
             elif executor == "dask":
-                done_results = run_dask(todo, scheduler=scheduler, client=client, **kw)
+                done_results = run_dask(todo, scheduler=scheduler, client=client, slurm=slurm,
+                                        **kw)
             else:
                 raise ValueError(f"unknown executor {executor!r} (local or dask)")
     except KeyboardInterrupt:
@@ -148,6 +150,7 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
         "finished": datetime.now().isoformat(timespec="seconds"),
         "wall_s": round(wall, 3), "argv": sys.argv, "host": socket.gethostname(),
         "repo_root": str(repo_root), "executor": executor, "scheduler": scheduler,
+        "cluster": "slurm" if slurm is not None else None,
         "workers": workers, "threads_per_run": threads, "retries": retries, "force": force,
         "interrupted": interrupted, "exit_code": exit_code,
         "counts": {s: sum(r.status == s for r in results) for s in ("done", "failed", "skipped")},
