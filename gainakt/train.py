@@ -4,7 +4,10 @@ validation Encoder-1 AUC, best/last checkpoints, resume, per-epoch metrics on tr
 `run(cfg, out_dir)` is the one entry point the CLI, the notebooks and the tests use.
 Files written into `out_dir` (each atomically): history.csv (one row per epoch; epoch 0 is the
 untrained model, the noise floor), metrics.json (written last: its presence means "done"),
-trajectories.csv and checks.csv (test students), checkpoints/{best,last}.pt.
+trajectories.csv and checks.csv (test students), skill_gains.csv and skill_gains_untrained.csv
+(per-skill gains on the test split, best checkpoint and untrained model: `skillstats`),
+checkpoints/{best,last}.pt. Each history row also holds the gradient each loss term sends to the
+gains projection (`diagnostics`).
 """
 from __future__ import annotations
 
@@ -29,9 +32,11 @@ from . import features
 from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from .batches import iter_batches, iter_steps, num_steps
 from .config import RUN_ONLY_FIELDS, Config
+from .diagnostics import gains_grad_norms
 from .losses import total_loss
 from .metrics import DEFINITIONS, EpochMetrics, parameter_stats, trajectory_checks, trajectory_gain_stats
 from .model import GainAKT3Exp
+from .skillstats import skill_table
 
 
 def resolve_device(name: str) -> torch.device:
@@ -231,6 +236,7 @@ class Experiment:
             row.update({f"{name}_{k}": v for k, v in self.evaluate(split).items()})
         row.update(parameter_stats(self.model))
         row["im_grad_norm"] = self.im_grad_norm()
+        row.update(gains_grad_norms(self))
         return row
 
     # --------------------------------------------------------------------------------
@@ -434,7 +440,10 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
             p.unlink(missing_ok=True)
     _update_record(out, cfg)
     if not history:
-        history.append(exp.epoch_row(0, {"epoch_seconds": 0.0}))  # the untrained model
+        # the untrained model: its statistics are the noise floor of every trained one
+        write_text_atomic(out / "skill_gains_untrained.csv", skill_table(
+            exp, exp.splits["test"], cfg.eval_gamma_mode).to_csv(index=False))
+        history.append(exp.epoch_row(0, {"epoch_seconds": 0.0}))
         write_text_atomic(out / "history.csv", pd.DataFrame(history).to_csv(index=False))
     for epoch in range(start, cfg.epochs + 1):
         if bad >= cfg.patience:
@@ -473,6 +482,7 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
                     "num_students": exp.data.num_students,
                     **{f"{s}_interactions": int(sp.lengths.sum()) for s, sp in exp.splits.items()}},
     }
+    write_text_atomic(out / "skill_gains.csv", skill_table(exp, exp.splits["test"], eval_gamma).to_csv(index=False))
     traj = trajectories(exp, cfg.n_trajectory_students, cfg.trajectory_min_steps, eval_gamma)
     if len(traj):
         write_text_atomic(out / "trajectories.csv", traj.to_csv(index=False))
