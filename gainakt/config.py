@@ -46,12 +46,12 @@ DATASET_NAMES = ("assist2015", "assist2009", "statics2011", "synthetic")
 class ConfigError(ValueError):
     """A configuration value is not allowed; the message is one line: field, value, what is allowed."""
 
-    def __init__(self, field: str, value: Any, allowed: str):
-        self.field, self.value, self.allowed = field, value, allowed
-        super().__init__(f"config field {field!r} = {value!r} is not allowed; expected {allowed}")
+    def __init__(self, field: str, value: Any, allowed: str, what: str = "config field"):
+        self.field, self.value, self.allowed, self.what = field, value, allowed, what
+        super().__init__(f"{what} {field!r} = {value!r} is not allowed; expected {allowed}")
 
     def __reduce__(self):  # picklable despite the custom signature (worker processes)
-        return self.__class__, (self.field, self.value, self.allowed)
+        return self.__class__, (self.field, self.value, self.allowed, self.what)
 
 
 def opt(default: Any = dataclasses.MISSING, group: str = "", help: str = "", *,
@@ -313,6 +313,23 @@ def validate(cfg: "Config") -> None:
         check_field(f.name, getattr(cfg, f.name))
     if cfg.d_model % cfg.n_heads:
         raise ConfigError("d_model", cfg.d_model, f"a multiple of n_heads = {cfg.n_heads}")
+
+
+def notebook_parameters(namespace: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The parameters of a papermill notebook, read from its globals (`namespace`) after the parameters
+    cell and papermill's injected-parameters cell have run: each must be a Config field or one of `extra`
+    (the notebook's own parameters), else ConfigError, so a typo (`-p varient V2`) stops the run
+    instead of running the default. Returns {name: value} for the known names."""
+    known = {f.name for f in fields(Config)} | set(extra)
+    # parameters are plain data; IPython's own globals (In, Out, open, exit, _i1...) and imports are not
+    data = (str, int, float, bool, dict, list, tuple, type(None))
+    params = {k: v for k, v in namespace.items()
+              if not k.startswith("_") and k not in ("In", "Out") and isinstance(v, data)}
+    for name, value in params.items():
+        if name not in known:
+            raise ConfigError(name, value, "a Config field (python -m gainakt train --help) or one of "
+                              + ", ".join(extra), what="notebook parameter")
+    return params
 
 
 def defaults_md5(defaults: dict[str, Any] = ORIGINAL_DEFAULTS) -> str:

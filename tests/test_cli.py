@@ -11,7 +11,7 @@ import pytest
 
 from gainakt.cli import main
 from gainakt.config import (CHOICES, DATASET_NAMES, GROUPS, Config, ConfigError, allowed, check_field,
-                            field_types)
+                            field_types, notebook_parameters)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -119,3 +119,32 @@ def test_a_run_that_fails_at_start_up_leaves_no_folder(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         main(["--experiments-dir", str(exps), "train", "--dataset", "synthetic"])
     assert exps.is_dir() and not any(exps.iterdir())
+
+
+def test_notebook_parameters_accept_fields_and_extras_and_reject_typos():
+    import types
+    ns = {"variant": "V1", "epochs": 2, "results_dir": "r", "os": types, "_i1": "x", "In": [], "get_ipython": print}
+    assert notebook_parameters(ns, extra=("results_dir",)) == {"variant": "V1", "epochs": 2, "results_dir": "r"}
+    with pytest.raises(ConfigError) as e:
+        notebook_parameters({**ns, "varient": "V2"}, extra=("results_dir", "overrides"))
+    msg = str(e.value)
+    assert "'varient' = 'V2'" in msg and "results_dir, overrides" in msg and "\n" not in msg
+
+
+def test_training_notebook_stops_on_a_misspelt_parameter(tmp_path):
+    papermill = pytest.importorskip("papermill")
+    out = tmp_path / "out.ipynb"
+    env_before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(REPO) + (os.pathsep + env_before if env_before else "")
+    try:
+        with pytest.raises(papermill.PapermillExecutionError) as e:
+            papermill.execute_notebook(str(REPO / "notebooks" / "train_variant.ipynb"), str(out),
+                                       parameters={"varient": "V2", "results_dir": str(tmp_path / "r")},
+                                       kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    finally:
+        if env_before is None:
+            os.environ.pop("PYTHONPATH")
+        else:
+            os.environ["PYTHONPATH"] = env_before
+    assert "notebook parameter 'varient' = 'V2' is not allowed" in str(e.value)
+    assert not (tmp_path / "r").exists()
