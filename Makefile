@@ -14,7 +14,7 @@ BROWSER_CHECK ?= 1
 # Extra arguments for `make experiments`, e.g. ARGS="--variant V0 --force".
 ARGS ?=
 
-.PHONY: help venv test test-unit test-notebooks book test-browser experiments bench clean distclean
+.PHONY: help venv test test-unit test-slow test-notebooks book test-browser experiments bench clean distclean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -30,11 +30,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -e ".[book,test]"
 	touch $@
 
-test: test-unit test-notebooks book test-browser  ## every check, as CI runs them (BROWSER_CHECK=0: all but the browser)
-	@echo "==> make test: unit, notebooks, book$(if $(filter 0,$(BROWSER_CHECK)), (browser check SKIPPED: BROWSER_CHECK=0),, browser) passed"
+test: test-unit test-slow test-notebooks book test-browser  ## every check, as CI runs them (BROWSER_CHECK=0: all but the browser)
+	@echo "==> make test: unit, slow, notebooks, book$(if $(filter 0,$(BROWSER_CHECK)), (browser check SKIPPED: BROWSER_CHECK=0),, browser) passed"
 
-test-unit: $(VENV)/.installed  ## unit tests (tests/, without the browser tests)
-	@$(STEP) --no-tests-ok unit $(PY) -m pytest tests --ignore=tests/browser
+test-unit: $(VENV)/.installed  ## unit tests (tests/, without the browser tests and the `slow` ones): under 2 min
+	@$(STEP) --no-tests-ok unit $(PY) -m pytest tests --ignore=tests/browser -m "not slow"
+
+test-slow: $(VENV)/.installed  ## the `slow` tests: end-to-end driver runs with Dask and the real training notebook
+	@$(STEP) --no-tests-ok slow $(PY) -m pytest tests --ignore=tests/browser -m slow
 
 test-notebooks: $(VENV)/.installed  ## papermill-prepared smoke runs (nbval-lax) + strict nbval on analysis_*
 	@$(STEP) notebooks $(PY) scripts/run_notebook_checks.py

@@ -222,8 +222,7 @@ def cmd_simulate(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gainakt", description=__doc__)
     p.add_argument("--experiments-dir", default=DEFAULT_EXPERIMENTS, help="where run folders live")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -250,7 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("simulate", help="write a simulated-learners dataset with its ground truth")
     s.add_argument("--out", required=True)
     s.add_argument("--params", help="JSON of SimConfig overrides")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
     handlers = {"variants": cmd_variants, "eval": cmd_eval, "repro": cmd_repro, "compare": cmd_compare,
                 "trajectories": cmd_trajectories, "simulate": cmd_simulate}
     try:
