@@ -9,6 +9,7 @@ variants in `variants.py` combines them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field, fields
@@ -253,9 +254,19 @@ def optional_fields() -> set[str]:
     return {f.name for f in fields(Config) if str(f.type).endswith("| None")}
 
 
+@functools.lru_cache(maxsize=None)
+def _fields() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in fields(Config)}
+
+
+@functools.lru_cache(maxsize=None)
+def _types() -> dict[str, type]:
+    return {f.name: _TYPES.get(str(f.type).split(" |")[0], str) for f in fields(Config)}
+
+
 def field_types() -> dict[str, type]:
     """Field name -> Python type, for the CLI's flags and for papermill parameters."""
-    return {f.name: _TYPES.get(str(f.type).split(" |")[0], str) for f in fields(Config)}
+    return dict(_types())
 
 
 def variant_names() -> tuple[str, ...]:
@@ -266,8 +277,8 @@ def variant_names() -> tuple[str, ...]:
 
 def allowed(name: str) -> str:
     """What field `name` accepts, in words, e.g. "an integer >= 1" or "one of tokens, windows"."""
-    f = {f.name: f for f in fields(Config)}[name]
-    m, t = f.metadata, field_types()[name]
+    f = _fields()[name]
+    m, t = f.metadata, _types()[name]
     if name == "variant":
         return "one of " + ", ".join(variant_names())
     if m.get("choices"):
@@ -287,11 +298,11 @@ def allowed(name: str) -> str:
 
 def check_field(name: str, value: Any) -> None:
     """Raise ConfigError unless `value` has field `name`'s type and lies in its range / choices."""
-    f = {f.name: f for f in fields(Config)}.get(name)
+    f = _fields().get(name)
     if f is None:
         raise ConfigError(name, value, "a known config field (python -m gainakt train --help)")
-    m, t = f.metadata, field_types()[name]
-    if value is None and name in optional_fields():
+    m, t = f.metadata, _types()[name]
+    if value is None and str(f.type).endswith("| None"):
         return
     ok_type = (isinstance(value, t) and not (t is int and isinstance(value, bool))) or \
               (t is float and isinstance(value, int) and not isinstance(value, bool))
