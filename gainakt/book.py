@@ -118,31 +118,54 @@ def cmd_status(args) -> int:
     return 0
 
 
-# Analysis notebooks (read results/ only) and the book page each becomes; the page is executed
-# at every build, so it always shows what results/ holds now.
-ANALYSIS_PAGES = {"notebooks/analysis_variants.ipynb": "book/analysis/variants.ipynb"}
+# Analysis notebooks (read results/ only) and the book page each becomes: notebooks/analysis_<x>.ipynb
+# -> book/analysis/<x>.ipynb. The page is committed without outputs and executed at every build, so it
+# always shows what results/ holds now; the build itself never writes into the source tree.
+ANALYSIS_SOURCES = "notebooks/analysis_*.ipynb"
+# Cell tag that folds a chapter's code behind a toggle (run pages under book/runs keep their code shown).
+HIDE_TAG = "hide-input"
 
 
-def sync_analysis_pages(repo_root: Path) -> None:
-    """Copy each analysis notebook to its book page, without outputs, marked for execution."""
+def analysis_pages(repo_root: Path) -> dict[str, str]:
+    """{analysis notebook: its book page}, both relative to `repo_root`."""
+    return {str(p.relative_to(repo_root)): f"book/analysis/{p.stem.removeprefix('analysis_')}.ipynb"
+            for p in sorted(repo_root.glob(ANALYSIS_SOURCES))}
+
+
+def analysis_page_text(src: Path) -> str:
+    """The book page of analysis notebook `src`: no outputs, no execution records (so the text depends
+    on the source only and a build leaves `git status` clean), code folded, marked for execution."""
     import nbformat
 
+    nb = nbformat.read(str(src), as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            tags = cell.metadata.setdefault("tags", [])
+            if HIDE_TAG not in tags and "remove-input" not in tags and "remove-cell" not in tags:
+                tags.append(HIDE_TAG)
+    nb.metadata["mystnb"] = {"execution_mode": "force"}
+    return nbformat.writes(nb) + "\n"
+
+
+def sync_analysis_pages(repo_root: Path) -> list[Path]:
+    """Write each analysis notebook's book page where it differs; returns the pages written."""
     from .atomic import write_text_atomic
 
-    for src, dst in ANALYSIS_PAGES.items():
-        if not (repo_root / src).is_file():
-            continue  # a book without that analysis notebook (e.g. a test's scratch root)
-        nb = nbformat.read(str(repo_root / src), as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-        nb.metadata["mystnb"] = {"execution_mode": "force"}
-        write_text_atomic(repo_root / dst, nbformat.writes(nb) + "\n")
+    written = []
+    for src, dst in analysis_pages(repo_root).items():
+        text, page = analysis_page_text(repo_root / src), repo_root / dst
+        if not page.is_file() or page.read_text(encoding="utf-8") != text:
+            write_text_atomic(page, text)
+            written.append(page)
+    return written
 
 
 def cmd_build(args) -> int:
     repo_root = (args.repo_root or _default_repo_root()).resolve()
-    sync_analysis_pages(repo_root)
+    for page in sync_analysis_pages(repo_root):  # only after an analysis notebook changed: commit it
+        print(f"updated {page.relative_to(repo_root)} from its analysis notebook (commit it)", file=sys.stderr)
     exe = Path(sys.executable).with_name("jupyter-book")
     exe = str(exe) if exe.exists() else shutil.which("jupyter-book")
     if not exe:

@@ -24,10 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import PACKAGE_ROOT
 from .atomic import write_text_atomic
 from .synthetic import SimConfig, simulate
 
 ENV_VAR = "GAINAKT_DATA"
+# used when neither data_dir nor $GAINAKT_DATA is given (and it exists)
+DEFAULT_DATA_DIR = PACKAGE_ROOT.parent / "shared" / "data"
 _INT = re.compile(r"\s*[+-]?\d+\s*")
 N_FOLDS = 5
 
@@ -71,8 +74,11 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
-    """The data directory: ``data_dir`` if given, else ``$GAINAKT_DATA``; it must exist."""
+    """The data directory: ``data_dir`` if given, else ``$GAINAKT_DATA``, else ``../shared/data`` beside the
+    project root when that exists; it must exist."""
     chosen = data_dir if data_dir is not None else os.environ.get(ENV_VAR) or None
+    if chosen is None and DEFAULT_DATA_DIR.is_dir():
+        return DEFAULT_DATA_DIR  # the layout the README describes: ../shared/data beside the clone
     if chosen is None:
         raise DataNotFoundError(
             f"No data directory given: pass --data-dir DIR (data_dir=...) or set the {ENV_VAR} environment "
@@ -446,6 +452,22 @@ def _synthetic_students(data_dir, overrides: dict | None):
     return tv, test, C, str(folder)
 
 
+def dataset_folder(name: str, data_dir=None) -> Path | None:
+    """The folder of data set `name` after checking that its files exist (None for synthetic);
+    DataNotFoundError (one line: what is missing, where to get it) otherwise. Cheap: reads nothing."""
+    d = DATASETS[name]
+    if name == "synthetic":
+        return None
+    try:
+        folder = resolve_data_dir(data_dir) / d.subdir
+    except DataNotFoundError as e:
+        raise DataNotFoundError(f"{e} {_how_to_get(d)}") from None
+    missing = [f for f in d.files if not (folder / f).is_file()]
+    if missing:
+        raise DataNotFoundError(f"{folder} lacks {', '.join(missing)}. {_how_to_get(d)}")
+    return folder
+
+
 def load_dataset(name: str, data_dir=None, fold: int = 0, seq_len: int = 200,
                  synthetic: dict | None = None, shared_uids: str = "error") -> Dataset:
     """Load ``name`` (a key of DATASETS) by the protocol above; ``synthetic``: SimConfig overrides.
@@ -459,13 +481,7 @@ def load_dataset(name: str, data_dir=None, fold: int = 0, seq_len: int = 200,
     if name == "synthetic":
         tv, test, C, origin = _synthetic_students(data_dir, synthetic)
         return build_dataset(name, C, tv, test, fold, seq_len, dict(format="pykt", origin=origin), shared_uids)
-    try:
-        folder = resolve_data_dir(data_dir) / d.subdir
-    except DataNotFoundError as e:
-        raise DataNotFoundError(f"{e} {_how_to_get(d)}") from None
-    missing = [f for f in d.files if not (folder / f).is_file()]
-    if missing:
-        raise DataNotFoundError(f"{folder} lacks {', '.join(missing)}. {_how_to_get(d)}")
+    folder = dataset_folder(name, data_dir)
     train_path, test_path = folder / d.files[0], folder / d.files[1]
     if d.format == "pykt":
         tv = read_pykt(train_path, d.num_skills, folds=range(N_FOLDS))

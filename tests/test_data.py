@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import gainakt.data
 from gainakt.batches import BATCHINGS, iter_batches, iter_steps, num_batches, num_steps, token_budget
 from gainakt.data import (DATASETS, DataFormatError, DataNotFoundError, Student, build_dataset, build_split,
                           load_dataset, read_dkvmn, read_pykt, resolve_data_dir, write_dkvmn, write_pykt)
@@ -106,8 +107,15 @@ def test_dkvmn_errors(tmp_path, text, line, field, words):
     assert f"assist2009_updated_train.csv line {line}, field '{field}'" in msg and words in msg, msg
 
 
+def test_default_data_dir_beside_the_project(tmp_path, monkeypatch):
+    monkeypatch.delenv("GAINAKT_DATA", raising=False)
+    monkeypatch.setattr(gainakt.data, "DEFAULT_DATA_DIR", tmp_path)
+    assert resolve_data_dir(None) == tmp_path
+
+
 def test_missing_data(tmp_path, monkeypatch):
     monkeypatch.delenv("GAINAKT_DATA", raising=False)
+    monkeypatch.setattr(gainakt.data, "DEFAULT_DATA_DIR", tmp_path / "absent")
     with pytest.raises(DataNotFoundError, match="GAINAKT_DATA"):
         resolve_data_dir(None)
     with pytest.raises(DataNotFoundError) as e:

@@ -127,6 +127,7 @@ def test_cluster_slurm_needs_dask_without_scheduler(tmp_path, capsys):
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_matrix_on_slurm(slurm, tmp_path_factory, tmp_path):
     env = dict(slurm, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
                OMP_NUM_THREADS="1")
