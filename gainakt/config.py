@@ -49,7 +49,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gamma_at_eval": ("mean", "per_student"),
     "attention": ("sdpa", "plain"),
     "practice_impl": ("auto", "dense"),
-    "batching": ("tokens", "windows", "padded"),
+    "batching": ("tokens", "windows", "padded", "packed"),
     "device": ("auto", "cpu", "cuda"),
 }
 
@@ -76,7 +76,7 @@ class Config:
     patience: int = 10                # early stopping on validation Encoder-1 AUC
     gains_lr_multiplier: float = 3.0  # V2's layer-wise LR: gains_projection gets 3x
     shuffle: bool = False             # the original DataLoader did not shuffle
-    batching: str = "tokens"          # tokens / windows / padded (the original): see batches.py
+    batching: str = "tokens"          # tokens / windows / padded (the original) / packed (its batches, packed): batches.py
     max_tokens: int | None = None     # tokens: targets per step; None = batch_size x mean targets per window
     length_strata: int = 4            # tokens: each step takes one length bucket from each of this many strata
     train_eval_fraction: float = 1.0  # share of training windows re-evaluated each epoch for train metrics

@@ -113,7 +113,8 @@ class Experiment:
 
     def forward(self, batch, training: bool, states: bool = False, gamma_mode: str | None = None):
         return self.model(batch.q, batch.r, batch.q_next, batch.students,
-                          velocity=self.velocity(batch, training), gamma_mode=gamma_mode, states=states)
+                          velocity=self.velocity(batch, training), gamma_mode=gamma_mode, states=states,
+                          mask=batch.mask)
 
     def _batching(self) -> dict:
         cfg = self.cfg
