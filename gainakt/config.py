@@ -144,7 +144,8 @@ class Config:
     @property
     def regularisers_see_padding(self) -> bool:
         """The variance/contrastive losses average over padding positions (as run): their value then
-        depends on how much padding a batch holds, so only `batching="padded"` reproduces them."""
+        depends on how much padding a batch holds, so only the original's batches (`batching="padded"`
+        or "packed") reproduce them."""
         return not self.mask_padding and bool(self.variance_loss_weight or self.skill_contrastive_loss_weight)
 
     @property

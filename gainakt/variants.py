@@ -162,12 +162,13 @@ def variant_settings(key: str, flavour: str) -> dict[str, Any]:
 def make_config(key: str, flavour: str = "as_run", **overrides: Any) -> Config:
     """Config of a variant in a flavour, with user overrides applied last.
 
-    Where the regularisers average over padding (V2-V5 as run) the batches are padded to seq_len as
-    in the original, unless `batching` is given: length buckets would change those losses' values.
+    Where the regularisers average over padding (V2-V5 as run) the batches are the original's padded
+    ones, run packed (`batching="packed"`: the padded batch's losses and gradients, Encoder 1 on
+    the real positions only), unless `batching` is given: length buckets would change those losses.
     """
     cfg = Config.from_dict({**variant_settings(key, flavour), **overrides})
     if cfg.regularisers_see_padding and "batching" not in overrides:
-        cfg = dataclasses.replace(cfg, batching="padded")
+        cfg = dataclasses.replace(cfg, batching="packed")
     return cfg
 
 

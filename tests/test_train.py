@@ -209,7 +209,7 @@ def test_unknown_and_invalid_config_values():
 def test_as_run_variants_with_padding_in_their_regularisers_use_padded_batches(tiny_data):
     for key in VARIANTS:
         run_cfg, fixed = make_config(key, "as_run"), make_config(key, "as_intended")
-        assert (run_cfg.batching == "padded") == run_cfg.regularisers_see_padding
+        assert (run_cfg.batching == "packed") == run_cfg.regularisers_see_padding
         assert fixed.batching == "tokens" and not fixed.regularisers_see_padding
     assert make_config("V1", "as_run").batching == "tokens"  # no regulariser: buckets change nothing
     assert make_config("V3", "as_run", batching="tokens").batching == "tokens"  # an explicit choice wins
