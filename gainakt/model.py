@@ -195,6 +195,23 @@ class GainAKT3Exp(nn.Module):
             g = g * velocity.unsqueeze(-1)
         return g
 
+    def _packed_gains(self, pk: Packing, v2: Tensor, scalar: Tensor, q: Tensor, k: Tensor,
+                      velocity: Tensor | None, states: bool):
+        """Gains from Encoder 2's real positions (v2 [N, D], scalar [N]) as [B, T] tensors, 0 at
+        padding: (scalar [B, T], skill_gains [B, T, C] or None, gain_q [B, T], practice_q [B, T] or
+        None). Without `states`, all-skills practice is summed over each window's real positions
+        only (`Packing.segment_cumsum`) and the [B, T, C] gains are made only for a loss that reads them."""
+        cfg = self.cfg
+        g = self._gains(v2, None if velocity is None else pk.real(velocity)) if cfg.gain_mode == "per_skill" else None
+        gq = scalar if g is None else g.gather(1, pk.real(q).unsqueeze(1)).squeeze(1)   # [N]
+        practice_q = None
+        if not states and cfg.accumulate == "all_skills":
+            src = g if g is not None else gq.unsqueeze(1).expand(-1, self.C)
+            practice_q = pk.scatter(pk.segment_cumsum(src).gather(1, pk.real(k).unsqueeze(1)).squeeze(1))
+        needed = states or practice_q is None or cfg.variance_loss_weight or cfg.skill_contrastive_loss_weight
+        skill_gains = pk.scatter(g) if g is not None and needed else None
+        return pk.scatter(scalar), skill_gains, pk.scatter(gq), practice_q
+
     def forward(self, q: Tensor, r: Tensor, q_next: Tensor, students: Tensor | None = None,
                 velocity: Tensor | None = None, gamma_mode: str | None = None,
                 states: bool = False, mask: Tensor | None = None) -> dict[str, Tensor]:
@@ -232,24 +249,23 @@ class GainAKT3Exp(nn.Module):
             pk2 = pk
             v2 = pk.gather(self.enc2(tokens, pk, need_ctx=False)[1])  # [N, D]
         scalar = torch.sigmoid(F.relu(v2).mean(-1))  # [B, T]: legacy 'projected_gains'
-        skill_gains = None
-        if pk2 is not None:  # back to [B, T] from the real positions [N], 0 at padding
-            if cfg.gain_mode == "per_skill":
-                skill_gains = pk2.scatter(self._gains(v2, None if velocity is None else pk2.real(velocity)))
-            scalar = pk2.scatter(scalar)
-        out: dict[str, Tensor] = dict(logits_enc1=logits1, p_enc1=torch.sigmoid(logits1),
-                                      scalar_gains=scalar)
         k = q_next if cfg.mastery_index == "next" else q   # skill whose mastery feeds p_im
-        if cfg.gain_mode == "scalar":
+        skill_gains = practice_q = None
+        if pk2 is not None:  # from the real positions [N] back to [B, T], 0 at padding
+            scalar, skill_gains, gain_q, practice_q = self._packed_gains(pk2, v2, scalar, q, k, velocity, states)
+        elif cfg.gain_mode == "scalar":
             gain_q = scalar
         else:
-            if skill_gains is None:
-                skill_gains = self._gains(v2, velocity)
+            skill_gains = self._gains(v2, velocity)
             gain_q = skill_gains.gather(2, q.unsqueeze(2)).squeeze(2)
+        out: dict[str, Tensor] = dict(logits_enc1=logits1, p_enc1=torch.sigmoid(logits1),
+                                      scalar_gains=scalar, gain_q=gain_q)
+        if skill_gains is not None:
             out["skill_gains"] = skill_gains
-        out["gain_q"] = gain_q
         dense = states or cfg.practice_impl == "dense"
-        if cfg.accumulate == "all_skills":
+        if practice_q is not None:
+            practice = None
+        elif cfg.accumulate == "all_skills":
             practice = torch.cumsum(skill_gains if skill_gains is not None
                                     else gain_q.unsqueeze(-1).expand(-1, -1, self.C), dim=1)
         elif dense:
@@ -259,7 +275,7 @@ class GainAKT3Exp(nn.Module):
             practice = None
         if practice is not None:
             practice_q = practice.gather(2, k.unsqueeze(2)).squeeze(2)
-        else:
+        elif practice_q is None:
             practice_q = practice_gather(gain_q, q, k)
         gamma = self.gamma(students, gamma_mode or cfg.gamma_mode)  # [B]
         beta_k, msat_k = self.beta_skill[k], self.M_sat[k]

@@ -30,6 +30,7 @@ class Packing:
     packed_index: Tensor  # [N] row * S + slot of the same positions
     positions: Tensor     # [R, S] long, step of each slot within its window (0 in empty slots)
     attn_mask: Tensor     # [R, 1, S, S] bool, True where slot i may attend to slot j
+    window_start: Tensor  # [N] index (in the N real positions) of the first position of each one's window
 
     @classmethod
     def from_mask(cls, mask: Tensor) -> "Packing":
@@ -63,7 +64,9 @@ class Packing:
         seg = (B + torch.arange(R, device=dev)).repeat_interleave(S).index_copy(0, packed, b_idx).view(R, S)
         causal = torch.ones(S, S, dtype=torch.bool, device=dev).tril()
         attn = (seg.unsqueeze(2) == seg.unsqueeze(1)) & causal
-        return cls(B, T, R, S, b_idx * T + t_idx, packed, positions.view(R, S), attn.unsqueeze(1))
+        n = torch.tensor(lengths, device=dev)
+        start = (torch.cumsum(n, 0) - n)[b_idx]
+        return cls(B, T, R, S, b_idx * T + t_idx, packed, positions.view(R, S), attn.unsqueeze(1), start)
 
     def pack(self, x: Tensor) -> Tensor:
         """[B, T, ...] -> [R, S, ...]: real positions in their slots, 0 in empty slots."""
@@ -78,6 +81,14 @@ class Packing:
     def real(self, x: Tensor) -> Tensor:
         """[B, T, ...] -> [N, ...], the real positions of a padded tensor."""
         return x.reshape(self.B * self.T, *x.shape[2:]).index_select(0, self.padded_index)
+
+    def segment_cumsum(self, x: Tensor) -> Tensor:
+        """[N, ...] -> [N, ...]: cumulative sum over each window's positions. One running sum over
+        the batch minus its value before the window, in float64 so that the difference keeps
+        float32 precision."""
+        cs = x.double().cumsum(0)
+        before = cs.index_select(0, self.window_start) - x.double().index_select(0, self.window_start)
+        return (cs - before).to(x.dtype)
 
     def scatter(self, y: Tensor) -> Tensor:
         """[N, ...] -> [B, T, ...], 0 at padding."""

@@ -47,6 +47,15 @@ def test_packing_places_every_real_position_once():
     assert att.any(-1).all()   # every slot (empty ones too) attends to something: no NaN rows
 
 
+def test_segment_cumsum_restarts_at_every_window():
+    lengths = torch.tensor([4, 0, 6, 1, 6])
+    mask = torch.arange(6)[None, :] < lengths[:, None]
+    pk = Packing.from_mask(mask)
+    x = torch.rand(len(lengths), 6, 3) * 100
+    want = pk.real(torch.cumsum(x, 1))
+    torch.testing.assert_close(pk.segment_cumsum(pk.real(x)), want, rtol=1e-6, atol=1e-5)
+
+
 def _grads(cfg, data, batch):
     exp = Experiment(cfg, data)
     exp.model.train()
