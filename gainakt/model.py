@@ -262,6 +262,10 @@ class GainAKT3Exp(nn.Module):
                                       scalar_gains=scalar, gain_q=gain_q)
         if skill_gains is not None:
             out["skill_gains"] = skill_gains
+        if pk is not None and practice_q is None and not states and cfg.accumulate == "all_skills":
+            # Encoder 2 padded for the regularisers; practice only at the real positions
+            src = pk.real(skill_gains if skill_gains is not None else gain_q.unsqueeze(-1).expand(-1, -1, self.C))
+            practice_q = pk.scatter(pk.segment_cumsum(src).gather(1, pk.real(k).unsqueeze(1)).squeeze(1))
         dense = states or cfg.practice_impl == "dense"
         if practice_q is not None:
             practice = None
