@@ -199,8 +199,9 @@ class GainAKT3Exp(nn.Module):
                       velocity: Tensor | None, states: bool):
         """Gains from Encoder 2's real positions (v2 [N, D], scalar [N]) as [B, T] tensors, 0 at
         padding: (scalar [B, T], skill_gains [B, T, C] or None, gain_q [B, T], practice_q [B, T] or
-        None). Without `states`, all-skills practice is summed over each window's real positions
-        only (`Packing.segment_cumsum`) and the [B, T, C] gains are made only for a loss that reads them."""
+        None). Without `states` practice is summed over each window's real positions only (all
+        skills: `Packing.segment_cumsum`; the practised one: `practice_gather` over the packed rows)
+        and the [B, T, C] gains are made only for a loss that reads them."""
         cfg = self.cfg
         g = self._gains(v2, None if velocity is None else pk.real(velocity)) if cfg.gain_mode == "per_skill" else None
         gq = scalar if g is None else g.gather(1, pk.real(q).unsqueeze(1)).squeeze(1)   # [N]
@@ -208,6 +209,10 @@ class GainAKT3Exp(nn.Module):
         if not states and cfg.accumulate == "all_skills":
             src = g if g is not None else gq.unsqueeze(1).expand(-1, self.C)
             practice_q = pk.scatter(pk.segment_cumsum(src).gather(1, pk.real(k).unsqueeze(1)).squeeze(1))
+        elif not states and cfg.practice_impl == "auto":  # practised skill only: within each window
+            same = (pk.pack(k).unsqueeze(2) == pk.pack(q).unsqueeze(1)) & pk.attn_mask[:, 0]   # [R, S, S]
+            summed = torch.bmm(same.to(gq.dtype), pk.pack(pk.scatter(gq)).unsqueeze(2)).squeeze(2)
+            practice_q = pk.scatter(pk.gather(summed))
         needed = states or practice_q is None or cfg.variance_loss_weight or cfg.skill_contrastive_loss_weight
         skill_gains = pk.scatter(g) if g is not None and needed else None
         return pk.scatter(scalar), skill_gains, pk.scatter(gq), practice_q
