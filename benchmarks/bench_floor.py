@@ -105,7 +105,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--fraction", type=float, default=1.0, help="share of the training windows timed")
     p.add_argument("--variants", nargs="+", default=["V1", "V2"])
-    p.add_argument("--paths", nargs="+", default=["fast", "packed", "padded", "plain"])
+    p.add_argument("--paths", nargs="+", default=["fast", "padded", "packed", "plain"])
+    p.add_argument("--eval-paths", nargs="*", default=["fast", "padded", "packed"],
+                   help="paths whose valid+test evaluation is timed (first variant only)")
     p.add_argument("--json", default=None, help="write the epoch times here (for cost_table.py)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -144,19 +146,17 @@ def main() -> None:
           f"{'/ padded':>8} {'valid+test s':>12} {'/ eval floor':>12}")
     for v in args.variants:
         got = {}
-        for path in args.paths:
-            got[path] = epoch_time(args, v, path, evaluate=(v == args.variants[0]))
-            results["epochs"][f"{v}/{path}"] = {"epoch_s": got[path]["epoch_full_s"],
-                                                 "eval_s": got[path]["eval_s"]}
-        for path, r in got.items():
+        for path in args.paths:  # each row as soon as it is measured
+            got[path] = r = epoch_time(args, v, path, evaluate=(v == args.variants[0] and path in args.eval_paths))
+            results["epochs"][f"{v}/{path}"] = {"epoch_s": r["epoch_full_s"], "eval_s": r["eval_s"]}
             e = r["epoch_full_s"]
             exact = floor_pad if v != "V1" else floor
             rel = lambda other: f"{e / got[other]['epoch_full_s']:.2f}" if other in got else "-"
             ev_s = r["eval_s"]
             print(f"{v:7} {path:7} {e:8.1f} {e / floor:8.2f} {e / exact:13.2f} {rel('fast'):>7} {rel('padded'):>8} "
                   f"{ev_s:12.1f} {ev_s / floor_eval if ev_s == ev_s else float('nan'):12.2f}", flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+            if args.json:
+                Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
