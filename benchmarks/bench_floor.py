@@ -152,9 +152,12 @@ def main() -> None:
             e = r["epoch_full_s"]
             exact = floor_pad if v != "V1" else floor
             rel = lambda other: f"{e / got[other]['epoch_full_s']:.2f}" if other in got else "-"
-            ev_s = r["eval_s"]
+            timed = v == args.variants[0] and path in args.eval_paths
+            if not timed:
+                r["eval_s"] = results["epochs"][f"{v}/{path}"]["eval_s"] = float("nan")
+            ev = f"{r['eval_s']:12.1f} {r['eval_s'] / floor_eval:12.2f}" if timed else f"{'-':>12} {'-':>12}"
             print(f"{v:7} {path:7} {e:8.1f} {e / floor:8.2f} {e / exact:13.2f} {rel('fast'):>7} {rel('padded'):>8} "
-                  f"{ev_s:12.1f} {ev_s / floor_eval if ev_s == ev_s else float('nan'):12.2f}", flush=True)
+                  + ev, flush=True)
             if args.json:
                 Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
 
