@@ -85,7 +85,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "unseen_student_gamma": ("own", "trained_mean"),
     "attention": ("sdpa", "plain"),
     "practice_impl": ("auto", "dense"),
-    "batching": ("tokens", "windows", "padded"),
+    "batching": ("tokens", "windows", "padded", "packed"),
     "device": ("auto", "cpu", "cuda"),
 }
 _C = CHOICES
@@ -122,7 +122,8 @@ class Config:
     patience: int = opt(10, OPT, "early stopping: epochs without a better validation Encoder-1 AUC", lo=1)
     gains_lr_multiplier: float = opt(3.0, OPT, "V2's layer-wise LR: gains_projection's LR multiplier", gt=0)
     shuffle: bool = opt(False, OPT, "shuffle training batches (the original DataLoader did not)")
-    batching: str = opt("tokens", OPT, "tokens / windows / padded (the original): see batches.py",
+    batching: str = opt("tokens", OPT, "tokens / windows / padded (the original's batches) / packed (the "
+                        "original's batches packed into dense rows: the same losses and gradients): batches.py",
                         choices=_C["batching"])
     max_tokens: int | None = opt(None, OPT, "tokens batching: targets per step; none: batch_size x mean "
                                  "targets per window", lo=1)
@@ -216,7 +217,8 @@ class Config:
     @property
     def regularisers_see_padding(self) -> bool:
         """The variance/contrastive losses average over padding positions (as run): their value then
-        depends on how much padding a batch holds, so only `batching="padded"` reproduces them."""
+        depends on how much padding a batch holds, so only the original's batches (`batching="padded"`
+        or "packed") reproduce them."""
         return not self.mask_padding and bool(self.variance_loss_weight or self.skill_contrastive_loss_weight)
 
     @property

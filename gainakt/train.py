@@ -138,7 +138,19 @@ class Experiment:
             # window, and padding) are fed token 0; only positions after the last target see it
             q, r = q * batch.mask, r * batch.mask
         return self.model(q, r, batch.q_next, batch.students,
-                          velocity=self.velocity(batch, training), gamma_mode=gamma_mode, states=states)
+                          velocity=self.velocity(batch, training), gamma_mode=gamma_mode, states=states,
+                          mask=batch.mask)
+
+    @property
+    def eval_batching(self) -> str:
+        """Batching of passes without optimiser steps. Statistics at real positions do not depend on
+        how windows are grouped (tests/test_train.py::test_evaluation_does_not_depend_on_the_batching),
+        so unless the regularisers read padding the original's batches are evaluated as whole length
+        buckets, far cheaper than padded ones. A test may set `_eval_batching` to force one."""
+        if getattr(self, "_eval_batching", None):
+            return self._eval_batching
+        b = self.cfg.batching
+        return "tokens" if b in ("packed", "padded") and not self.cfg.regularisers_see_padding else b
 
     def _batching(self) -> dict:
         cfg = self.cfg
@@ -149,9 +161,10 @@ class Experiment:
         device. Strata only shape what one step's gradient averages over, so here every bucket is
         whole (`length_strata=1`): fewer, larger batches, the same for every `length_strata` (the
         probe's norm is of a mean loss over a whole bucket, four times a training bucket's targets
-        at the default)."""
-        for b in iter_batches(split, self.cfg.batch_size, shuffle=shuffle, seed=self.cfg.seed, epoch=epoch,
-                              **{**self._batching(), "length_strata": 1}):
+        at the default). The original's batches (padded/packed) are evaluated as length buckets
+        where that changes nothing (see below)."""
+        kw = {**self._batching(), "length_strata": 1, "batching": self.eval_batching}
+        for b in iter_batches(split, self.cfg.batch_size, shuffle=shuffle, seed=self.cfg.seed, epoch=epoch, **kw):
             yield b.to(self.device)
 
     def steps(self, split, shuffle: bool, epoch: int = 0):

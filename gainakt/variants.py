@@ -10,8 +10,8 @@ settings and differ only in the audit switches:
   a velocity that reads future responses, and, for V4/V5, the factory that dropped their options);
 * **as_intended** does what the documents say the model does.
 
-The flavours also differ in batching (as run: the original's padded batches in file order; as
-intended: token buckets), which is not a bug switch. `NOTES` lists every behaviour, what each
+Both flavours use the original's batches (64 windows in file order), run packed, so they differ
+only by the audit switches. `NOTES` lists every behaviour, what each
 flavour does and which switch controls it; `AS_RUN_ALTERNATIVES` holds the other ways a variant may
 have run where the audit cannot tell (V3+/V3++ with the initialisation dropped, V0 before "Bug 0").
 `metrics.CHECK_NOTES` says which trajectory checks can fail under which switches.
@@ -32,17 +32,17 @@ AS_RUN: dict[str, Any] = dict(
     mastery_index="current", mask_padding=False, difficulty_source="original",
     velocity_source="original_leak", student_index="per_split", gamma_at_eval="mean",
     unseen_student_gamma="own", zero_unmasked_inputs=True,
-    # the original's batches: batch_size windows, each padded to seq_len, in file order, no shuffling
-    batching="padded", shuffle=False,
+    # the original's batches: batch_size windows, each padded to seq_len, in file order, no shuffling;
+    # run packed (the same losses and gradients as padded, tests/test_packing.py)
+    batching="packed", shuffle=False,
 )
 AS_INTENDED: dict[str, Any] = dict(
     flavour="as_intended", loss_on="logits", accumulate="practised", im_target="next",
     mastery_index="next", mask_padding=True, difficulty_source="train", velocity_source="past",
     student_index="global", gamma_at_eval="per_student", enc1_query="next", original_factory=False,
     unseen_student_gamma="trained_mean", zero_unmasked_inputs=False,
-    # NOT a bug switch: token buckets (length strata) are a faster batching with about the same
-    # targets per step; the flavours therefore also differ in batching (see NOTES).
-    batching="tokens", shuffle=False,
+    # the same batches as as run (not a bug switch): the flavours differ only by the switches
+    batching="packed", shuffle=False,
 )
 FLAVOURS = {"as_run": AS_RUN, "as_intended": AS_INTENDED}
 
@@ -163,10 +163,10 @@ AS_RUN_ALTERNATIVES: dict[str, dict[str, dict[str, Any]]] = {
 # switched"), source (section of docs/original_implementation.md, or seeds/).
 NOTES: list[dict[str, str]] = [
     dict(behaviour="Batches", as_run="batch_size (64) windows per batch, each padded to seq_len, in file order, "
-         "no shuffling (the original DataLoader), for every as-run variant",
-         as_intended="token buckets in length strata, in a fixed seeded order: about the same targets per "
-         "step, faster; not a bug fix, so the flavours also differ in batching (another branch may move "
-         "as-intended to packed original batches so that they differ only by switches)",
+         "no shuffling (the original DataLoader); run packed into dense rows with the padded batch's losses and "
+         "gradients (batching='packed'; 'padded' computes the padding too)",
+         as_intended="the same batches: the flavours differ only by the switches. (Earlier book runs used token "
+         "buckets in length strata here; benchmarks/ keep that path.)",
          switch="batching, shuffle", source="3.2"),
     dict(behaviour="Input at steps without a target", as_run="c[:-1] * mask: the last real interaction of a "
          "window (and padding) is fed as token 0 (skill 0, response 0); only positions after the last target "
@@ -256,13 +256,15 @@ def variant_settings(key: str, flavour: str) -> dict[str, Any]:
 def make_config(key: str, flavour: str = "as_run", **overrides: Any) -> Config:
     """Config of a variant in a flavour, with user overrides applied last.
 
-    Every as-run variant uses the original's padded batches (set by the flavour). For the custom
-    flavour, where the regularisers average over padding the batches are padded to seq_len unless
-    `batching` is given: length buckets would change those losses' values.
+    Both flavours train on the original's batches (64 windows in file order, no shuffling), run
+    packed (`batching="packed"`: the padded batch's losses and gradients; Encoder 1, and Encoder 2
+    unless the regularisers read padding, on the real positions only), so the flavours differ only
+    by the audit switches. For the custom flavour, where the regularisers average over padding the
+    batches are packed unless `batching` is given: length buckets would change those losses.
     """
     cfg = Config.from_dict({**variant_settings(key, flavour), **overrides})
     if cfg.regularisers_see_padding and "batching" not in overrides:
-        cfg = dataclasses.replace(cfg, batching="padded")
+        cfg = dataclasses.replace(cfg, batching="packed")
     return cfg
 
 

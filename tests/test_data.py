@@ -233,7 +233,7 @@ def test_shift_and_mask(batching):
     split = skewed_split(50)
     for b in iter_batches(split, 8, batching=batching, shuffle=True):
         n = split.lengths[b.index]
-        assert b.q.shape[1] == (200 if batching == "padded" else int(n.max())) - 1
+        assert b.q.shape[1] == (200 if batching in ("padded", "packed") else int(n.max())) - 1
         assert (b.mask.sum(1) == n - 1).all()
         for i, k in enumerate(b.index.tolist()):
             m = int(n[i]) - 1

@@ -32,11 +32,12 @@ def tiny_data():
 @pytest.mark.parametrize("key", list(VARIANTS))
 def test_as_run_flavour_is_the_original_and_as_intended_the_fixes(key):
     run_cfg, fixed = make_config(key, "as_run"), make_config(key, "as_intended")
-    # audit 3.2: batch_size windows, padded, file order, no shuffling; 5.0: c[:-1] * mask
-    assert (run_cfg.batching, run_cfg.shuffle, run_cfg.batch_size) == ("padded", False, 64)
+    # audit 3.2: batch_size windows, padded (run packed: the same losses and gradients), file order,
+    # no shuffling; 5.0: c[:-1] * mask
+    assert (run_cfg.batching, run_cfg.shuffle, run_cfg.batch_size) == ("packed", False, 64)
     assert run_cfg.zero_unmasked_inputs and run_cfg.gamma_at_eval == "mean"
     assert run_cfg.student_index == "per_split" and run_cfg.unseen_student_gamma == "own"
-    assert fixed.batching == "tokens" and not fixed.zero_unmasked_inputs
+    assert (fixed.batching, fixed.shuffle) == ("packed", False) and not fixed.zero_unmasked_inputs
     assert fixed.unseen_student_gamma == "trained_mean" and fixed.student_index == "global"
 
 

@@ -125,7 +125,7 @@ def test_every_config_field_reaches_the_model():
     # smaller than TINY (30 learners of at most 20 steps, windows of 12): ~3x faster, every field still live
     base = make_config("V4", "as_intended", **{**TINY, "d_model": 16, "n_heads": 2, "batch_size": 8, "seq_len": 12,
                                                 "synthetic": {"n_students": 30, "max_len": 20, "n_skills": 6}})
-    base = dataclasses.replace(base, dataset="synthetic", shuffle=False, velocity_source="past",
+    base = dataclasses.replace(base, dataset="synthetic", shuffle=False, velocity_source="past", batching="tokens",
                                accumulate="all_skills", mask_padding=False,
                                beta_spread_target=2.0)  # hinge active
     ref = _fingerprint(base)
@@ -216,9 +216,9 @@ def test_unknown_and_invalid_config_values():
 def test_as_run_variants_with_padding_in_their_regularisers_use_padded_batches(tiny_data):
     for key in VARIANTS:
         run_cfg, fixed = make_config(key, "as_run"), make_config(key, "as_intended")
-        # every as-run variant: the original's batches (padded, file order, no shuffling)
-        assert run_cfg.batching == "padded" and not run_cfg.shuffle
-        assert fixed.batching == "tokens" and not fixed.regularisers_see_padding
+        # every variant, both flavours: the original's batches (file order, no shuffling), packed
+        assert run_cfg.batching == "packed" and not run_cfg.shuffle
+        assert fixed.batching == "packed" and not fixed.regularisers_see_padding
     assert make_config("V1", "as_run", batching="tokens").batching == "tokens"  # an explicit choice wins
     assert make_config("V3", "as_run", batching="tokens").batching == "tokens"  # an explicit choice wins
     # why: with padding inside the average, the variance loss of the same windows depends on the padding
@@ -236,7 +236,7 @@ def test_a_step_of_several_buckets_has_the_gradient_of_one_padded_batch(tiny_dat
     """length_strata > 1: the accumulated gradient equals that of one batch holding all the windows."""
     from gainakt.batches import _batch
     cfg = make_config("V1", "as_intended", **{**TINY, "d_model": 16, "n_heads": 2, "batch_size": 8}, dropout=0.0,
-                      length_strata=3)
+                      length_strata=3, batching="tokens")
     exp = Experiment(cfg, dataset=tiny_data)
     split = exp.splits["train"]
     step = next(s for s in exp.steps(split, shuffle=False) if len(s) == 3)
@@ -258,17 +258,18 @@ def test_evaluation_does_not_depend_on_the_batching(key, flavour, tiny_data):
     statistics (the correlations read the first windows in file order, whatever order the batches
     come in and wherever the cut falls)."""
     res = {}
-    for batching in ("padded", "tokens", "windows"):
+    for batching in ("padded", "tokens", "windows", "packed"):
         cfg = make_config(key, flavour, **{**TINY, "batch_size": 3, "max_correlation_students": 7},
                           batching=batching)
         exp = Experiment(cfg, tiny_data)
+        exp._eval_batching = batching   # the batching itself, not the cheaper one evaluation picks
         assert len(list(exp.batches(exp.splits["valid"], shuffle=False))) >= 3
         res[batching] = exp.evaluate(exp.splits["valid"])
     assert res["padded"]["corr_windows"] > 0
     for k, v in res["padded"].items():
         if k.startswith("loss_"):
             continue   # losses: regularisers of some variants average over padding
-        for batching in ("tokens", "windows"):
+        for batching in ("tokens", "windows", "packed"):
             got = res[batching][k]
             if isinstance(v, int):
                 assert got == v, (batching, k)
