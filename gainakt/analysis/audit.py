@@ -19,7 +19,7 @@ ABLATION_METRICS = {
     "test_gain_skill_per_skill_cv": "per-skill gain CV",
     "test_gain_scalar_std": "legacy scalar std",
     "test_gain_skill_response_ratio": "correct/incorrect gain ratio",
-    "test_saturation_fraction": "saturated fraction",
+    "test_saturation_fraction_readout": "saturated fraction (read-out skill)",
 }
 
 

@@ -60,8 +60,13 @@ def read_run(d: Path) -> dict | None:
     for split in ("test", "valid", "untrained_valid"):
         row.update(_flat("untrained_" if split == "untrained_valid" else f"{split}_", metrics.get(split, {})))
     row.update(_flat("param_", metrics.get("params", {})))
+    # the seeds' gain statistics came from 10 test windows (audit 5.3): sample_* beside test_*
+    row.update(_flat("sample_", metrics.get("test_trajectory_sample", {})))
+    if "train" in metrics:  # the final evaluation of the training windows (the original's evaluator)
+        row.update(_flat("train_", metrics["train"]))
+        return row
     best = history[history.epoch == metrics.get("best_epoch")]
-    if len(best):  # train metrics (a sample of the training windows) at the best epoch
+    if len(best):  # older runs: train metrics (a sample of the training windows) at the best epoch
         row.update({c: float(best[c].iloc[0]) for c in history.columns if c.startswith("train_")
                     and not c.startswith("train_loss") and pd.api.types.is_numeric_dtype(history[c])})
     row["checks_passed"] = metrics.get("checks_passed", np.nan)
