@@ -51,6 +51,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "practice_impl": ("auto", "dense"),
     "batching": ("tokens", "windows", "padded"),
     "device": ("auto", "cpu", "cuda"),
+    "model": ("gainakt", "skill_only", "pfa", "bkt", "dkt", "sakt"),
 }
 
 
@@ -60,6 +61,7 @@ class Config:
     variant: str = "custom"          # key in variants.VARIANTS, or "custom"
     flavour: str = "custom"          # "as_run" | "as_intended" | "custom"
     title: str = ""                  # free short title, used in run folder names
+    model: str = "gainakt"           # gainakt (GainAKT3Exp) | skill_only | pfa | bkt | dkt | sakt (gainakt/baselines/)
     # --- data ---------------------------------------------------------------------------
     dataset: str = "assist2015"      # assist2015 | assist2009 | statics2011 | synthetic
     data_dir: str | None = None      # None: the GAINAKT_DATA environment variable
@@ -90,6 +92,7 @@ class Config:
     dropout: float = 0.2
     attention: str = "sdpa"           # fused scaled_dot_product_attention, or the plain matmul path
     practice_impl: str = "auto"       # auto: gather path where the switches allow; dense: [B, L, C] always
+    baseline_max_iter: int = 200      # baselines skill_only/pfa (lbfgs) and bkt (EM): iteration cap, >= 1; hitting it is reported as not converged
     # --- learning curve -----------------------------------------------------------------
     beta_skill_init: float = 2.0
     beta_init_std: float = 0.5        # V3: N(beta_init, 0.5) clamped to [0.5, 5]; 0 = constant (V0-V2)
@@ -138,6 +141,8 @@ class Config:
                 raise ValueError(f"config field {name!r} = {value!r}; expected one of {allowed}")
         if not 0.0 <= self.bce_loss_weight <= 1.0:
             raise ValueError(f"bce_loss_weight = {self.bce_loss_weight}; expected a value in [0, 1]")
+        if self.baseline_max_iter < 1:
+            raise ValueError(f"baseline_max_iter = {self.baseline_max_iter}; expected an integer >= 1")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model = {self.d_model} is not divisible by n_heads = {self.n_heads}")
 

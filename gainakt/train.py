@@ -270,6 +270,9 @@ def trajectories(exp: Experiment, n_students: int, min_steps: int, gamma_mode: s
 def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = True,
         log=print) -> dict:
     """Train `cfg`, evaluate the best checkpoint on valid and test, write the run's files."""
+    if cfg.model != "gainakt":  # a baseline (gainakt/baselines/): same splits, targets and metrics
+        from .baselines import run as run_baseline
+        return run_baseline(cfg, out_dir, dataset=dataset, resume=resume, log=log)
     out = Path(out_dir)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     exp = Experiment(cfg, dataset)
