@@ -192,9 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     handlers = {"variants": cmd_variants, "eval": cmd_eval, "repro": cmd_repro, "compare": cmd_compare,
                 "trajectories": cmd_trajectories, "simulate": cmd_simulate}
-    if args.cmd == "train":
-        return cmd_train(args, argv)
-    return handlers[args.cmd](args)
+    try:
+        if args.cmd == "train":
+            return cmd_train(args, argv)
+        return handlers[args.cmd](args)
+    except (ValueError, FileNotFoundError) as e:  # bad input (field, value, data set, fold, file): one line
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

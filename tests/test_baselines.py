@@ -175,3 +175,11 @@ def test_baseline_table_means_and_sds_over_seeds(tiny_data, tmp_path):
     assert t.loc["dkt", "test_auc_sd"] == pytest.approx(np.std(aucs, ddof=1), abs=1e-4)
     assert np.isnan(t.loc["bkt", "test_auc_sd"])
     assert {"bkt_learn", "train_attempts"} <= set(skill_params(tmp_path, "synthetic").columns)
+
+
+def test_cli_bad_input_is_one_line(tmp_path, capsys):
+    assert main(["train", "--model", "irt", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "'model' = 'irt'" in err
+    assert main(["train", "--model", "bkt", "--dataset", "synthetic", "--fold", "9", "--out", str(tmp_path / "b")]) == 2
+    assert "fold 9" in capsys.readouterr().err and not (tmp_path / "b" / "metrics.json").exists()
