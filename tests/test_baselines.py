@@ -124,7 +124,7 @@ def test_every_baseline_runs_and_writes_its_files(model, tiny_data, tmp_path):
     assert m["model"] == model == res["model"] and isinstance(m["converged"], bool) and m["seconds"] > 0
     params = pd.read_csv(tmp_path / "skill_params.csv")
     assert len(params) == tiny_data.num_skills and {"skill", "train_attempts", "train_accuracy"} <= set(params)
-    want = {"bkt": {"bkt_learn", "bkt_prior", "bkt_guess", "bkt_slip"},
+    want = {"bkt": {"bkt_learn", "bkt_prior", "bkt_guess", "bkt_slip", "bkt_degenerate"},
             "pfa": {"pfa_success", "pfa_failure", "pfa_intercept"}}.get(model, set())
     assert want <= set(params)
     assert not (tmp_path / "checkpoints").exists()

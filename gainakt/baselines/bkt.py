@@ -162,4 +162,7 @@ def fit_predict(cfg, ds, hists: dict[str, History]) -> tuple[dict, pd.DataFrame,
     tr = hists["train"]
     params, rec = fit(pack(tr.student, tr.skill, tr.pos, tr.response), ds.num_skills, cfg.baseline_max_iter)
     table = pd.DataFrame({"skill": np.arange(ds.num_skills), **{f"bkt_{k}": v for k, v in params.items()}})
+    # degenerate (Baker, Corbett & Aleven 2008): a correct answer is likelier unknown than known
+    table["bkt_degenerate"] = params["guess"] + params["slip"] >= 1
+    rec["degenerate_skills"] = int(table["bkt_degenerate"].sum())
     return {k: predict(h, params) for k, h in hists.items()}, table, rec
