@@ -161,7 +161,7 @@ def test_cli_train_repro_compare(tmp_path, monkeypatch):
 
 
 def test_baseline_table_means_and_sds_over_seeds(tiny_data, tmp_path):
-    from gainakt.baselines.report import baseline_table, skill_params
+    from gainakt.baselines.report import baseline_table, comparison_table, skill_params
     for seed in (0, 1):
         run(Config(model="dkt", seed=seed, **TINY), tmp_path / "synthetic" / "dkt-baseline" / f"seed{seed}",
             dataset=tiny_data, log=lambda *a: None)
@@ -175,6 +175,13 @@ def test_baseline_table_means_and_sds_over_seeds(tiny_data, tmp_path):
     assert t.loc["dkt", "test_auc_sd"] == pytest.approx(np.std(aucs, ddof=1), abs=1e-4)
     assert np.isnan(t.loc["bkt", "test_auc_sd"])
     assert {"bkt_learn", "train_attempts"} <= set(skill_params(tmp_path, "synthetic").columns)
+    main_run = tmp_path / "synthetic" / "V1-as_run-small" / "seed0"
+    main_run.mkdir(parents=True)
+    fields = {f"enc{e}_{k}": 0.6 + e / 10 for e in (1, 2) for k in ("auc", "acc")}
+    (main_run / "metrics.json").write_text(json.dumps({"valid": fields, "test": fields, "epochs_run": 1}))
+    c = comparison_table(tmp_path, "synthetic").set_index("model")
+    assert c.loc["V1-as_run-small Encoder 2", "test_auc_mean"] == pytest.approx(0.8)
+    assert c.loc["dkt", "test_auc_mean"] == t.loc["dkt", "test_auc_mean"]
 
 
 def test_cli_bad_input_is_one_line(tmp_path, capsys):

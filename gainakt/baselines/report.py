@@ -64,3 +64,41 @@ def skill_params(results_dir: str | Path, dataset: str, seed: int = 0) -> pd.Dat
     if out is None:
         raise FileNotFoundError(f"no skill_params.csv of a classical baseline under {results_dir}/{dataset}/")
     return out
+
+
+def gainakt_runs(results_dir: str | Path = "results") -> pd.DataFrame:
+    """Encoder 1 and Encoder 2 of every GainAKT3Exp run under results/ (folders not ending in
+    -baseline), one row per run and encoder, with the same columns as `baseline_runs`."""
+    rows = []
+    for f in sorted(Path(results_dir).glob("*/*/seed*/metrics.json")):
+        name = f.parent.parent.name
+        if name.endswith("-baseline"):
+            continue
+        m = json.loads(f.read_text())
+        for enc, label in (("enc1", "Encoder 1"), ("enc2", "Encoder 2")):
+            rows.append({"dataset": f.parents[2].name, "model": f"{name} {label}",
+                         "seed": int(f.parent.name.removeprefix("seed")),
+                         **{f"{s}_{k}": m[s][f"{enc}_{k}"] for s in ("test", "valid") for k in ("auc", "acc")},
+                         "epochs_run": m.get("epochs_run")})
+    return pd.DataFrame(rows)
+
+
+def comparison_table(results_dir: str | Path = "results", dataset: str = "assist2015") -> pd.DataFrame:
+    """Test AUC and accuracy on `dataset`: baselines (mean, sd over seeds), GainAKT3Exp's encoders
+    (mean, sd over seeds) and, for assist2015, pyKT's published AUCs (its own evaluation protocol)."""
+    parts = []
+    base = baseline_table(results_dir)
+    if not base.empty:
+        parts.append(base[base.dataset == dataset].assign(source="this book, baseline"))
+    g = gainakt_runs(results_dir)
+    if not g.empty:
+        g = g[g.dataset == dataset].groupby("model")
+        t = g[["test_auc", "test_acc"]].mean().add_suffix("_mean").join(
+            g[["test_auc", "test_acc"]].std(ddof=1).add_suffix("_sd")).join(g.size().rename("seeds"))
+        parts.append(t.reset_index().assign(dataset=dataset, source="this book, GainAKT3Exp"))
+    if dataset == "assist2015":
+        parts.append(pd.DataFrame([{"dataset": dataset, "model": f"{k} (pyKT)", "test_auc_mean": v,
+                                    "source": "pyKT paper, its own evaluation"} for k, v in PYKT_ASSIST2015.items()]))
+    cols = ["source", "model", "seeds", "test_auc_mean", "test_auc_sd", "test_acc_mean", "test_acc_sd"]
+    out = pd.concat([p.astype({"model": str}) for p in parts], ignore_index=True) if parts else pd.DataFrame()
+    return out.reindex(columns=cols)
