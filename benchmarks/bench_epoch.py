@@ -8,8 +8,9 @@ memory (resident; on a GPU also allocated device memory) for
            of 4 length strata per step (the default),
   strata2, strata8  the same with 2 or 8 strata (faster / closer to the plain path's metrics),
   windows  the same with buckets of 64 windows (the fast path before the token budget),
-  padded   the fast operators on the original's padded batches (what V2-V5 as run pay: their
-           regularisers average over padding, so they keep it),
+  packed   the original's padded batches packed into dense rows (what V2-V5 as run use: the
+           padded batch's losses and gradients; Encoder 2 stays padded where they read padding),
+  padded   the fast operators on the original's padded batches,
   plain    matmul attention, dense [B, L, C] practice, 64 windows padded to 200 (the original);
 the cumulative sum against the per-step loop; the batch slots of each batching; the top lines of a
 torch.profiler profile; with --scaling, epoch time against interactions and skills; with --share K,
@@ -131,7 +132,7 @@ def profile_top(args, n_steps=20, rows=12) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(p, ["fast", "strata2", "strata8", "windows", "padded", "plain"])
+    add_common_args(p, ["fast", "strata2", "strata8", "windows", "packed", "padded", "plain"])
     p.add_argument("--scaling", action="store_true", help="also time epochs against interactions and skills")
     p.add_argument("--no-profile", action="store_true")
     add_size_args(p)

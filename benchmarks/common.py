@@ -37,6 +37,8 @@ PATHS = {
     "windows": dict(attention="sdpa", practice_impl="auto", batching="windows", length_strata=1),
     # the fast operators on the original's padded batches (what V2-V5 as run pay)
     "padded": dict(attention="sdpa", practice_impl="auto", batching="padded", length_strata=1),
+    # the original's padded batches packed into dense rows (the padded batch's loss and gradient)
+    "packed": dict(attention="sdpa", practice_impl="auto", batching="packed", length_strata=1),
     # the original: matmul attention, dense [B, L, C] practice, padded batches
     "plain": dict(attention="plain", practice_impl="dense", batching="padded", length_strata=1),
 }

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
 __all__ = ["write_text_atomic", "write_bytes_atomic", "write_json_atomic", "atomic_dir",
-           "clean_stale_tmp"]
+           "clean_stale_tmp", "remove_stale_tmp"]
 
 
 def _umask() -> int:
@@ -44,11 +46,44 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+STALE_TMP_AGE_S = 600.0   # a temporary file without a writer's pid in its name is stale after this
+
+
+def _tmp_is_stale(p: Path) -> bool:
+    """A temporary file of this module is stale if its writer (the pid in its name) is gone, or,
+    without a pid, if it is older than STALE_TMP_AGE_S. Our own process's files are never stale
+    (an interrupted write of ours removes its file itself)."""
+    from .locks import process_alive
+    m = re.search(r"\.p(\d+)-[^.]*\.tmp$", p.name)
+    if m:
+        pid = int(m.group(1))
+        return pid != os.getpid() and not process_alive(pid)
+    try:
+        return time.time() - p.stat().st_mtime > STALE_TMP_AGE_S
+    except FileNotFoundError:
+        return False
+
+
+def remove_stale_tmp(path) -> list[Path]:
+    """Remove the temporary files that interrupted writes of ``path`` left (see `_tmp_is_stale`)."""
+    path = Path(path)
+    removed = []
+    for p in path.parent.glob(f".{path.name}.*.tmp"):
+        if p.is_file() and _tmp_is_stale(p):
+            with suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
+    return removed
+
+
 def write_bytes_atomic(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (creating parent folders); return the path."""
+    """Write ``data`` to ``path`` atomically (creating parent folders); return the path. Temporary
+    files that interrupted (killed) writes of ``path`` left behind are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_tmp(path)
+    # the writer's pid in the name: a later write can tell a dead writer's file from a live one's
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.p{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

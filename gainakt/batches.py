@@ -1,8 +1,9 @@
 """Batches of windows for training and evaluation: how windows are grouped, padded and ordered.
 
-Three batchings (`Config.batching`): "tokens" (length buckets holding about the same number of
-targets, the default), "windows" (length buckets of `batch_size` windows) and "padded" (the
-original: `batch_size` windows each padded to seq_len). One optimiser *step* takes one batch, or
+Four batchings (`Config.batching`): "tokens" (length buckets holding about the same number of
+targets, the default), "windows" (length buckets of `batch_size` windows), "padded" (the
+original: `batch_size` windows each padded to seq_len) and "packed" (the same batches as "padded";
+the model packs their windows into dense rows, `model.Packing`, with the same loss and gradient). One optimiser *step* takes one batch, or
 with "tokens" and `length_strata` m > 1 one bucket from each of m length strata, whose gradients
 are accumulated with weights that make the loss the mean over all their targets.
 """
@@ -32,7 +33,8 @@ class Batch:
         return Batch(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)})
 
 
-BATCHINGS = ("tokens", "windows", "padded")
+BATCHINGS = ("tokens", "windows", "padded", "packed")
+PADDED = ("padded", "packed")  # batchings served as the original's padded batches
 
 
 def token_budget(split: Split, batch_size: int) -> int:
@@ -77,7 +79,7 @@ def _steps(split: Split, batch_size: int, batching: str, max_tokens: int | None,
     if batching not in BATCHINGS:
         raise ValueError(f"batching = {batching!r}; expected one of {BATCHINGS}")
     lengths, n = split.lengths.numpy(), len(split.lengths)
-    if batching == "padded":
+    if batching in PADDED:
         order = rng.permutation(n)
         return [[order[a:a + batch_size]] for a in range(0, n, batch_size)]
     # Random tie-breaking among equal lengths reshuffles who shares a bucket while the sorted length
@@ -110,7 +112,7 @@ def _order_rng(shuffle: bool, seed: int, epoch: int, batching: str):
     shortest windows first and the longest last, in every epoch."""
     if shuffle:
         return np.random.default_rng([seed, epoch])
-    return _FileOrder() if batching == "padded" else np.random.default_rng([seed])
+    return _FileOrder() if batching in PADDED else np.random.default_rng([seed])
 
 
 def _batch(split: Split, g: np.ndarray, padded: bool) -> Batch:
@@ -127,7 +129,7 @@ def iter_steps(split: Split, batch_size: int, *, shuffle: bool = False, seed: in
     - 1, padded ones T = seq_len - 1. The order is deterministic from (seed, epoch)."""
     rng = _order_rng(shuffle, seed, epoch, batching)
     for step in _steps(split, batch_size, batching, max_tokens, length_strata, rng):
-        yield [_batch(split, g, batching == "padded") for g in step]
+        yield [_batch(split, g, batching in PADDED) for g in step]
 
 
 def iter_batches(split: Split, batch_size: int, **kw) -> Iterator[Batch]:

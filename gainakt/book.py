@@ -4,6 +4,7 @@
     python -m gainakt.book run --tag synthetic --dry-run
     python -m gainakt.book run --variant V1 --dataset assist2015 --executor dask --workers 2
     python -m gainakt.book run --executor dask --scheduler tcp://10.0.0.5:8786
+    python -m gainakt.book run --executor dask --cluster slurm --jobs 8 --queue cpu
     python -m gainakt.book status --missing
     python -m gainakt.book build                       # jupyter-book build . -W -n --keep-going
 
@@ -70,11 +71,22 @@ def cmd_run(args) -> int:
     if not runs:
         print("no runs selected", file=sys.stderr)
         return 2
+    slurm = None
+    if args.cluster == "slurm":
+        if args.executor != "dask" or args.scheduler:
+            print("error: --cluster slurm needs --executor dask and no --scheduler",
+                  file=sys.stderr)
+            return 2
+        from .slurm import SlurmOptions
+        slurm = SlurmOptions(jobs=args.jobs, queue=args.queue, account=args.account,
+                             walltime=args.walltime, memory=args.job_mem,
+                             gpus=args.gpus_per_job, extra=args.sbatch or [],
+                             interface=args.interface)
     report = drive(runs, repo_root=repo_root, executor=args.executor, force=args.force,
                    dry_run=args.dry_run, workers=args.workers,
                    threads_per_run=args.threads_per_run, retries=args.retries,
                    timeout=args.timeout, scheduler=args.scheduler,
-                   results_root=args.results_root, progress=not args.quiet)
+                   results_root=args.results_root, progress=not args.quiet, slurm=slurm)
     if args.dry_run:
         return report.exit_code
     print(format_table(report.results))
@@ -106,31 +118,54 @@ def cmd_status(args) -> int:
     return 0
 
 
-# Analysis notebooks (read results/ only) and the book page each becomes; the page is executed
-# at every build, so it always shows what results/ holds now.
-ANALYSIS_PAGES = {"notebooks/analysis_variants.ipynb": "book/analysis/variants.ipynb"}
+# Analysis notebooks (read results/ only) and the book page each becomes: notebooks/analysis_<x>.ipynb
+# -> book/analysis/<x>.ipynb. The page is committed without outputs and executed at every build, so it
+# always shows what results/ holds now; the build itself never writes into the source tree.
+ANALYSIS_SOURCES = "notebooks/analysis_*.ipynb"
+# Cell tag that folds a chapter's code behind a toggle (run pages under book/runs keep their code shown).
+HIDE_TAG = "hide-input"
 
 
-def sync_analysis_pages(repo_root: Path) -> None:
-    """Copy each analysis notebook to its book page, without outputs, marked for execution."""
+def analysis_pages(repo_root: Path) -> dict[str, str]:
+    """{analysis notebook: its book page}, both relative to `repo_root`."""
+    return {str(p.relative_to(repo_root)): f"book/analysis/{p.stem.removeprefix('analysis_')}.ipynb"
+            for p in sorted(repo_root.glob(ANALYSIS_SOURCES))}
+
+
+def analysis_page_text(src: Path) -> str:
+    """The book page of analysis notebook `src`: no outputs, no execution records (so the text depends
+    on the source only and a build leaves `git status` clean), code folded, marked for execution."""
     import nbformat
 
+    nb = nbformat.read(str(src), as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            tags = cell.metadata.setdefault("tags", [])
+            if HIDE_TAG not in tags and "remove-input" not in tags and "remove-cell" not in tags:
+                tags.append(HIDE_TAG)
+    nb.metadata["mystnb"] = {"execution_mode": "force"}
+    return nbformat.writes(nb) + "\n"
+
+
+def sync_analysis_pages(repo_root: Path) -> list[Path]:
+    """Write each analysis notebook's book page where it differs; returns the pages written."""
     from .atomic import write_text_atomic
 
-    for src, dst in ANALYSIS_PAGES.items():
-        if not (repo_root / src).is_file():
-            continue  # a book without that analysis notebook (e.g. a test's scratch root)
-        nb = nbformat.read(str(repo_root / src), as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-        nb.metadata["mystnb"] = {"execution_mode": "force"}
-        write_text_atomic(repo_root / dst, nbformat.writes(nb) + "\n")
+    written = []
+    for src, dst in analysis_pages(repo_root).items():
+        text, page = analysis_page_text(repo_root / src), repo_root / dst
+        if not page.is_file() or page.read_text(encoding="utf-8") != text:
+            write_text_atomic(page, text)
+            written.append(page)
+    return written
 
 
 def cmd_build(args) -> int:
     repo_root = (args.repo_root or _default_repo_root()).resolve()
-    sync_analysis_pages(repo_root)
+    for page in sync_analysis_pages(repo_root):  # only after an analysis notebook changed: commit it
+        print(f"updated {page.relative_to(repo_root)} from its analysis notebook (commit it)", file=sys.stderr)
     exe = Path(sys.executable).with_name("jupyter-book")
     exe = str(exe) if exe.exists() else shutil.which("jupyter-book")
     if not exe:
@@ -154,6 +189,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scheduler", default=None,
                    help="Dask scheduler address (tcp://host:8786) or scheduler file (*.json); "
                         "default: a LocalCluster")
+    sl = r.add_argument_group("Slurm (--executor dask --cluster slurm; needs dask-jobqueue)")
+    sl.add_argument("--cluster", choices=("local", "slurm"), default="local",
+                    help="where the dask executor starts its workers without --scheduler: "
+                         "a LocalCluster (default) or Slurm jobs submitted with sbatch")
+    sl.add_argument("--jobs", type=int, default=None,
+                    help="Slurm jobs of one worker each (default: --workers, else "
+                         "cpu_count // threads-per-run)")
+    sl.add_argument("--queue", default=None, help="Slurm partition (default: the site's)")
+    sl.add_argument("--account", default=None, help="Slurm account (default: the user's)")
+    sl.add_argument("--walltime", default="01:00:00",
+                    help="per job; a run must finish within it (default 01:00:00)")
+    sl.add_argument("--job-mem", default="4GB", help="memory per job (default 4GB)")
+    sl.add_argument("--gpus-per-job", type=int, default=0,
+                    help="--gres=gpu:K per job, advertised as the Dask resource GPU=K that "
+                         "runs with 'gpu: true' need (default 0)")
+    sl.add_argument("--interface", default=None,
+                    help="network interface for the scheduler and workers, e.g. ib0 "
+                         "(default: the address of this host's name)")
+    sl.add_argument("--sbatch", action="append", metavar="DIRECTIVE",
+                    help="extra #SBATCH directive, repeatable, e.g. --sbatch=--qos=short")
     r.add_argument("--workers", type=int, default=None,
                    help="parallel runs (default: cpu_count // threads-per-run)")
     r.add_argument("--threads-per-run", type=int, default=None,

@@ -4,51 +4,96 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 
-import pandas as pd
-
-from .config import Config, field_types, optional_fields
+from .config import GROUPS, Config, ConfigError, allowed, check_field, field_types, optional_fields
 
 DEFAULT_EXPERIMENTS = "experiments"
 
 
+class UsageError(ValueError):
+    """Bad command-line input other than a config value (a file, a variant name): one line, exit 2."""
+
+
 def _parse_value(name: str, text: str):
+    """A flag's text as field `name`'s type; ConfigError (field, value, what is allowed) otherwise."""
     t = field_types()[name]
     if text.lower() in ("none", "null") and name in optional_fields():
         return None
-    if t is bool:
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise argparse.ArgumentTypeError(f"--{name}: expected true or false, got {text!r}")
-    if t is dict:
-        return json.loads(text)
-    return t(text)
+    try:
+        if t is bool:
+            return {"1": True, "true": True, "yes": True, "on": True,
+                    "0": False, "false": False, "no": False, "off": False}[text.lower()]
+        if t is dict:
+            value = json.loads(text)
+            if not isinstance(value, dict):
+                raise ValueError
+            return value
+        return t(text)
+    except (ValueError, KeyError):
+        raise ConfigError(name, text, allowed(name)) from None
 
 
 def _config_from_args(args) -> Config:
-    from .variants import make_config
-    given = {f.name: _parse_value(f.name, getattr(args, f.name)) for f in fields(Config)
-             if getattr(args, f.name, None) is not None and f.name not in ("variant", "flavour")}
+    """The run's Config from the flags; raises ConfigError / UsageError before anything is created."""
+    from .variants import FLAVOURS, make_config, variant_by_slug
+    given = {}
+    for f in fields(Config):
+        text = getattr(args, f.name, None)
+        if text is not None and f.name not in ("variant", "flavour"):
+            given[f.name] = _parse_value(f.name, text)
+            check_field(f.name, given[f.name])
     if args.config:
-        base = json.loads(Path(args.config).read_text())
+        path = Path(args.config)
+        try:
+            base = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise UsageError(f"--config {path}: cannot read a JSON config ({e})") from None
         base = base.get("config", base)  # accept a run's config.json or a bare config
         return Config.from_dict({**base, **given})
     if args.variant and args.variant != "custom":
-        return make_config(args.variant, args.flavour or "as_run", **given)
+        try:
+            key = variant_by_slug(args.variant).key
+        except KeyError:
+            raise ConfigError("variant", args.variant, allowed("variant")) from None
+        flavour = args.flavour or "as_run"
+        if flavour not in FLAVOURS:
+            raise ConfigError("flavour", flavour, "one of " + ", ".join(FLAVOURS) + " with a variant")
+        return make_config(key, flavour, **given)
+    if args.flavour:
+        check_field("flavour", args.flavour)
+        given["flavour"] = args.flavour
     return Config.from_dict(given)
 
 
+def _flag_help(f) -> str:
+    default = f.default_factory() if f.default is MISSING else f.default
+    default = "none" if default is None else json.dumps(default) if isinstance(default, (dict, str)) \
+        else str(default).lower() if isinstance(default, bool) else default
+    return f"{f.metadata.get('help', '')} (default: {default}; allowed: {allowed(f.name)})"
+
+
+_METAVAR = {int: "INT", float: "NUM", bool: "BOOL", dict: "JSON", str: "TEXT"}
+
+
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per Config field, grouped as the dataclass groups them, help from its metadata.
+    Values are parsed and checked later (_config_from_args), so every error reads the same."""
+    by_group = {g: p.add_argument_group(f"{g} (config fields)") for g in GROUPS}
+    types = field_types()
     for f in fields(Config):
-        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None, metavar="VALUE")
+        g = by_group[f.metadata.get("group") or "identity"]
+        choices = f.metadata.get("choices")
+        metavar = "{" + ",".join(choices) + "}" if choices else _METAVAR[types[f.name]]
+        g.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None, metavar=metavar,
+                       help=_flag_help(f).replace("%", "%%"))
     p.add_argument("--config", help="a JSON config (or a run's config.json) to start from")
 
 
 def cmd_variants(args) -> int:
+    import pandas as pd
+
     from .variants import table
     pd.set_option("display.max_colwidth", 120, "display.width", 200)
     print(pd.DataFrame(table()).to_string(index=False))
@@ -56,15 +101,28 @@ def cmd_variants(args) -> int:
 
 
 def cmd_train(args, argv) -> int:
+    cfg = _config_from_args(args)          # every field checked: no torch imported yet
+    from .data import DataNotFoundError, dataset_folder
+    try:
+        dataset_folder(cfg.dataset, cfg.data_dir)  # the data exist, before any folder is made
+    except DataNotFoundError as e:
+        raise UsageError(str(e)) from None
     from .repro import new_run_dir, write_config
     from .train import run
-    cfg = _config_from_args(args)
     out = Path(args.out) if args.out else new_run_dir(args.experiments_dir, cfg)
+    fresh = not (out / "config.json").exists()
     out.mkdir(parents=True, exist_ok=True)
-    if not (out / "config.json").exists():
+    if fresh:
         write_config(out, cfg, ["python", "-m", "gainakt", *argv])
     print(f"run folder: {out}")
-    res = run(cfg, out)
+    try:
+        res = run(cfg, out)
+    except BaseException:
+        if fresh and not any(p.is_file() for p in out.rglob("*") if p.name != "config.json"):
+            import shutil
+            shutil.rmtree(out, ignore_errors=True)  # it never started: leave no empty run folder
+            print(f"run folder {out} removed: the run did not start", file=sys.stderr)
+        raise
     _print_summary(res)
     return 0
 
@@ -78,7 +136,8 @@ def _print_summary(res: dict) -> None:
           f"Encoder-2 AUC {t['enc2_auc']:.4f} acc {t['enc2_acc']:.4f} | "
           f"gain std skill {t['gain_skill_std']:.4f} scalar {t['gain_scalar_std']:.4f}")
     if "checks" in res:
-        print(f"trajectory checks passed: {res['checks_passed']}/6")
+        by = ", ".join(f"{k} {n}/6" for k, n in res.get("checks_passed_by", {}).items())
+        print(f"trajectory checks passed: {res['checks_passed']}/6 (the seeds' way)" + (f"; {by}" if by else ""))
 
 
 def _run_dir(args) -> Path:
@@ -95,15 +154,13 @@ def _run_dir(args) -> Path:
 
 def _load_trained(args):
     """(run folder, config, Experiment with the run's best checkpoint loaded)."""
-    import torch
-
     from .repro import load_config
-    from .train import Experiment
+    from .train import Experiment, load_checkpoint
     d = _run_dir(args)
     cfg = load_config(d)
     exp = Experiment(cfg)
     ckpt = d / "checkpoints" / ("best.pt" if (d / "checkpoints" / "best.pt").exists() else "last.pt")
-    exp.model.load_state_dict(torch.load(ckpt, map_location=exp.device, weights_only=False)["model"])
+    exp.model.load_state_dict(load_checkpoint(ckpt, exp.device)["model"])  # weights only: no pickled code
     return d, cfg, exp
 
 
@@ -131,19 +188,22 @@ def cmd_repro(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .repro import compare_histories, find_run, run_key
+    import pandas as pd
+
+    from .repro import compare_runs, find_run, run_key
     a = _run_dir(args)
     b = Path(args.other) if args.other else find_run(run_key(a), args.experiments_dir, repro=True)
-    table = compare_histories(pd.read_csv(a / "history.csv"), pd.read_csv(b / "history.csv"), args.tolerance)
+    table, met, ok = compare_runs(a, b, args.tolerance)
     pd.set_option("display.width", 200)
-    for status in ("outside", "within", "exact"):
-        sub = table[table.status == status]
-        print(f"{status}: {len(sub)} columns")
-        if status != "exact" and len(sub):
-            print(sub.to_string(index=False))
-    bad = (table.status == "outside").any()
-    print(f"{'ERROR' if bad else 'SUCCESS'}: {a.name} vs {b.name}, tolerance {args.tolerance:g}")
-    return 1 if bad else 0
+    for what, t, col in (("history.csv", table, "columns"), ("metrics.json", met, "fields")):
+        for status in ("missing", "outside", "within", "exact"):
+            sub = t[t.status == status]
+            if len(sub) or status in ("outside", "exact"):
+                print(f"{what} {status}: {len(sub)} {col}")
+            if status != "exact" and len(sub):
+                print(sub.to_string(index=False))
+    print(f"{'SUCCESS' if ok else 'ERROR'}: {a.name} vs {b.name}, tolerance {args.tolerance:g}")
+    return 0 if ok else 1
 
 
 def cmd_trajectories(args) -> int:
@@ -153,7 +213,8 @@ def cmd_trajectories(args) -> int:
     d, cfg, exp = _load_trained(args)
     traj = trajectories(exp, args.n, cfg.trajectory_min_steps, cfg.eval_gamma_mode)
     write_text_atomic(d / f"trajectories_{args.n}.csv", traj.to_csv(index=False))
-    print(trajectory_checks(traj).to_string(index=False))
+    for defs, gain in (("original", "gain_scalar"), ("meaningful", "gain_skill")):
+        print(trajectory_checks(traj, gain, defs).to_string(index=False))
     return 0
 
 
@@ -165,13 +226,16 @@ def cmd_simulate(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gainakt", description=__doc__)
     p.add_argument("--experiments-dir", default=DEFAULT_EXPERIMENTS, help="where run folders live")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("variants", help="print the variant table")
-    t = sub.add_parser("train", help="train one configuration (any config field as a flag)")
+    t = sub.add_parser("train", help="train one configuration (any config field as a flag)",
+                       usage="python -m gainakt train [--variant V --flavour F] [--FIELD VALUE ...]",
+                       description="Train one configuration. --variant V --flavour F start from a variant "
+                       "of the table (python -m gainakt variants); any other flag overrides one field. "
+                       "Every value is checked before anything is written.")
     _add_config_flags(t)
     t.add_argument("--out", help="run folder (default: a new one under --experiments-dir)")
     for name, helptext in (("eval", "evaluate a run's best checkpoint on valid and test"),
@@ -189,14 +253,19 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("simulate", help="write a simulated-learners dataset with its ground truth")
     s.add_argument("--out", required=True)
     s.add_argument("--params", help="JSON of SimConfig overrides")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
     handlers = {"variants": cmd_variants, "eval": cmd_eval, "repro": cmd_repro, "compare": cmd_compare,
                 "trajectories": cmd_trajectories, "simulate": cmd_simulate}
     try:
         if args.cmd == "train":
             return cmd_train(args, argv)
         return handlers[args.cmd](args)
-    except (ValueError, FileNotFoundError) as e:  # bad input (field, value, data set, fold, file): one line
+    except (ConfigError, UsageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -9,6 +9,7 @@ variants in `variants.py` combines them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field, fields
@@ -32,9 +33,43 @@ ORIGINAL_DEFAULTS: dict[str, Any] = {
 # Our field names where they differ from the original key.
 _RENAMED = {"num_encoder_blocks": "n_blocks"}
 
+# ---- one source for every field: type (the annotation), default, allowed values, help, group ----
+# A field is declared as   name: type = opt(default, GROUP, "help", <allowed>)
+# where <allowed> is choices=(...) or lo=/hi= (closed bounds; gt= for an open lower bound).
+# validate() checks every field from this metadata; the CLI's --help and flags are built from it.
+GROUPS = ("identity", "data", "optimisation", "architecture", "learning curve", "losses",
+          "audit switches", "evaluation")
+# Names known without importing torch (data.DATASETS and variants.VARIANTS are the full tables;
+# tests check that these agree with them).
+DATASET_NAMES = ("assist2015", "assist2009", "statics2011", "synthetic")
+
+
+class ConfigError(ValueError):
+    """A configuration value is not allowed; the message is one line: field, value, what is allowed."""
+
+    def __init__(self, field: str, value: Any, allowed: str, what: str = "config field"):
+        self.field, self.value, self.allowed, self.what = field, value, allowed, what
+        super().__init__(f"{what} {field!r} = {value!r} is not allowed; expected {allowed}")
+
+    def __reduce__(self):  # picklable despite the custom signature (worker processes)
+        return self.__class__, (self.field, self.value, self.allowed, self.what)
+
+
+def opt(default: Any = dataclasses.MISSING, group: str = "", help: str = "", *,
+        choices: tuple | None = None, lo: float | None = None, hi: float | None = None,
+        gt: float | None = None, factory: Any = dataclasses.MISSING) -> Any:
+    """A Config field with its metadata (see the comment above)."""
+    meta = {"group": group, "help": help, "choices": choices, "lo": lo, "hi": hi, "gt": gt}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 # Allowed values of the string switches: (as run, as intended) is documented beside each field.
+# (Kept as a table for callers; the same tuples are the fields' `choices` metadata below.)
 CHOICES: dict[str, tuple[str, ...]] = {
     "flavour": ("as_run", "as_intended", "custom"),
+    "dataset": DATASET_NAMES,
     "gain_mode": ("per_skill", "scalar"),
     "accumulate": ("all_skills", "practised"),
     "loss_on": ("probabilities", "logits"),
@@ -47,109 +82,148 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "student_index": ("per_split", "global"),
     "gamma_mode": ("per_student", "mean"),
     "gamma_at_eval": ("mean", "per_student"),
+    "unseen_student_gamma": ("own", "trained_mean"),
     "attention": ("sdpa", "plain"),
     "practice_impl": ("auto", "dense"),
-    "batching": ("tokens", "windows", "padded"),
+    "batching": ("tokens", "windows", "padded", "packed"),
     "device": ("auto", "cpu", "cuda"),
     "model": ("gainakt", "skill_only", "pfa", "bkt", "dkt", "sakt"),
 }
+_C = CHOICES
+ID, DATA, OPT, ARCH, CURVE, LOSS, SWITCH, EVAL = GROUPS
+
+# Fields that say where or how fast a run executes, not what it computes: a resume may change them
+# (and `epochs`: training on reproduces an uninterrupted run with more epochs, see
+# tests/test_train.py::test_interrupted_run_resumes_to_the_same_history). Any other difference
+# between a folder's run and the requested config is refused (`gainakt.train.check_resume`).
+RUN_ONLY_FIELDS = ("device", "num_threads", "data_dir", "title", "epochs")
 
 
 @dataclass
 class Config:
     # --- identity -----------------------------------------------------------------------
-    variant: str = "custom"          # key in variants.VARIANTS, or "custom"
-    flavour: str = "custom"          # "as_run" | "as_intended" | "custom"
-    title: str = ""                  # free short title, used in run folder names
-    model: str = "gainakt"           # gainakt (GainAKT3Exp) | skill_only | pfa | bkt | dkt | sakt (gainakt/baselines/)
+    variant: str = opt("custom", ID, "variant key (python -m gainakt variants), or custom")
+    flavour: str = opt("custom", ID, "as_run: the switches as the original code ran; as_intended: as its "
+                       "documents describe; custom: neither", choices=_C["flavour"])
+    title: str = opt("", ID, "free short title, used in run folder names")
+    model: str = opt("gainakt", ID, "gainakt (GainAKT3Exp) or a baseline of gainakt/baselines/: skill_only, "
+                     "pfa, bkt, dkt, sakt", choices=_C["model"])
     # --- data ---------------------------------------------------------------------------
-    dataset: str = "assist2015"      # assist2015 | assist2009 | statics2011 | synthetic
-    data_dir: str | None = None      # None: the GAINAKT_DATA environment variable
-    fold: int = 0                    # validation fold; train on the others
-    seq_len: int = 200               # windows of at most this many interactions
-    synthetic: dict = field(default_factory=dict)  # SimConfig overrides for dataset "synthetic"
+    dataset: str = opt("assist2015", DATA, "data set", choices=_C["dataset"])
+    data_dir: str | None = opt(None, DATA, "folder holding the data sets; none: $GAINAKT_DATA, "
+                               "else ../shared/data beside the project")
+    fold: int = opt(0, DATA, "validation fold; train on the others", lo=0, hi=4)
+    seq_len: int = opt(200, DATA, "windows of at most this many interactions", lo=2)
+    synthetic: dict = opt(group=DATA, help="SimConfig overrides (JSON) for dataset synthetic", factory=dict)
     # --- optimisation (original defaults) -----------------------------------------------
-    seed: int = 42
-    epochs: int = 20
-    batch_size: int = 64
-    learning_rate: float = 0.000174
-    weight_decay: float = 1.7571e-05  # coupled L2 inside Adam, as the original (not AdamW)
-    gradient_clip: float = 1.0        # global norm
-    patience: int = 10                # early stopping on validation Encoder-1 AUC
-    gains_lr_multiplier: float = 3.0  # V2's layer-wise LR: gains_projection gets 3x
-    shuffle: bool = False             # the original DataLoader did not shuffle
-    batching: str = "tokens"          # tokens / windows / padded (the original): see batches.py
-    max_tokens: int | None = None     # tokens: targets per step; None = batch_size x mean targets per window
-    length_strata: int = 4            # tokens: each step takes one length bucket from each of this many strata
-    train_eval_fraction: float = 1.0  # share of training windows re-evaluated each epoch for train metrics
-    device: str = "auto"              # auto: CUDA when present, else CPU
-    num_threads: int = 0              # torch CPU threads; 0 keeps torch's default
+    seed: int = opt(42, OPT, "random seed (weights, dropout, batch order)", lo=0)
+    epochs: int = opt(20, OPT, "maximum number of training epochs", lo=1)
+    batch_size: int = opt(64, OPT, "windows per batch (tokens: sets the token budget)", lo=1)
+    learning_rate: float = opt(0.000174, OPT, "Adam learning rate", gt=0)
+    weight_decay: float = opt(1.7571e-05, OPT, "coupled L2 inside Adam, as the original (not AdamW)", lo=0)
+    gradient_clip: float = opt(1.0, OPT, "global gradient-norm clip; 0: no clipping", lo=0)
+    patience: int = opt(10, OPT, "early stopping: epochs without a better validation Encoder-1 AUC", lo=1)
+    gains_lr_multiplier: float = opt(3.0, OPT, "V2's layer-wise LR: gains_projection's LR multiplier", gt=0)
+    shuffle: bool = opt(False, OPT, "shuffle training batches (the original DataLoader did not)")
+    batching: str = opt("tokens", OPT, "tokens / windows / padded (the original's batches) / packed (the "
+                        "original's batches packed into dense rows: the same losses and gradients): batches.py",
+                        choices=_C["batching"])
+    max_tokens: int | None = opt(None, OPT, "tokens batching: targets per step; none: batch_size x mean "
+                                 "targets per window", lo=1)
+    length_strata: int = opt(4, OPT, "tokens batching: one length bucket from each of this many strata "
+                             "per step", lo=1)
+    train_eval_fraction: float = opt(1.0, OPT, "share of training windows re-evaluated each epoch for the "
+                                     "training metrics", gt=0, hi=1)
+    device: str = opt("auto", OPT, "auto: CUDA when present, else CPU", choices=_C["device"])
+    num_threads: int = opt(0, OPT, "torch CPU threads; 0 keeps torch's default", lo=0)
     # --- architecture (original defaults) ------------------------------------------------
-    d_model: int = 256
-    n_heads: int = 4
-    n_blocks: int = 4
-    d_ff: int = 512
-    dropout: float = 0.2
-    attention: str = "sdpa"           # fused scaled_dot_product_attention, or the plain matmul path
-    practice_impl: str = "auto"       # auto: gather path where the switches allow; dense: [B, L, C] always
-    baseline_max_iter: int = 200      # baselines skill_only/pfa (lbfgs) and bkt (EM): iteration cap, >= 1; hitting it is reported as not converged
+    d_model: int = opt(256, ARCH, "model width (a multiple of n_heads)", lo=1)
+    n_heads: int = opt(4, ARCH, "attention heads", lo=1)
+    n_blocks: int = opt(4, ARCH, "encoder blocks per encoder", lo=1)
+    d_ff: int = opt(512, ARCH, "feed-forward width", lo=1)
+    dropout: float = opt(0.2, ARCH, "dropout probability", lo=0, hi=1)
+    attention: str = opt("sdpa", ARCH, "fused scaled_dot_product_attention, or the plain matmul path",
+                         choices=_C["attention"])
+    practice_impl: str = opt("auto", ARCH, "auto: gather path where the switches allow; dense: [B, L, C] "
+                             "always", choices=_C["practice_impl"])
+    gains_projection_bias_std: float = opt(0.5, ARCH, "V3+ init: gains_projection bias ~ N(0, std); 0: zero "
+                                           "bias", lo=0)
+    gains_projection_orthogonal: bool = opt(True, ARCH, "V3+ init: with bias_std > 0, orthogonal weight x "
+                                            "scale")
+    gains_projection_orthogonal_scale: float = opt(0.3, ARCH, "V3+ init: scale of the orthogonal weight",
+                                                   gt=0)
+    baseline_max_iter: int = opt(200, ARCH, "baselines skill_only/pfa (lbfgs) and bkt (EM): iteration cap; "
+                                 "hitting it is reported as not converged", lo=1)
     # --- learning curve -----------------------------------------------------------------
-    beta_skill_init: float = 2.0
-    beta_init_std: float = 0.5        # V3: N(beta_init, 0.5) clamped to [0.5, 5]; 0 = constant (V0-V2)
-    m_sat_init: float = 0.8
-    gamma_student_init: float = 1.0
-    sigmoid_offset: float = 2.0
-    mastery_threshold_init: float = 0.85
-    threshold_temperature: float = 1.0  # fixed, not learnt (as the original)
+    beta_skill_init: float = opt(2.0, CURVE, "initial per-skill learning-curve steepness beta", gt=0)
+    beta_init_std: float = opt(0.5, CURVE, "V3: beta ~ N(beta_init, std) clamped to [0.5, 5]; 0: constant "
+                               "(V0-V2)", lo=0)
+    m_sat_init: float = opt(0.8, CURVE, "initial saturation mastery", gt=0, hi=1)
+    gamma_student_init: float = opt(1.0, CURVE, "initial per-student learning velocity gamma", gt=0)
+    sigmoid_offset: float = opt(2.0, CURVE, "offset of the mastery sigmoid")
+    mastery_threshold_init: float = opt(0.85, CURVE, "initial mastery threshold theta", lo=0, hi=1)
+    threshold_temperature: float = opt(1.0, CURVE, "temperature of the IM logits (fixed, not learnt, as "
+                                       "the original)", gt=0)
     # --- losses -------------------------------------------------------------------------
-    bce_loss_weight: float = 0.5      # lambda1; the IM loss gets 1 - lambda1
-    variance_loss_weight: float = 2.0
-    skill_contrastive_loss_weight: float = 1.0
-    beta_spread_regularization_weight: float = 0.5
-    beta_spread_target: float = 0.3
-    # --- V3+ initialisation of gains_projection -----------------------------------------
-    gains_projection_bias_std: float = 0.5  # > 0: bias ~ N(0, std)
-    gains_projection_orthogonal: bool = True  # with bias_std > 0: orthogonal weight x scale
-    gains_projection_orthogonal_scale: float = 0.3
-    # --- switches: (as run / as intended) -----------------------------------------------
-    gain_mode: str = "per_skill"      # scalar (V0: sigmoid(mean ReLU(v)), practised skill only) / per_skill
-    accumulate: str = "practised"     # all_skills (as run V1-V5) / practised (as intended)
-    loss_on: str = "logits"           # probabilities (double sigmoid, as run) / logits
-    enc1_query: str = "next"          # current (as run V3+) / next (as run V0-V2, as intended)
-    im_target: str = "next"           # next r_{t+1} (as run) / current r_t (2ff15f7, leaks r_t)
-    mastery_index: str = "next"       # current q_t (as run, "Bug 0" fix) / next q_{t+1} (as intended)
-    mask_padding: bool = True         # False: variance/contrastive losses include padding (as run)
-    difficulty_mode: str = "none"     # none / scale_after (V4: gains / difficulty) / input (V5)
-    difficulty_source: str = "train"  # original (validation fold, off-by-one) / train (training folds)
-    use_student_velocity: bool = False  # multiply gains by a per-student velocity (V4, V5)
-    velocity_source: str = "past"     # original_leak (own future responses) / past
-    student_index: str = "global"     # per_split (as run: gamma looked up by a per-split index) / global
-    gamma_mode: str = "per_student"   # mean (V1: mean gamma for everyone) / per_student
-    gamma_at_eval: str = "per_student"  # mean (as run: the evaluator passed no student ids) / per_student
-    original_factory: bool = False    # True: drop the options the original factory never passed on
+    bce_loss_weight: float = opt(0.5, LOSS, "lambda1: weight of Encoder-1's BCE; the IM loss gets "
+                                 "1 - lambda1", lo=0, hi=1)
+    variance_loss_weight: float = opt(2.0, LOSS, "weight of the gain-variance loss", lo=0)
+    skill_contrastive_loss_weight: float = opt(1.0, LOSS, "weight of the skill-contrastive loss", lo=0)
+    beta_spread_regularization_weight: float = opt(0.5, LOSS, "weight of the beta-spread hinge", lo=0)
+    beta_spread_target: float = opt(0.3, LOSS, "target standard deviation of beta (hinge)", lo=0)
+    # --- audit switches: (as run / as intended) -----------------------------------------
+    gain_mode: str = opt("per_skill", SWITCH, "scalar (V0: sigmoid(mean ReLU(v)), practised skill only) / "
+                         "per_skill", choices=_C["gain_mode"])
+    accumulate: str = opt("practised", SWITCH, "all_skills (as run V1-V5) / practised (as intended)",
+                          choices=_C["accumulate"])
+    loss_on: str = opt("logits", SWITCH, "probabilities (double sigmoid, as run) / logits",
+                       choices=_C["loss_on"])
+    enc1_query: str = opt("next", SWITCH, "current (as run V3+) / next (as run V0-V2, as intended)",
+                          choices=_C["enc1_query"])
+    im_target: str = opt("next", SWITCH, "next r_{t+1} (as run) / current r_t (2ff15f7, leaks r_t)",
+                         choices=_C["im_target"])
+    mastery_index: str = opt("next", SWITCH, "current q_t (as run, 'Bug 0' fix) / next q_{t+1} (as "
+                             "intended)", choices=_C["mastery_index"])
+    mask_padding: bool = opt(True, SWITCH, "false: variance/contrastive losses include padding (as run)")
+    difficulty_mode: str = opt("none", SWITCH, "none / scale_after (V4: gains / difficulty) / input (V5)",
+                               choices=_C["difficulty_mode"])
+    difficulty_source: str = opt("train", SWITCH, "original (validation fold, off-by-one) / train "
+                                 "(training folds)", choices=_C["difficulty_source"])
+    use_student_velocity: bool = opt(False, SWITCH, "multiply gains by a per-student velocity (V4, V5)")
+    velocity_source: str = opt("past", SWITCH, "original_leak (own future responses) / past",
+                               choices=_C["velocity_source"])
+    student_index: str = opt("global", SWITCH, "per_split (as run: gamma looked up by a per-split index) "
+                             "/ global", choices=_C["student_index"])
+    gamma_mode: str = opt("per_student", SWITCH, "mean (V1: mean gamma for everyone) / per_student",
+                          choices=_C["gamma_mode"])
+    gamma_at_eval: str = opt("per_student", SWITCH, "mean (as run: the evaluator passed no student ids) "
+                             "/ per_student", choices=_C["gamma_at_eval"])
+    unseen_student_gamma: str = opt("trained_mean", SWITCH, "own (as run: a student absent from training "
+                                    "keeps its own row, moved only by weight decay) / trained_mean (the mean "
+                                    "of trained students' gammas, no decay)", choices=_C["unseen_student_gamma"])
+    zero_unmasked_inputs: bool = opt(False, SWITCH, "true (as run: the original's c[:-1] * mask turns the "
+                                     "input at steps without a target, the last real one included, into "
+                                     "token 0); only padded-position terms differ")
+    original_factory: bool = opt(False, SWITCH, "true: drop the options the original factory never "
+                                 "passed on")
     # --- evaluation ---------------------------------------------------------------------
-    n_trajectory_students: int = 10   # test students written to trajectories.csv
-    trajectory_min_steps: int = 10
-    max_correlation_students: int = 3800
-    im_grad_batches: int = 4          # training-split batches (whole buckets) for the IM-gradient diagnostic
+    n_trajectory_students: int = opt(10, EVAL, "test students written to trajectories.csv", lo=0)
+    trajectory_min_steps: int = opt(10, EVAL, "minimum interactions of a trajectory student", lo=1)
+    max_correlation_students: int = opt(3800, EVAL, "students in the gain/performance correlations", lo=1)
+    im_grad_batches: int = opt(4, EVAL, "training-split batches (whole buckets) for the IM-gradient "
+                               "diagnostic", lo=0)
+    min_skill_count: int = opt(20, EVAL, "per-skill statistics (per-skill CV) use skills with at least "
+                               "this many interactions", lo=1)
 
     # ------------------------------------------------------------------------------------
     def __post_init__(self) -> None:
-        for name, allowed in CHOICES.items():
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ValueError(f"config field {name!r} = {value!r}; expected one of {allowed}")
-        if not 0.0 <= self.bce_loss_weight <= 1.0:
-            raise ValueError(f"bce_loss_weight = {self.bce_loss_weight}; expected a value in [0, 1]")
-        if self.baseline_max_iter < 1:
-            raise ValueError(f"baseline_max_iter = {self.baseline_max_iter}; expected an integer >= 1")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model = {self.d_model} is not divisible by n_heads = {self.n_heads}")
+        validate(self)
 
     @property
     def regularisers_see_padding(self) -> bool:
         """The variance/contrastive losses average over padding positions (as run): their value then
-        depends on how much padding a batch holds, so only `batching="padded"` reproduces them."""
+        depends on how much padding a batch holds, so only the original's batches (`batching="padded"`
+        or "packed") reproduce them."""
         return not self.mask_padding and bool(self.variance_loss_weight or self.skill_contrastive_loss_weight)
 
     @property
@@ -194,19 +268,101 @@ class Config:
         return {k: v for k, v in self.to_dict().items() if base_d[k] != v}
 
 
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict}
+
+
 def optional_fields() -> set[str]:
     """Fields that may be None (typed `X | None`): "none" on the command line means None."""
     return {f.name for f in fields(Config) if str(f.type).endswith("| None")}
 
 
+@functools.lru_cache(maxsize=None)
+def _fields() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in fields(Config)}
+
+
+@functools.lru_cache(maxsize=None)
+def _types() -> dict[str, type]:
+    return {f.name: _TYPES.get(str(f.type).split(" |")[0], str) for f in fields(Config)}
+
+
 def field_types() -> dict[str, type]:
     """Field name -> Python type, for the CLI's flags and for papermill parameters."""
-    out = {}
-    for f in fields(Config):
-        t = f.type if isinstance(f.type, str) else f.type.__name__
-        out[f.name] = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict,
-                       "str | None": str, "int | None": int}.get(t, str)
-    return out
+    return dict(_types())
+
+
+def variant_names() -> tuple[str, ...]:
+    """Allowed values of `variant`: the keys of variants.VARIANTS and "custom" (no torch needed)."""
+    from .variants import VARIANTS  # variants imports this module: import here, not at the top
+    return (*VARIANTS, "custom")
+
+
+def allowed(name: str) -> str:
+    """What field `name` accepts, in words, e.g. "an integer >= 1" or "one of tokens, windows"."""
+    f = _fields()[name]
+    m, t = f.metadata, _types()[name]
+    if name == "variant":
+        return "one of " + ", ".join(variant_names())
+    if m.get("choices"):
+        return "one of " + ", ".join(m["choices"])
+    text = {int: "an integer", float: "a number", bool: "true or false", dict: "a JSON object",
+            str: "a string"}[t]
+    bounds = [f">= {m['lo']:g}" if m.get("lo") is not None else None,
+              f"> {m['gt']:g}" if m.get("gt") is not None else None,
+              f"<= {m['hi']:g}" if m.get("hi") is not None else None]
+    bounds = [b for b in bounds if b]
+    if bounds:
+        text += " " + " and ".join(bounds)
+    if name in optional_fields():
+        text += ", or none"
+    return text
+
+
+def check_field(name: str, value: Any) -> None:
+    """Raise ConfigError unless `value` has field `name`'s type and lies in its range / choices."""
+    f = _fields().get(name)
+    if f is None:
+        raise ConfigError(name, value, "a known config field (python -m gainakt train --help)")
+    m, t = f.metadata, _types()[name]
+    if value is None and str(f.type).endswith("| None"):
+        return
+    ok_type = (isinstance(value, t) and not (t is int and isinstance(value, bool))) or \
+              (t is float and isinstance(value, int) and not isinstance(value, bool))
+    if not ok_type:
+        raise ConfigError(name, value, allowed(name))
+    choices = variant_names() if name == "variant" else m.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(name, value, allowed(name))
+    if t in (int, float):
+        lo, hi, gt = m.get("lo"), m.get("hi"), m.get("gt")
+        if value != value or (lo is not None and value < lo) or (hi is not None and value > hi) or \
+                (gt is not None and value <= gt):
+            raise ConfigError(name, value, allowed(name))
+
+
+def validate(cfg: "Config") -> None:
+    """Every field's type and range (from the metadata), then the rules between fields."""
+    for f in fields(cfg):
+        check_field(f.name, getattr(cfg, f.name))
+    if cfg.d_model % cfg.n_heads:
+        raise ConfigError("d_model", cfg.d_model, f"a multiple of n_heads = {cfg.n_heads}")
+
+
+def notebook_parameters(namespace: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The parameters of a papermill notebook, read from its globals (`namespace`) after the parameters
+    cell and papermill's injected-parameters cell have run: each must be a Config field or one of `extra`
+    (the notebook's own parameters), else ConfigError, so a typo (`-p varient V2`) stops the run
+    instead of running the default. Returns {name: value} for the known names."""
+    known = {f.name for f in fields(Config)} | set(extra)
+    # parameters are plain data; IPython's own globals (In, Out, open, exit, _i1...) and imports are not
+    data = (str, int, float, bool, dict, list, tuple, type(None))
+    params = {k: v for k, v in namespace.items()
+              if not k.startswith("_") and k not in ("In", "Out") and isinstance(v, data)}
+    for name, value in params.items():
+        if name not in known:
+            raise ConfigError(name, value, "a Config field (python -m gainakt train --help) or one of "
+                              + ", ".join(extra), what="notebook parameter")
+    return params
 
 
 def defaults_md5(defaults: dict[str, Any] = ORIGINAL_DEFAULTS) -> str:

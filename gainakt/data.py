@@ -24,10 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import PACKAGE_ROOT
 from .atomic import write_text_atomic
 from .synthetic import SimConfig, simulate
 
 ENV_VAR = "GAINAKT_DATA"
+# used when neither data_dir nor $GAINAKT_DATA is given (and it exists)
+DEFAULT_DATA_DIR = PACKAGE_ROOT.parent / "shared" / "data"
 _INT = re.compile(r"\s*[+-]?\d+\s*")
 N_FOLDS = 5
 
@@ -71,8 +74,11 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
-    """The data directory: ``data_dir`` if given, else ``$GAINAKT_DATA``; it must exist."""
+    """The data directory: ``data_dir`` if given, else ``$GAINAKT_DATA``, else ``../shared/data`` beside the
+    project root when that exists; it must exist."""
     chosen = data_dir if data_dir is not None else os.environ.get(ENV_VAR) or None
+    if chosen is None and DEFAULT_DATA_DIR.is_dir():
+        return DEFAULT_DATA_DIR  # the layout the README describes: ../shared/data beside the clone
     if chosen is None:
         raise DataNotFoundError(
             f"No data directory given: pass --data-dir DIR (data_dir=...) or set the {ENV_VAR} environment "
@@ -97,9 +103,37 @@ class Student:
     skills: np.ndarray      # [L] int64, 0-based
     responses: np.ndarray   # [L] int64, 0/1
     fold: int               # -1 = test
+    line: int = 0           # 1-based line of its row in the file it was read from (0: not read from a file)
 
 
 # --------------------------------------------------------------------------- parsing
+def _read_text(path: Path, field_of_line) -> str:
+    """The file as text (UTF-8, optional BOM). Bytes that are not UTF-8 raise a DataFormatError naming
+    the line, the field (``field_of_line(line_number, line_text)``), the byte and its column."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        start = raw.rfind(b"\n", 0, e.start) + 1
+        end = raw.find(b"\n", e.start)
+        text = raw[start:end if end >= 0 else len(raw)].decode("utf-8", "replace")
+        raise DataFormatError(path, line, field_of_line(line, text),
+                              f"byte 0x{raw[e.start]:02x} at column {e.start - start + 1} is not UTF-8 "
+                              "(the file must be UTF-8 text)") from None
+
+
+def _csv_field_of(header: list[str]):
+    """For _read_text: the column of a CSV line that holds the undecodable byte (U+FFFD)."""
+    def field_of(line: int, text: str) -> str:
+        if line == 1:
+            return "header"
+        row = next(csv.reader([text]), [])
+        hit = next((i for i, x in enumerate(row) if "\ufffd" in x), None)
+        return header[hit] if hit is not None and hit < len(header) else "row"
+    return field_of
+
+
 def _ints(text: str, path, line: int, name: str) -> np.ndarray:
     """Comma-separated integers -> [n] int64; trailing commas (DKVMN files) are allowed."""
     tokens = text.strip().rstrip(",").split(",")
@@ -142,12 +176,22 @@ def _check(path, lines, skills, responses, num_skills, lo, names) -> None:
                               f"value '{responses[bad[0]]}' at position {bad[0] + 1} is not 0 or 1")
 
 
-def read_pykt(path, num_skills: int, has_cidxs: bool = False) -> list[Student]:
-    """pyKT csv: header ``fold,uid,concepts,responses[,cidxs]``, one row per student."""
+def read_pykt(path, num_skills: int, has_cidxs: bool = False, folds=None) -> list[Student]:
+    """pyKT csv: header ``fold,uid,concepts,responses[,cidxs]``, one row per student.
+
+    ``folds``: the allowed fold values (e.g. ``range(5)`` for train_valid.csv, ``(-1,)`` for test.csv);
+    None: any integer. A uid on two rows (the same student twice: in two folds it would leak between
+    train and valid) is an error; so are an empty file and a header without rows."""
     path = Path(path)
     need = ["fold", "uid", "concepts", "responses"] + (["cidxs"] if has_cidxs else [])
-    students, rows = [], []
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    students, rows, seen = [], [], {}
+    first = path.read_bytes().split(b"\n", 1)[0].decode("utf-8-sig", "replace")
+    text = _read_text(path, _csv_field_of([h.strip() for h in next(csv.reader([first]), [])]))
+    if not text.strip():
+        raise DataFormatError(path, 1, "header", f"empty file: expected a header {','.join(need)} and one "
+                                                 "row per student")
+    allowed = None if folds is None else sorted(set(int(x) for x in folds))
+    with io.StringIO(text, newline="") as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader, [])]
         missing = [c for c in need if c not in header]
@@ -163,15 +207,26 @@ def read_pykt(path, num_skills: int, has_cidxs: bool = False) -> list[Student]:
                                                          f"({','.join(header)})")
             if not _INT.fullmatch(row[col["fold"]]):
                 raise DataFormatError(path, line, "fold", f"expected an integer, got '{row[col['fold']]}'")
+            fold = int(row[col["fold"]])
+            if allowed is not None and fold not in allowed:
+                raise DataFormatError(path, line, "fold", f"value '{fold}' is not an allowed fold "
+                                      f"({', '.join(map(str, allowed))})")
             uid = row[col["uid"]].strip()
             if not uid:
                 raise DataFormatError(path, line, "uid", "empty student id")
+            if uid in seen:
+                raise DataFormatError(path, line, "uid", f"student '{uid}' again (first on line {seen[uid][0]}, "
+                                      f"fold {seen[uid][1]}; here fold {fold}): one student must be one row, "
+                                      "or the same learner is in two folds (a train/valid leak)")
+            seen[uid] = (line, fold)
             skills = _ints(row[col["concepts"]], path, line, "concepts")
             responses = _ints(row[col["responses"]], path, line, "responses")
             rows.append(((line, line), skills, responses))
             if has_cidxs and len(cidx := _ints(row[col["cidxs"]], path, line, "cidxs")) != len(skills):
                 raise DataFormatError(path, line, "cidxs", f"has {len(cidx)} values but 'concepts' has {len(skills)}")
-            students.append(Student(uid, skills, responses, int(row[col["fold"]])))
+            students.append(Student(uid, skills, responses, fold, line))
+    if not students:
+        raise DataFormatError(path, 2, "row", "no students: the file has a header but no rows")
     _validate(path, rows, num_skills, 0, ("concepts", "responses"))
     return students
 
@@ -184,9 +239,12 @@ def read_dkvmn(path, num_skills: int, fold_of: int | None = None) -> list[Studen
     Students have no ids in this format: raw_id = "<file stem>:<block number, 1-based>".
     """
     path = Path(path)
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = _read_text(path, lambda n, _: ("count", "skills", "responses")[(n - 1) % 3]).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
+    if not lines:
+        raise DataFormatError(path, 1, "count", "empty file: no students (expected 3-line blocks: count, "
+                                                "skill ids, responses)")
     students, rows = [], []
     for i in range(0, len(lines), 3):
         count = _ints(lines[i], path, i + 1, "count")
@@ -202,7 +260,7 @@ def read_dkvmn(path, num_skills: int, fold_of: int | None = None) -> list[Studen
         if len(skills) != count[0]:
             raise DataFormatError(path, i + 1, "count", f"says {count[0]} but the skills line has {len(skills)} values")
         rows.append(((i + 2, i + 3), skills, responses))
-        students.append(Student(f"{path.stem}:{i // 3 + 1}", skills - 1, responses, -1))
+        students.append(Student(f"{path.stem}:{i // 3 + 1}", skills - 1, responses, -1, i + 1))
     _validate(path, rows, num_skills, 1, ("skills", "responses"))
     folds = np.full(len(students), -1 if fold_of is None else fold_of)
     if fold_of is None:
@@ -279,6 +337,20 @@ def build_split(name: str, students: list[Student], seq_len: int, student_index:
                  t(gid[owner]), t(starts), *dropped)
 
 
+def per_split_student_index(split: Split, student_ids: list[str]) -> torch.Tensor:
+    """[N] the original's per-split student index of each window: the rank of its uid among the
+    split's own uids, sorted as `sorted(df.uid.unique())` sorts them (numbers when every uid is an
+    integer, as in pyKT files; strings otherwise). `split.students` holds global indices into
+    `student_ids`."""
+    uniq, inverse = torch.unique(split.students, sorted=True, return_inverse=True)
+    raw = [student_ids[i] for i in uniq.tolist()]
+    numeric = all(_INT.fullmatch(u) for u in raw)
+    order = sorted(range(len(raw)), key=(lambda i: int(raw[i])) if numeric else (lambda i: raw[i]))
+    rank = torch.empty(len(raw), dtype=torch.int64)
+    rank[torch.tensor(order, dtype=torch.int64)] = torch.arange(len(raw))
+    return rank[inverse]
+
+
 @dataclass
 class Dataset:
     name: str
@@ -291,19 +363,66 @@ class Dataset:
     info: dict = field(default_factory=dict)
 
 
+SHARED_UIDS = ("error", "merge")
+
+
+def check_unique_students(train_valid: list[Student], test: list[Student], shared_uids: str = "error",
+                          paths=("training data", "test data")) -> None:
+    """Each uid at most once in the training data, and (``shared_uids="error"``) never in both the
+    training and the test data. ``"merge"``: a uid in both is one learner (one global index, one gamma)
+    seen in training and at test time; the test is then not on unseen learners. Raises DataFormatError
+    (or ValueError for students not read from a file) naming the uid and where it is."""
+    if shared_uids not in SHARED_UIDS:
+        raise ValueError(f"shared_uids = {shared_uids!r}; expected one of {SHARED_UIDS}")
+    seen: dict[str, Student] = {}
+    for s in train_valid:
+        if s.raw_id in seen:
+            a = seen[s.raw_id]
+            problem = (f"student '{s.raw_id}' again (first on line {a.line}, fold {a.fold}; here fold {s.fold}): "
+                       "the same learner in two folds leaks between train and valid")
+            if s.line:
+                raise DataFormatError(paths[0], s.line, "uid", problem)
+            raise ValueError(f"{paths[0]}: {problem}")
+        seen[s.raw_id] = s
+    tseen: set[str] = set()
+    for s in test:
+        if s.raw_id in tseen:
+            raise (DataFormatError(paths[1], s.line, "uid", f"student '{s.raw_id}' again") if s.line
+                   else ValueError(f"{paths[1]}: student '{s.raw_id}' twice"))
+        tseen.add(s.raw_id)
+        if shared_uids == "error" and s.raw_id in seen:
+            problem = (f"student '{s.raw_id}' is also in the training data (line {seen[s.raw_id].line}, fold "
+                       f"{seen[s.raw_id].fold}): the test would not be on unseen learners; pass "
+                       "shared_uids='merge' to allow it (one learner, one index in both)")
+            if s.line:
+                raise DataFormatError(paths[1], s.line, "uid", problem)
+            raise ValueError(f"{paths[1]}: {problem}")
+
+
 def build_dataset(name: str, num_skills: int, train_valid: list[Student], test: list[Student],
-                  fold: int = 0, seq_len: int = 200, info: dict | None = None) -> Dataset:
-    """Split by the protocol (train = other folds, valid = ``fold``, test = ``test``) and index students."""
+                  fold: int = 0, seq_len: int = 200, info: dict | None = None,
+                  shared_uids: str = "error") -> Dataset:
+    """Split by the protocol (train = other folds, valid = ``fold``, test = ``test``) and index students.
+
+    Every split must hold at least one window (checked here, before any training); ``shared_uids``: see
+    `check_unique_students`."""
     folds = sorted({s.fold for s in train_valid})
     if fold not in folds:
         raise ValueError(f"fold {fold} not in the training file's folds {folds}")
     if seq_len < 2:
         raise ValueError(f"seq_len must be >= 2, got {seq_len}")
+    origin = (info or {}).get("origin", name)
+    check_unique_students(train_valid, test, shared_uids, (f"{origin} (training data)", f"{origin} (test data)"))
     ids = sorted({s.raw_id for s in train_valid + test})
     index = {u: i for i, u in enumerate(ids)}
     parts = {"train": [s for s in train_valid if s.fold != fold], "valid": [s for s in train_valid if s.fold == fold],
              "test": test}
     splits = {k: build_split(k, v, seq_len, index) for k, v in parts.items()}
+    for k, sp in splits.items():
+        if len(sp.lengths) == 0:
+            raise ValueError(f"data set '{name}' ({origin}): the {k} split has no window of at least 2 "
+                             f"interactions ({len(parts[k])} students); nothing to "
+                             f"{'train on' if k == 'train' else 'evaluate'}")
     info = dict(info or {}, dataset=name, fold=fold, seq_len=seq_len, num_skills=num_skills, num_students=len(ids))
     info["splits"] = {k: dict(students=len(parts[k]), windows=len(s.lengths), interactions=s.num_interactions,
                               correct_rate=round(s.correct_rate, 4), dropped_windows=s.dropped_windows,
@@ -326,19 +445,19 @@ def _synthetic_students(data_dir, overrides: dict | None):
     if clash:  # never train silently on other data than asked for
         raise ValueError(f"{folder} holds synthetic data simulated with other settings {clash} (asked, saved)")
     C = int(saved.get("n_skills", cfg.n_skills))
-    return (read_pykt(folder / "train_valid.csv", C), read_pykt(folder / "test.csv", C, has_cidxs=True), C,
-            str(folder))
+    n_folds = int(saved.get("n_folds", cfg.n_folds))
+    tv = read_pykt(folder / "train_valid.csv", C, folds=range(n_folds))
+    test = read_pykt(folder / "test.csv", C, has_cidxs=True, folds=(-1,))
+    check_unique_students(tv, test, "error", (folder / "train_valid.csv", folder / "test.csv"))
+    return tv, test, C, str(folder)
 
 
-def load_dataset(name: str, data_dir=None, fold: int = 0, seq_len: int = 200,
-                 synthetic: dict | None = None) -> Dataset:
-    """Load ``name`` (a key of DATASETS) by the protocol above; ``synthetic``: SimConfig overrides."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown data set '{name}'; known: {', '.join(DATASETS)}")
+def dataset_folder(name: str, data_dir=None) -> Path | None:
+    """The folder of data set `name` after checking that its files exist (None for synthetic);
+    DataNotFoundError (one line: what is missing, where to get it) otherwise. Cheap: reads nothing."""
     d = DATASETS[name]
     if name == "synthetic":
-        tv, test, C, origin = _synthetic_students(data_dir, synthetic)
-        return build_dataset(name, C, tv, test, fold, seq_len, dict(format="pykt", origin=origin))
+        return None
     try:
         folder = resolve_data_dir(data_dir) / d.subdir
     except DataNotFoundError as e:
@@ -346,9 +465,29 @@ def load_dataset(name: str, data_dir=None, fold: int = 0, seq_len: int = 200,
     missing = [f for f in d.files if not (folder / f).is_file()]
     if missing:
         raise DataNotFoundError(f"{folder} lacks {', '.join(missing)}. {_how_to_get(d)}")
+    return folder
+
+
+def load_dataset(name: str, data_dir=None, fold: int = 0, seq_len: int = 200,
+                 synthetic: dict | None = None, shared_uids: str = "error") -> Dataset:
+    """Load ``name`` (a key of DATASETS) by the protocol above; ``synthetic``: SimConfig overrides.
+
+    All files are read and checked (including the test file) before anything else happens. Folds of a
+    training file must be 0..4 (synthetic: its ``n_folds``), of a pyKT test file -1; a student id twice
+    in a file, or in both files, is an error (``shared_uids="merge"``: see `check_unique_students`)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set '{name}'; known: {', '.join(DATASETS)}")
+    d = DATASETS[name]
+    if name == "synthetic":
+        tv, test, C, origin = _synthetic_students(data_dir, synthetic)
+        return build_dataset(name, C, tv, test, fold, seq_len, dict(format="pykt", origin=origin), shared_uids)
+    folder = dataset_folder(name, data_dir)
     train_path, test_path = folder / d.files[0], folder / d.files[1]
     if d.format == "pykt":
-        tv, test = read_pykt(train_path, d.num_skills), read_pykt(test_path, d.num_skills, has_cidxs=True)
+        tv = read_pykt(train_path, d.num_skills, folds=range(N_FOLDS))
+        test = read_pykt(test_path, d.num_skills, has_cidxs=True, folds=(-1,))
     else:
         tv, test = read_dkvmn(train_path, d.num_skills), read_dkvmn(test_path, d.num_skills, fold_of=-1)
-    return build_dataset(name, d.num_skills, tv, test, fold, seq_len, dict(format=d.format, origin=str(folder)))
+    check_unique_students(tv, test, shared_uids, (train_path, test_path))   # with file names and lines
+    return build_dataset(name, d.num_skills, tv, test, fold, seq_len, dict(format=d.format, origin=str(folder)),
+                         shared_uids)

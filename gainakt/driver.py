@@ -1,6 +1,8 @@
 """The driver: which runs of the matrix to execute, on which executor, and what happened.
 
 :func:`drive` skips finished runs (unless ``force``, which empties their results folders first),
+and each worker checks again under the run's lock (another driver may have finished it since the
+plan was made: then it is reported as skipped, and its result is left as it is),
 hands the rest to :func:`gainakt.executors.run_local` or :func:`gainakt.executors.run_dask`, and
 writes the summary table and ``results/_driver/summary-<timestamp>.json``; its exit code is 0 only
 if nothing failed.
@@ -8,7 +10,6 @@ if nothing failed.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import sys
 import time
@@ -19,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 
 from .atomic import write_json_atomic
 from .executors import Progress, run_dask, run_local
+from .faults import pause_after_plan
 from .locks import read_lock
 from .matrix import Run, run_state
 from .runner import RunResult
@@ -58,13 +60,14 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
           dry_run: bool = False, workers: int | None = None, threads_per_run: int | None = None,
           retries: int = 2, timeout: float | None = None, scheduler: str | None = None,
           results_root: str = "results", log_dir=None, progress: bool = True,
-          echo: Callable[[str], None] = print, client=None) -> DriveReport:
+          echo: Callable[[str], None] = print, client=None, slurm=None) -> DriveReport:
     """Run what is missing (everything with ``force``) and write the summary.
 
     Returns a :class:`DriveReport`; prints progress to stderr and (through ``echo``) the plan
-    for a dry run. No pool or cluster is started when nothing needs to run. Without ``force``
-    a missing run keeps what an interrupted attempt left in its results folder (the training
-    notebook resumes from its checkpoints); with ``force`` the folder is deleted first.
+    for a dry run. No pool or cluster is started (no Slurm job submitted) when nothing needs
+    to run. ``slurm``: :class:`gainakt.slurm.SlurmOptions` for the dask executor. Without
+    ``force`` a missing run keeps what an interrupted attempt left in its results folder (the
+    training notebook resumes from its checkpoints); with ``force`` the folder is deleted first.
     """
     t0 = time.monotonic()
     started = datetime.now()
@@ -102,12 +105,11 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
         echo(f"{len(todo)} to run, {len(skipped)} skipped ({executor} executor)")
         return DriveReport(list(skipped.values()), None, time.monotonic() - t0, 0, todo)
 
-    if force:
-        # A forced run starts from an empty results folder: the training notebook resumes from
-        # <results_dir>/checkpoints, which would turn a re-run into a re-evaluation.
-        for r in todo:
-            if r.path(repo_root).is_dir():
-                shutil.rmtree(r.path(repo_root))
+    # A forced run starts from an empty results folder (the training notebook resumes from
+    # <results_dir>/checkpoints, which would turn a re-run into a re-evaluation): the worker empties
+    # it under the run's lock (gainakt.runner.execute_run), never while another driver runs it.
+    if todo:
+        pause_after_plan()      # fault injection for the race tests; a no-op otherwise
 
     bar = Progress(len(todo), enabled=progress)
     interrupted = False
@@ -117,11 +119,13 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
             bar.event(f"{len(todo)} runs to execute, {len(skipped)} skipped "
                       f"({executor} executor)")
             kw = dict(repo_root=repo_root, log_dir=log_dir, workers=workers,
-                      threads_per_run=threads, retries=retries, timeout=timeout, progress=bar)
+                      threads_per_run=threads, retries=retries, timeout=timeout, progress=bar,
+                      force=force)
             if executor == "local":
                 done_results = run_local(todo, **kw)
             elif executor == "dask":
-                done_results = run_dask(todo, scheduler=scheduler, client=client, **kw)
+                done_results = run_dask(todo, scheduler=scheduler, client=client, slurm=slurm,
+                                        **kw)
             else:
                 raise ValueError(f"unknown executor {executor!r} (local or dask)")
     except KeyboardInterrupt:
@@ -146,6 +150,7 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
         "finished": datetime.now().isoformat(timespec="seconds"),
         "wall_s": round(wall, 3), "argv": sys.argv, "host": socket.gethostname(),
         "repo_root": str(repo_root), "executor": executor, "scheduler": scheduler,
+        "cluster": "slurm" if slurm is not None else None,
         "workers": workers, "threads_per_run": threads, "retries": retries, "force": force,
         "interrupted": interrupted, "exit_code": exit_code,
         "counts": {s: sum(r.status == s for r in results) for s in ("done", "failed", "skipped")},

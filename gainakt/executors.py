@@ -3,9 +3,9 @@
 * :func:`run_local` spreads runs over ``workers`` worker processes (single-process spawn-context
   ``ProcessPoolExecutor`` slots); a worker process that dies (``BrokenProcessPool``) costs its
   run one attempt, its pool is recreated and the run retried while the others go on.
-* :func:`run_dask` submits one task per run to a Dask cluster (a ``LocalCluster`` or the
-  scheduler at ``--scheduler ADDRESS``); ``KilledWorker``, cancelled futures, lost connections
-  and task exceptions are retried by the driver's own loop.
+* :func:`run_dask` submits one task per run to a Dask cluster (a ``LocalCluster``, Slurm jobs
+  through :mod:`gainakt.slurm`, or the scheduler at ``--scheduler ADDRESS``); ``KilledWorker``,
+  cancelled futures, lost connections and task exceptions are retried by the driver's own loop.
 * :func:`gainakt.driver.drive` does the bookkeeping around either (what to run, summary, exit code).
 
 Each run is executed by :func:`gainakt.runner.execute_run`, the same function everywhere.
@@ -154,15 +154,34 @@ def _default_workers(threads_per_run: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, threads_per_run))
 
 
+PARENT_POLL_S = 0.5
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool-worker initializer: a thread that ends this worker when its driver is gone (killed:
+    the worker is re-parented). Its notebook kernel follows (ipykernel polls its parent too), so
+    no orphan keeps running a run (and keeps its lock live) after ``kill -9`` of the driver."""
+    import signal
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 def run_local(runs: Sequence[Run], *, repo_root, log_dir, workers: int | None = None,
               threads_per_run: int = 1, retries: int = 2, timeout: float | None = None,
-              progress: Progress | None = None) -> list[RunResult]:
+              progress: Progress | None = None, force: bool = False) -> list[RunResult]:
     """Execute runs in ``workers`` worker processes (spawn context), one run at a time each.
 
     Each worker slot is its own single-process ``ProcessPoolExecutor``: when a worker process
     dies (``BrokenProcessPool``) only its slot's pool is recreated, its run is retried (the
     attempt counts), and the runs in the other slots go on undisturbed. (One shared pool would
-    terminate every worker when one dies.)
+    terminate every worker when one dies.) A worker ends when the driver dies (`_die_with_parent`).
+    ``force``: the first attempt of each run empties its results folder (under the run's lock).
     """
     runs = list(runs)
     if not runs:
@@ -189,9 +208,12 @@ def run_local(runs: Sequence[Run], *, repo_root, log_dir, workers: int | None = 
                     continue
                 run, attempt = queue.popleft()
                 if slots[i] is None:
-                    slots[i] = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+                    slots[i] = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx,
+                                                      initializer=_die_with_parent,
+                                                      initargs=(os.getpid(),))
                 try:
-                    fut = slots[i].submit(execute_run, run, attempt=attempt, **kw)
+                    fut = slots[i].submit(execute_run, run, attempt=attempt,
+                                          force=force and attempt == 1, **kw)
                 except BrokenProcessPool:
                     queue.appendleft((run, attempt))
                     drop(i)
@@ -222,7 +244,7 @@ def run_local(runs: Sequence[Run], *, repo_root, log_dir, workers: int | None = 
 def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None = None,
              workers: int | None = None, threads_per_run: int = 1, retries: int = 2,
              timeout: float | None = None, progress: Progress | None = None,
-             client=None) -> list[RunResult]:
+             client=None, slurm=None, force: bool = False) -> list[RunResult]:
     """Execute runs as Dask tasks, one task per run.
 
     ``scheduler``: address of a running scheduler (``tcp://host:8786``, or a scheduler file
@@ -234,6 +256,11 @@ def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None =
     its own settings (by default it silently re-runs a task up to 3 times before
     ``KilledWorker``; set ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0`` there to let
     the driver count every attempt).
+
+    ``slurm`` (a :class:`gainakt.slurm.SlurmOptions`): instead of the LocalCluster, submit
+    ``slurm.jobs`` (default ``workers``) Slurm jobs of one worker each through dask-jobqueue,
+    with the scheduler in this process (same settings as the LocalCluster); lost jobs are
+    re-submitted, all are cancelled at the end.
     """
     runs = list(runs)
     if not runs:
@@ -244,7 +271,7 @@ def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None =
     progress = progress or Progress(len(runs), enabled=False)
     book = _Retrier(runs, repo_root, log_dir, retries, progress)
     kw = dict(repo_root=str(repo_root), log_dir=str(log_dir), timeout=timeout)
-    cluster = own_client = None
+    cluster = own_client = keeper = None
     config = {"distributed.scheduler.allowed-failures": 0,
               "distributed.scheduler.worker-saturation": 1.0}
     with dask.config.set(config):
@@ -254,6 +281,16 @@ def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None =
                     client = own_client = Client(
                         scheduler_file=scheduler if scheduler.endswith(".json") else None,
                         address=None if scheduler.endswith(".json") else scheduler)
+                elif slurm is not None:
+                    from .slurm import KeepJobs, slurm_cluster
+                    n = min(slurm.jobs or workers or _default_workers(threads_per_run),
+                            len(runs))
+                    cluster = slurm_cluster(slurm, threads_per_run=threads_per_run,
+                                            log_dir=Path(log_dir).parent / "slurm")
+                    keeper = KeepJobs(cluster, n).__enter__()
+                    client = own_client = Client(cluster)
+                    progress.event(f"dask: {n} Slurm jobs submitted (sbatch), logs in "
+                                   f"{Path(log_dir).parent / 'slurm'}")
                 else:
                     n = min(workers or _default_workers(threads_per_run), len(runs))
                     cluster = LocalCluster(
@@ -262,7 +299,8 @@ def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None =
                         # no dashboard; its HTTP server on a free port, not 8787
                         scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
                     client = own_client = Client(cluster)
-            use_gpu = cluster is None     # a LocalCluster declares no GPU resources
+            # a LocalCluster declares no GPU resources; Slurm jobs do with --gpus-per-job
+            use_gpu = cluster is None or bool(slurm is not None and slurm.gpus)
             info = client.scheduler_info()
             nw = len(info.get("workers", {}))
             progress.event(f"dask: scheduler {info.get('address', scheduler)}, {nw} workers")
@@ -275,7 +313,7 @@ def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None =
 
             def submit(run: Run, attempt: int):
                 fut = client.submit(
-                    execute_run, run, attempt=attempt, **kw,
+                    execute_run, run, attempt=attempt, force=force and attempt == 1, **kw,
                     key=f"gainakt-run-{run.safe_key}-a{attempt}-{token}-{next(serial)}",
                     pure=False,
                     retries=0, resources={"GPU": 1} if (run.gpu and use_gpu) else None)
@@ -309,6 +347,8 @@ def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None =
             if own_client is not None:
                 with suppress(Exception):
                     own_client.close()
+            if keeper is not None:
+                keeper.__exit__(None, None, None)
             if cluster is not None:
                 with suppress(Exception):
                     cluster.close()

@@ -5,6 +5,11 @@ key, the run with that key deletes the file (exactly one attempt is killed) and 
 process at the start of the notebook's last code cell: the kernel has started and the earlier
 cells have run, so the run is half-done from the driver's point of view.
 ``GAINAKT_FAULT_KILL_CELL=k`` picks the k-th code cell instead (negative: from the end).
+
+``GAINAKT_FAULT_PAUSE_AFTER_PLAN=FILE`` makes a driver stop between its plan and the execution:
+it creates ``FILE.planned`` and waits (at most 120 s) until ``FILE`` is removed. The race tests
+use it to let another driver finish a run that this one planned (a real interleaving, made
+deterministic).
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from pathlib import Path
 
 FAULT_ENV = "GAINAKT_FAULT_KILL"
 FAULT_CELL_ENV = "GAINAKT_FAULT_KILL_CELL"
+PAUSE_ENV = "GAINAKT_FAULT_PAUSE_AFTER_PLAN"
 _ENGINE = "gainakt-fault-kill"
 
 
@@ -58,3 +64,15 @@ def fault_engine(run_key: str, log) -> str | None:
     log.flush()
     _register_engine()
     return _ENGINE
+
+
+def pause_after_plan() -> None:
+    """Wait while the file named by ``GAINAKT_FAULT_PAUSE_AFTER_PLAN`` exists (see the module doc)."""
+    path = os.environ.get(PAUSE_ENV)
+    if not path:
+        return
+    import time
+    Path(path + ".planned").touch()
+    deadline = time.monotonic() + 120
+    while Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)

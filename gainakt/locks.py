@@ -3,7 +3,8 @@
 A lock is a small JSON file (key, host, pid, worker, attempt, start time, token) created with
 O_EXCL and touched every ``LOCK_HEARTBEAT_S`` seconds while its holder works. It is *live* while
 the heartbeat is recent and, on this host, its process exists; otherwise it is stale (left by a
-killed process) and may be taken over.
+killed process, or by a zombie: a process that died but was not reaped yet) and may be taken
+over.
 """
 from __future__ import annotations
 
@@ -36,17 +37,48 @@ def read_lock(path) -> dict | None:
     return info
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (state first); None without /proc."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return []          # /proc exists but the process does not
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()
+
+
+def process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (tells a reused pid apart); None if unknown."""
+    f = _proc_stat(pid) if Path("/proc/self/stat").exists() else None
+    return int(f[19]) if f and len(f) > 19 else None
+
+
+def process_alive(pid: int, start: int | None = None) -> bool:
+    """True if process ``pid`` runs on this host: it exists, is not a zombie (``kill 0`` succeeds
+    on a zombie) and, when ``start`` is given, is the same process (not a reused pid)."""
+    if Path("/proc/self/stat").exists():
+        f = _proc_stat(pid)
+        if f is not None:
+            if not f or f[0] in ("Z", "X", "x"):
+                return False
+            return start is None or len(f) <= 19 or int(f[19]) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def lock_is_live(info: dict | None) -> bool:
-    """A lock is live if its heartbeat is recent and, on this host, its process exists."""
+    """A lock is live if its heartbeat is recent and, on this host, its process is alive (not a
+    zombie, not a reused pid)."""
     if info is None or info.get("age_s", 1e9) > LOCK_STALE_AFTER_S:
         return False
     if info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int):
-        try:
-            os.kill(info["pid"], 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+        return process_alive(info["pid"], info.get("pid_start"))
     return True
 
 
@@ -77,7 +109,7 @@ def acquire_lock(path: Path, **info) -> HeldLock | None:
 
     `info` (e.g. key, worker, attempt) is written with host, pid, start time and a token."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    info = {**info, "host": socket.gethostname(), "pid": os.getpid(),
+    info = {**info, "host": socket.gethostname(), "pid": os.getpid(), "pid_start": process_start(os.getpid()),
             "started": datetime.now().isoformat(timespec="seconds"), "token": secrets.token_hex(8)}
     for _ in range(3):
         try:

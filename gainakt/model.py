@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import Config
+from .packing import Packing
 
 
 class Dropout(nn.Module):
@@ -58,19 +59,28 @@ class EncoderBlock(nn.Module):
         B, T, D = x.shape
         return x.view(B, T, self.n_heads, D // self.n_heads).transpose(1, 2)
 
-    def forward(self, ctx: Tensor, val: Tensor) -> tuple[Tensor, Tensor]:
-        """ctx, val: [B, T, D] -> new (ctx, val), both [B, T, D]."""
+    def forward(self, ctx: Tensor, val: Tensor, attn_mask: Tensor | None = None,
+                need_ctx: bool = True) -> tuple[Tensor | None, Tensor]:
+        """ctx, val: [B, T, D] -> new (ctx, val), both [B, T, D].
+
+        attn_mask: [B, 1, T, T] bool (True: may attend), e.g. a packed batch's block-diagonal causal
+        mask; None: causal. need_ctx=False skips the context stream's feed-forward (returns None):
+        an encoder's last block whose context output nobody reads."""
         B, T, D = ctx.shape
         q, k, v = self._heads(self.q_proj(ctx)), self._heads(self.k_proj(ctx)), self._heads(self.v_proj(val))
         if self.attention == "sdpa":
             # is_causal masks j > i, so position t sees 0..t including itself (the original's mask).
-            att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            att = (F.scaled_dot_product_attention(q, k, v, is_causal=True) if attn_mask is None
+                   else F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask))
         else:
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # [B, H, T, T]
-            future = torch.triu(torch.ones(T, T, dtype=torch.bool, device=ctx.device), diagonal=1)
-            att = scores.masked_fill(future, float("-inf")).softmax(-1) @ v
+            hidden = (torch.triu(torch.ones(T, T, dtype=torch.bool, device=ctx.device), diagonal=1)
+                      if attn_mask is None else ~attn_mask)
+            att = scores.masked_fill(hidden, float("-inf")).softmax(-1) @ v
         out = self.drop(self.out_proj(att.transpose(1, 2).reshape(B, T, D)))
         new_val = self.ln_val1(val + out)
+        if not need_ctx:
+            return None, new_val
         x = self.ln_ctx1(ctx + out)
         return self.ln_ctx2(x + self.drop(self.ffn(x))), new_val
 
@@ -86,12 +96,18 @@ class Encoder(nn.Module):
         self.blocks = nn.ModuleList(EncoderBlock(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.attention)
                                     for _ in range(cfg.n_blocks))
 
-    def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
-        """tokens: [B, T] in [0, 2C) -> (context, value), each [B, T, D]."""
-        pos = self.pos_emb(torch.arange(tokens.shape[1], device=tokens.device))
+    def forward(self, tokens: Tensor, packing: Packing | None = None,
+                need_ctx: bool = True) -> tuple[Tensor | None, Tensor]:
+        """tokens: [B, T] in [0, 2C) -> (context, value), each [B, T, D]; with `packing`, each
+        [R, S, D] over its packed rows. need_ctx=False: context None, the last block's
+        feed-forward skipped."""
+        if packing is None:
+            pos, mask = self.pos_emb(torch.arange(tokens.shape[1], device=tokens.device)), None
+        else:
+            tokens, pos, mask = packing.pack(tokens), self.pos_emb(packing.positions), packing.attn_mask
         ctx, val = self.ctx_emb(tokens) + pos, self.val_emb(tokens) + pos
-        for blk in self.blocks:
-            ctx, val = blk(ctx, val)
+        for i, blk in enumerate(self.blocks):
+            ctx, val = blk(ctx, val, mask, need_ctx or i < len(self.blocks) - 1)
         return ctx, val
 
 
@@ -152,6 +168,9 @@ class GainAKT3Exp(nn.Module):
         self.beta_skill = nn.Parameter(beta)
         self.M_sat = nn.Parameter(torch.full((C,), cfg.m_sat_init))
         self.gamma_student = nn.Parameter(torch.full((max(num_students, 1),), cfg.gamma_student_init))
+        # [S] which gamma rows belong to students seen in training (set by the trainer; not saved)
+        self.register_buffer("gamma_trained", torch.ones(max(num_students, 1), dtype=torch.bool),
+                             persistent=False)
         self.theta_global = nn.Parameter(torch.tensor(cfg.mastery_threshold_init))
         self.offset = nn.Parameter(torch.tensor(cfg.sigmoid_offset))
         diff = torch.ones(C) if skill_difficulty is None else torch.as_tensor(skill_difficulty, dtype=torch.float32)
@@ -159,19 +178,27 @@ class GainAKT3Exp(nn.Module):
 
     # ------------------------------------------------------------------------------------
     def gamma(self, students: Tensor | None, mode: str) -> Tensor:
-        """[B] learning speed of each student (mean gamma when mode == 'mean' or ids missing)."""
+        """[B] learning speed of each student (mean gamma when mode == 'mean' or ids missing).
+
+        unseen_student_gamma "trained_mean": the mean is over trained students' rows and a student
+        absent from training gets that mean; "own" (as run): every row counts and is used as is.
+        """
+        trained_mean = self.cfg.unseen_student_gamma == "trained_mean"
+        g = self.gamma_student
+        mean = g[self.gamma_trained].mean() if trained_mean else g.mean()
         if students is None or mode == "mean":
-            n = 1 if students is None else students.shape[0]
-            return self.gamma_student.mean().expand(n)
-        return self.gamma_student[students]
+            return mean.expand(1 if students is None else students.shape[0])
+        if trained_mean:
+            return torch.where(self.gamma_trained[students], g[students], mean)
+        return g[students]
 
     def _gains(self, v2: Tensor, velocity: Tensor | None) -> Tensor:
-        """Per-skill gains [B, T, C] from the value stream v2 [B, T, D]."""
+        """Per-skill gains [..., C] from the value stream v2 [..., D] (velocity [...])."""
         cfg = self.cfg
         x = v2
         if cfg.difficulty_mode == "input":
             # constant over batch and time, exactly as V5 fed it
-            x = torch.cat([v2, self.skill_difficulty.expand(*v2.shape[:2], self.C)], dim=-1)
+            x = torch.cat([v2, self.skill_difficulty.expand(*v2.shape[:-1], self.C)], dim=-1)
         g = torch.sigmoid(self.gains_projection(x))
         if cfg.difficulty_mode == "scale_after":
             g = g / self.skill_difficulty
@@ -179,39 +206,87 @@ class GainAKT3Exp(nn.Module):
             g = g * velocity.unsqueeze(-1)
         return g
 
+    def _packed_gains(self, pk: Packing, v2: Tensor, scalar: Tensor, q: Tensor, k: Tensor,
+                      velocity: Tensor | None, states: bool):
+        """Gains from Encoder 2's real positions (v2 [N, D], scalar [N]) as [B, T] tensors, 0 at
+        padding: (scalar [B, T], skill_gains [B, T, C] or None, gain_q [B, T], practice_q [B, T] or
+        None). Without `states` practice is summed over each window's real positions only (all
+        skills: `Packing.segment_cumsum`; the practised one: `practice_gather` over the packed rows)
+        and the [B, T, C] gains are made only for a loss that reads them."""
+        cfg = self.cfg
+        g = self._gains(v2, None if velocity is None else pk.real(velocity)) if cfg.gain_mode == "per_skill" else None
+        gq = scalar if g is None else g.gather(1, pk.real(q).unsqueeze(1)).squeeze(1)   # [N]
+        practice_q = None
+        if not states and cfg.accumulate == "all_skills":
+            src = g if g is not None else gq.unsqueeze(1).expand(-1, self.C)
+            practice_q = pk.scatter(pk.segment_cumsum(src).gather(1, pk.real(k).unsqueeze(1)).squeeze(1))
+        elif not states and cfg.practice_impl == "auto":  # practised skill only: within each window
+            same = (pk.pack(k).unsqueeze(2) == pk.pack(q).unsqueeze(1)) & pk.attn_mask[:, 0]   # [R, S, S]
+            summed = torch.bmm(same.to(gq.dtype), pk.pack(pk.scatter(gq)).unsqueeze(2)).squeeze(2)
+            practice_q = pk.scatter(pk.gather(summed))
+        needed = states or practice_q is None or cfg.variance_loss_weight or cfg.skill_contrastive_loss_weight
+        skill_gains = pk.scatter(g) if g is not None and needed else None
+        return pk.scatter(scalar), skill_gains, pk.scatter(gq), practice_q
+
     def forward(self, q: Tensor, r: Tensor, q_next: Tensor, students: Tensor | None = None,
                 velocity: Tensor | None = None, gamma_mode: str | None = None,
-                states: bool = False) -> dict[str, Tensor]:
-        """q, r, q_next: [B, T] long; students: [B]; velocity: [B, T] or None.
+                states: bool = False, mask: Tensor | None = None) -> dict[str, Tensor]:
+        """q, r, q_next: [B, T] long; students: [B]; velocity: [B, T] or None; mask: [B, T] real
+        targets (a prefix per window), used with `batching="packed"` to pack the encoders' input.
 
         Returns logits_enc1/p_enc1 [B, T], logits_im/p_im [B, T], mastery_q [B, T] (mastery of
         the skill the IM head reads), practice_q [B, T], scalar_gains [B, T] (the legacy tensor
         the original analysed), skill_gains [B, T, C] (per-skill mode) and gain_q [B, T] (the
-        gain of each interaction for its own skill). With `states`, also mastery [B, T, C] and
-        slope [B, T, C] (d mastery / d practice).
+        gain of each interaction for its own skill). With `states`, also mastery [B, T, C],
+        slope [B, T, C] (d mastery / d practice) and slope_q [B, T] (the read-out skill's slope).
+        Packed (`batching="packed"` and a mask): the same values at real positions; logits_enc1,
+        scalar and per-skill gains are 0 at padding, except when the regularisers read padding
+        gains (as run V2-V5), for which Encoder 2 runs on the padded batch (its context stream's
+        last feed-forward skipped: nothing reads it).
         """
         cfg = self.cfg
         tokens = q + self.C * r
         # --- Encoder 1
         query1 = q_next if cfg.enc1_query == "next" else q
-        ctx1, val1 = self.enc1(tokens)
-        logits1 = self.head1(torch.cat([ctx1, val1, self.skill_emb1(query1)], -1)).squeeze(-1)
+        pk = Packing.from_mask(mask) if cfg.batching == "packed" and mask is not None else None
+        if pk is None:
+            ctx1, val1 = self.enc1(tokens)
+            logits1 = self.head1(torch.cat([ctx1, val1, self.skill_emb1(query1)], -1)).squeeze(-1)
+        else:  # Encoder 1's outputs at padding are never read (its BCE masks them)
+            ctx1, val1 = self.enc1(tokens, pk)
+            h = torch.cat([pk.gather(ctx1), pk.gather(val1), self.skill_emb1(pk.real(query1))], -1)
+            logits1 = pk.scatter(self.head1(h).squeeze(-1))
         # --- Encoder 2
-        _, v2 = self.enc2(tokens)
+        pk2 = None  # set when Encoder 2 runs packed
+        if pk is None:
+            _, v2 = self.enc2(tokens)
+        elif cfg.regularisers_see_padding:  # they average over every padded position: compute all
+            _, v2 = self.enc2(tokens, need_ctx=False)
+        else:
+            pk2 = pk
+            v2 = pk.gather(self.enc2(tokens, pk, need_ctx=False)[1])  # [N, D]
         scalar = torch.sigmoid(F.relu(v2).mean(-1))  # [B, T]: legacy 'projected_gains'
-        out: dict[str, Tensor] = dict(logits_enc1=logits1, p_enc1=torch.sigmoid(logits1),
-                                      scalar_gains=scalar)
         k = q_next if cfg.mastery_index == "next" else q   # skill whose mastery feeds p_im
-        if cfg.gain_mode == "scalar":
+        skill_gains = practice_q = None
+        if pk2 is not None:  # from the real positions [N] back to [B, T], 0 at padding
+            scalar, skill_gains, gain_q, practice_q = self._packed_gains(pk2, v2, scalar, q, k, velocity, states)
+        elif cfg.gain_mode == "scalar":
             gain_q = scalar
-            skill_gains = None
         else:
             skill_gains = self._gains(v2, velocity)
             gain_q = skill_gains.gather(2, q.unsqueeze(2)).squeeze(2)
+        out: dict[str, Tensor] = dict(logits_enc1=logits1, p_enc1=torch.sigmoid(logits1),
+                                      scalar_gains=scalar, gain_q=gain_q)
+        if skill_gains is not None:
             out["skill_gains"] = skill_gains
-        out["gain_q"] = gain_q
+        if pk is not None and practice_q is None and not states and cfg.accumulate == "all_skills":
+            # Encoder 2 padded for the regularisers; practice only at the real positions
+            src = pk.real(skill_gains if skill_gains is not None else gain_q.unsqueeze(-1).expand(-1, -1, self.C))
+            practice_q = pk.scatter(pk.segment_cumsum(src).gather(1, pk.real(k).unsqueeze(1)).squeeze(1))
         dense = states or cfg.practice_impl == "dense"
-        if cfg.accumulate == "all_skills":
+        if practice_q is not None:
+            practice = None
+        elif cfg.accumulate == "all_skills":
             practice = torch.cumsum(skill_gains if skill_gains is not None
                                     else gain_q.unsqueeze(-1).expand(-1, -1, self.C), dim=1)
         elif dense:
@@ -221,15 +296,18 @@ class GainAKT3Exp(nn.Module):
             practice = None
         if practice is not None:
             practice_q = practice.gather(2, k.unsqueeze(2)).squeeze(2)
-        else:
+        elif practice_q is None:
             practice_q = practice_gather(gain_q, q, k)
         gamma = self.gamma(students, gamma_mode or cfg.gamma_mode)  # [B]
         beta_k, msat_k = self.beta_skill[k], self.M_sat[k]
-        mastery_q = (msat_k * torch.sigmoid(beta_k * gamma[:, None] * practice_q - self.offset)).clamp(0, 1)
+        sig_q = torch.sigmoid(beta_k * gamma[:, None] * practice_q - self.offset)
+        mastery_q = (msat_k * sig_q).clamp(0, 1)
         logits_im = (mastery_q - self.theta_global.clamp(0, 1)) / cfg.threshold_temperature
         out.update(mastery_q=mastery_q, practice_q=practice_q, logits_im=logits_im,
                    p_im=torch.sigmoid(logits_im))
         if states:
+            # d mastery_q / d practice_q: the slope of the read-out skill's learning curve
+            out["slope_q"] = msat_k * sig_q * (1 - sig_q) * beta_k * gamma[:, None]
             u = self.beta_skill * gamma[:, None, None] * practice - self.offset  # [B, T, C]
             sig = torch.sigmoid(u)
             out["mastery"] = (self.M_sat * sig).clamp(0, 1)

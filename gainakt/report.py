@@ -21,7 +21,7 @@ REPORTED_MAP = {
     "gain_corr": ("test", "gain_corr_original"),
     "gain_mean": ("test", "gain_scalar_mean"), "gain_std": ("test", "gain_scalar_std"),
     "gain_cv": ("test", "gain_scalar_cv"), "per_skill_cv": ("test", "gain_scalar_per_skill_cv"),
-    "response_ratio": ("test", "gain_scalar_response_ratio"), "beta_std": ("params", "beta_std"),
+    "response_ratio": ("test", "gain_scalar_response_ratio_next"), "beta_std": ("params", "beta_std"),
     "best_epoch": (None, "best_epoch"), "epochs_run": (None, "epochs_run"),
     "checks_passed": (None, "checks_passed"),
 }
@@ -57,7 +57,9 @@ def _lookup(metrics: dict, history: pd.DataFrame | None, split, key):
         return metrics.get(key, np.nan)
     if split == "params":
         return metrics["params"].get(key, np.nan)
-    if split == "train":  # train metrics come from the best epoch's row of the history
+    if split == "train" and "train" in metrics:  # the final evaluation (runs from this version on)
+        return metrics["train"].get(key, np.nan)
+    if split == "train":  # older runs: train metrics come from the best epoch's row of the history
         if history is None:
             return np.nan
         row = history[history.epoch == metrics["best_epoch"]]
@@ -67,22 +69,35 @@ def _lookup(metrics: dict, history: pd.DataFrame | None, split, key):
 
 def reported_vs_measured(variant: str, metrics: dict, history: pd.DataFrame | None = None) -> pd.DataFrame:
     """The seeds' numbers for `variant` beside what this run measured (same definitions where
-    the original's definition is known: gain statistics of the legacy scalar tensor, mastery
-    correlation averaged over all skills; the per-skill tensor's values are shown beside them)."""
+    the original's definition is known: gain statistics of the legacy scalar tensor, response ratio
+    conditioned on r_{t+1}, mastery correlation averaged over all skills, checks counted the
+    original's way).
+
+    Columns: `measured` (the whole test split, or the split named in `measured_from`);
+    `measured_seeds_rows` for gain statistics: the same statistic over the rows the seeds computed it
+    on (the trajectory CSV: the first n_trajectory_students test windows with >= trajectory_min_steps
+    steps, audit 5.3); `per_skill_tensor`: the whole-split value read from the per-skill gains."""
     v = variant_by_slug(variant)
+    sample = metrics.get("test_trajectory_sample", {})
     rows = []
     for key, rep in v.reported.items():
         split, metric = REPORTED_MAP.get(key, (None, key))
         row = {"quantity": key, "reported": rep, "measured": _lookup(metrics, history, split, metric),
                "measured_from": f"{split or 'run'}.{metric}"}
         if metric.startswith("gain_scalar"):
+            row["measured_seeds_rows"] = sample.get(metric, np.nan)
             row["per_skill_tensor"] = _lookup(metrics, history, split, metric.replace("gain_scalar", "gain_skill"))
+        if key == "checks_passed":
+            row["measured_seeds_rows"] = metrics.get("checks_passed", np.nan)
+            row["measured"] = metrics.get("checks_passed_by", {}).get("test_split/original", row["measured"])
+            row["measured_from"] = "run.checks_passed_by[test_split/original]"
         rows.append(row)
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["quantity", "reported", "measured", "measured_from"])
 
 
 SUMMARY_METRICS = ("enc1_auc", "enc1_acc", "enc2_auc", "enc2_acc", "gain_scalar_std", "gain_skill_std",
-                   "gain_skill_per_skill_cv", "mastery_corr_original", "mastery_corr_target", "saturation_fraction")
+                   "gain_skill_per_skill_cv", "mastery_corr_original", "mastery_corr_target",
+                   "saturation_fraction_readout", "saturation_fraction")
 
 
 def run_summary(metrics: dict) -> pd.DataFrame:
@@ -110,6 +125,7 @@ def collect(results_root: str | Path = "results") -> pd.DataFrame:
         row.update({f"untrained_{k}": v for k, v in run.get("untrained_valid", {}).items()
                     if isinstance(v, (int, float))})
         row["checks_passed"] = run.get("checks_passed", np.nan)
+        row.update({f"checks_passed_{k.replace('/', '_')}": n for k, n in run.get("checks_passed_by", {}).items()})
         rows.append(row)
     base = ["dataset", "variant", "flavour", "run", "seed", "epochs_run", "best_epoch", "d_model", "n_blocks"]
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=base)

@@ -24,7 +24,7 @@ from .atomic import write_json_atomic
 from .config import ORIGINAL_DEFAULTS, Config, defaults_md5, original_values
 
 # columns that measure the machine, not the model: never compared
-TIMING_COLUMNS = ("epoch_seconds",)
+TIMING_COLUMNS = ("epoch_seconds", "seconds")  # seconds: a baseline run's wall time
 
 
 def _git_commit() -> str:
@@ -102,8 +102,15 @@ def train_command(cfg: Config, out_dir: str | Path | None = None) -> str:
     return shlex.join(parts)
 
 
-def write_config(run_dir: Path, cfg: Config, argv: list[str] | None = None, device: str | None = None) -> dict:
-    """Write run_dir/config.json; `device` None: the device cfg.device resolves to on this machine."""
+def write_config(run_dir: Path, cfg: Config, argv: list[str] | None = None, device: str | None = None,
+                 new_run: bool = False) -> dict:
+    """Write run_dir/config.json; `device` None: the device cfg.device resolves to on this machine.
+
+    Unless `new_run`, a folder that already holds a run of another configuration (config.json or
+    last checkpoint) is refused (`gainakt.train.ResumeConflictError`) and config.json left as it is."""
+    from .train import check_resume
+    if not new_run:
+        check_resume(cfg, run_dir)
     if device is None:
         from .train import resolve_device
         device = str(resolve_device(cfg.device))
@@ -146,7 +153,8 @@ def load_config(run_dir: Path) -> Config:
 
 
 def compare_histories(a: pd.DataFrame, b: pd.DataFrame, tolerance: float = 1e-4) -> pd.DataFrame:
-    """Per numeric column: max and mean |difference| and a status: exact, within, outside.
+    """Per numeric column (the epoch column included): max and mean |difference| and a status:
+    exact, within, outside.
 
     Raises ValueError when the two runs do not have the same epochs or columns.
     """
@@ -157,13 +165,63 @@ def compare_histories(a: pd.DataFrame, b: pd.DataFrame, tolerance: float = 1e-4)
                          f"only in second {sorted(set(b) - set(a))}")
     rows = []
     for col in a.columns:
-        if col == "epoch" or col in TIMING_COLUMNS or not np.issubdtype(a[col].dtype, np.number):
+        if col in TIMING_COLUMNS or not np.issubdtype(a[col].dtype, np.number):
             continue
         x, y = a[col].to_numpy(float), b[col].to_numpy(float)
         both_nan = np.isnan(x) & np.isnan(y)
         d = np.where(both_nan, 0.0, np.abs(x - y))
         d = np.where(np.isnan(d), np.inf, d)
-        status = "exact" if d.max() == 0 else ("within" if d.max() <= tolerance else "outside")
+        # the epoch column counts: two histories of other epochs are never "within tolerance"
+        status = "exact" if d.max() == 0 else ("within" if d.max() <= tolerance and col != "epoch"
+                                              else "outside")
         rows.append({"column": col, "max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()),
                      "status": status, "worst_epoch": int(a["epoch"].iloc[int(d.argmax())])})
     return pd.DataFrame(rows)
+
+
+def _numeric_leaves(obj, prefix: str = "") -> dict[str, float]:
+    """Every number in a JSON tree, keyed by its dotted path (list items by index; bools as 0/1)."""
+    out: dict[str, float] = {}
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        key = f"{prefix}{k}"
+        if isinstance(v, (dict, list)):
+            out.update(_numeric_leaves(v, key + "."))
+        elif isinstance(v, (bool, int, float)) and v is not None:
+            if k not in TIMING_COLUMNS:
+                out[key] = float(v)
+    return out
+
+
+def compare_metrics(a: dict, b: dict, tolerance: float = 1e-4) -> pd.DataFrame:
+    """Every numeric field of two metrics.json records: |difference| and a status (exact, within,
+    outside; missing when only one run has it)."""
+    fa, fb = _numeric_leaves(a), _numeric_leaves(b)
+    rows = []
+    for key in list(fa) + [k for k in fb if k not in fa]:
+        if key not in fa or key not in fb:
+            rows.append({"field": key, "first": fa.get(key), "second": fb.get(key),
+                         "abs_diff": float("inf"), "status": "missing"})
+            continue
+        x, y = fa[key], fb[key]
+        d = 0.0 if (np.isnan(x) and np.isnan(y)) or x == y else abs(x - y)
+        d = float("inf") if np.isnan(d) else d
+        rows.append({"field": key, "first": x, "second": y, "abs_diff": d,
+                     "status": "exact" if d == 0 else ("within" if d <= tolerance else "outside")})
+    return pd.DataFrame(rows, columns=["field", "first", "second", "abs_diff", "status"])
+
+
+def compare_runs(a: Path, b: Path, tolerance: float = 1e-4) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """history.csv (every numeric column, epoch included) and metrics.json (every numeric field) of two
+    run folders: (history table, metrics table, ok). ok: nothing outside the tolerance or missing.
+    A run without metrics.json (unfinished) never matches a finished one."""
+    hist = compare_histories(pd.read_csv(Path(a) / "history.csv"), pd.read_csv(Path(b) / "history.csv"),
+                             tolerance)
+    ma, mb = (Path(d) / "metrics.json" for d in (a, b))
+    if ma.is_file() != mb.is_file():
+        raise ValueError(f"only one run is finished: {ma if ma.is_file() else mb} exists, "
+                         f"{mb if ma.is_file() else ma} does not")
+    met = (compare_metrics(json.loads(ma.read_text()), json.loads(mb.read_text()), tolerance)
+           if ma.is_file() else compare_metrics({}, {}))
+    ok = not (hist.status == "outside").any() and not met.status.isin(["outside", "missing"]).any()
+    return hist, met, ok

@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import socket
 import sys
 import threading
@@ -249,7 +250,7 @@ def _retryable(exc: BaseException) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 def execute_run(run: Run, *, repo_root, log_dir, timeout: float | None = None,
-                attempt: int = 1) -> RunResult:
+                attempt: int = 1, force: bool = False) -> RunResult:
     """Execute one run with papermill in this process and report what happened.
 
     ``repo_root``: the repository root (paths of ``run`` are relative to it; the notebook runs
@@ -257,6 +258,9 @@ def execute_run(run: Run, *, repo_root, log_dir, timeout: float | None = None,
     (relative paths are relative to ``repo_root``). ``timeout``: seconds per cell (papermill's
     ``execution_timeout``; None: no limit). ``attempt``: recorded in the result and the log.
     Never raises for a failing notebook: returns ``status="failed"`` with the log tail.
+    Under the run's lock, a run that is done by now (another driver finished it after this one
+    made its plan) is skipped and its result left untouched; ``force`` instead empties the
+    results folder first (a forced re-run starts from nothing, not from old checkpoints).
     """
     t0 = time.monotonic()
     repo_root = Path(os.path.abspath(repo_root))
@@ -275,6 +279,13 @@ def execute_run(run: Run, *, repo_root, log_dir, timeout: float | None = None,
             res.seconds = time.monotonic() - t0
             return res
         try:
+            if run.is_done(repo_root) and not force:
+                res.status, res.attempt = "skipped", 0
+                res.reason = "done (finished by another driver)"
+                res.seconds = round(time.monotonic() - t0, 3)
+                return res
+            if force and run.path(repo_root).is_dir():
+                shutil.rmtree(run.path(repo_root))
             _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res)
         finally:
             lock.release()

@@ -4,7 +4,10 @@ validation Encoder-1 AUC, best/last checkpoints, resume, per-epoch metrics on tr
 `run(cfg, out_dir)` is the one entry point the CLI, the notebooks and the tests use.
 Files written into `out_dir` (each atomically): history.csv (one row per epoch; epoch 0 is the
 untrained model, the noise floor), metrics.json (written last: its presence means "done"),
-trajectories.csv and checks.csv (test students), checkpoints/{best,last}.pt.
+trajectories.csv and checks.csv (test students), skill_gains.csv and skill_gains_untrained.csv
+(per-skill gains on the test split, best checkpoint and untrained model: `skillstats`),
+checkpoints/{best,last}.pt. Each history row also holds the gradient each loss term sends to the
+gains projection (`diagnostics`).
 """
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ import dataclasses
 import io
 import json
 import os
+import pickle
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -26,10 +31,12 @@ from . import data as kt_data
 from . import features
 from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from .batches import iter_batches, iter_steps, num_steps
-from .config import Config
+from .config import RUN_ONLY_FIELDS, Config
+from .diagnostics import gains_grad_norms
 from .losses import total_loss
-from .metrics import EpochMetrics, parameter_stats, trajectory_checks
+from .metrics import DEFINITIONS, EpochMetrics, parameter_stats, trajectory_checks, trajectory_gain_stats
 from .model import GainAKT3Exp
+from .skillstats import skill_table
 
 
 def resolve_device(name: str) -> torch.device:
@@ -83,11 +90,25 @@ class Experiment:
                           else features.original_skill_difficulty(ds.valid, C))
         self.model = GainAKT3Exp(cfg, C, n_students, None if difficulty is None
                                  else torch.as_tensor(difficulty, dtype=torch.float32)).to(self.device)
+        # Which gamma rows belong to students seen in training (per-split index: all of them).
+        trained = torch.zeros(self.model.gamma_student.shape[0], dtype=torch.bool)
+        trained[torch.unique(self.splits["train"].students)] = True
+        self.model.gamma_trained.copy_(trained.to(self.device))
+        # unseen_student_gamma "trained_mean": the rows of students never seen in training get no
+        # weight decay either (coupled L2 inside Adam would move them by about lr per step, with no
+        # data to hold them): their group has weight_decay 0 and `train_step` adds the decay of the
+        # trained rows by hand, which is what Adam's coupled L2 adds for them.
+        self.gamma_decay_mask = None
+        if cfg.unseen_student_gamma == "trained_mean" and not bool(trained.all()) and cfg.weight_decay:
+            self.gamma_decay_mask = trained.to(self.device, torch.float32)
         gp = [p for n, p in self.model.named_parameters() if n.startswith("gains_projection")]
-        rest = [p for n, p in self.model.named_parameters() if not n.startswith("gains_projection")]
+        rest = [p for n, p in self.model.named_parameters() if not n.startswith("gains_projection")
+                and not (self.gamma_decay_mask is not None and n == "gamma_student")]
         groups = [{"params": rest, "lr": cfg.learning_rate}]
         if gp:
             groups.append({"params": gp, "lr": cfg.learning_rate * cfg.gains_lr_multiplier})
+        if self.gamma_decay_mask is not None:
+            groups.append({"params": [self.model.gamma_student], "lr": cfg.learning_rate, "weight_decay": 0.0})
         self.opt = torch.optim.Adam(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         tr = ds.train
         self.base_rate = float((tr.responses.sum() / tr.lengths.sum()).item())
@@ -96,9 +117,8 @@ class Experiment:
     def _index_students(self, split):
         if self.cfg.student_index == "global":
             return split
-        # original: index = rank of the uid among the split's own sorted unique uids
-        _, inverse = torch.unique(split.students, sorted=True, return_inverse=True)
-        return dataclasses.replace(split, students=inverse)
+        # original: index = rank of the uid among the split's own uids, sorted numerically
+        return dataclasses.replace(split, students=kt_data.per_split_student_index(split, self.data.student_ids))
 
     # --------------------------------------------------------------------------------
     def velocity(self, batch, training: bool):
@@ -112,8 +132,25 @@ class Experiment:
         return features.student_velocity(batch, "past", state=self.base_rate)
 
     def forward(self, batch, training: bool, states: bool = False, gamma_mode: str | None = None):
-        return self.model(batch.q, batch.r, batch.q_next, batch.students,
-                          velocity=self.velocity(batch, training), gamma_mode=gamma_mode, states=states)
+        q, r = batch.q, batch.r
+        if self.cfg.zero_unmasked_inputs:
+            # the original's c[:-1] * mask: steps without a target (the last real interaction of a
+            # window, and padding) are fed token 0; only positions after the last target see it
+            q, r = q * batch.mask, r * batch.mask
+        return self.model(q, r, batch.q_next, batch.students,
+                          velocity=self.velocity(batch, training), gamma_mode=gamma_mode, states=states,
+                          mask=batch.mask)
+
+    @property
+    def eval_batching(self) -> str:
+        """Batching of passes without optimiser steps. Statistics at real positions do not depend on
+        how windows are grouped (tests/test_train.py::test_evaluation_does_not_depend_on_the_batching),
+        so unless the regularisers read padding the original's batches are evaluated as whole length
+        buckets, far cheaper than padded ones. A test may set `_eval_batching` to force one."""
+        if getattr(self, "_eval_batching", None):
+            return self._eval_batching
+        b = self.cfg.batching
+        return "tokens" if b in ("packed", "padded") and not self.cfg.regularisers_see_padding else b
 
     def _batching(self) -> dict:
         cfg = self.cfg
@@ -124,9 +161,10 @@ class Experiment:
         device. Strata only shape what one step's gradient averages over, so here every bucket is
         whole (`length_strata=1`): fewer, larger batches, the same for every `length_strata` (the
         probe's norm is of a mean loss over a whole bucket, four times a training bucket's targets
-        at the default)."""
-        for b in iter_batches(split, self.cfg.batch_size, shuffle=shuffle, seed=self.cfg.seed, epoch=epoch,
-                              **{**self._batching(), "length_strata": 1}):
+        at the default). The original's batches (padded/packed) are evaluated as length buckets
+        where that changes nothing (see below)."""
+        kw = {**self._batching(), "length_strata": 1, "batching": self.eval_batching}
+        for b in iter_batches(split, self.cfg.batch_size, shuffle=shuffle, seed=self.cfg.seed, epoch=epoch, **kw):
             yield b.to(self.device)
 
     def steps(self, split, shuffle: bool, epoch: int = 0):
@@ -152,6 +190,9 @@ class Experiment:
         parts = self.backward(step)
         if self.cfg.gradient_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.gradient_clip)
+        g = self.model.gamma_student
+        if self.gamma_decay_mask is not None and g.grad is not None:
+            g.grad.add_(g.detach() * self.gamma_decay_mask, alpha=self.cfg.weight_decay)
         self.opt.step()
         return parts
 
@@ -173,7 +214,7 @@ class Experiment:
     def evaluate(self, split, gamma_mode: str | None = None) -> dict[str, float]:
         """Full metrics of one split in eval mode (losses, AUC/acc, gain stats, diagnostics)."""
         self.model.eval()
-        acc = EpochMetrics(self.data.num_skills, self.cfg.max_correlation_students)
+        acc = EpochMetrics(self.data.num_skills, self.cfg.max_correlation_students, self.cfg.min_skill_count)
         for batch in self.batches(split, shuffle=False):
             out = self.forward(batch, training=False, states=True, gamma_mode=gamma_mode)
             acc.add(batch, out, total_loss(out, batch, self.model, self.cfg))
@@ -208,21 +249,98 @@ class Experiment:
             row.update({f"{name}_{k}": v for k, v in self.evaluate(split).items()})
         row.update(parameter_stats(self.model))
         row["im_grad_norm"] = self.im_grad_norm()
+        row.update(gains_grad_norms(self))
         return row
 
     # --------------------------------------------------------------------------------
     def state(self, epoch, history, best_auc, bad_epochs) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "epoch": epoch,
-                "history": history, "best_auc": best_auc, "bad_epochs": bad_epochs,
-                "velocity_state": self.velocity_state, "config": self.cfg.to_dict(),
-                "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+        """Everything a resume needs, as tensors and plain Python data only (so that
+        `load_checkpoint` can read it with ``weights_only=True``: no pickled code)."""
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "epoch": int(epoch),
+                "history": _plain(history), "best_auc": float(best_auc), "bad_epochs": int(bad_epochs),
+                "velocity_state": _plain(self.velocity_state), "config": self.cfg.to_dict(),
+                "rng": {"torch": torch.get_rng_state(),
+                        "numpy": [str(kind), torch.from_numpy(keys.astype(np.int64)), int(pos),
+                                  int(has_gauss), float(gauss)],
                         "python": random.getstate()}}
 
     def load_state(self, st: dict) -> None:
         self.model.load_state_dict(st["model"]); self.opt.load_state_dict(st["optimizer"])
         self.velocity_state = st["velocity_state"]
-        torch.set_rng_state(st["rng"]["torch"]); np.random.set_state(st["rng"]["numpy"])
-        random.setstate(st["rng"]["python"])
+        torch.set_rng_state(st["rng"]["torch"])
+        kind, keys, pos, has_gauss, gauss = st["rng"]["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+        version, internal, gauss_next = st["rng"]["python"]
+        random.setstate((version, tuple(internal), gauss_next))
+
+
+def _plain(obj):
+    """Numpy scalars -> Python numbers (recursively through dicts and lists), NaN kept."""
+    return json.loads(json.dumps(obj, default=float))
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be loaded safely (not tensors and plain data, or unreadable)."""
+
+
+class ResumeConflictError(ValueError):
+    """A run folder holds a run of another configuration than the one asked for."""
+
+
+def load_checkpoint(path, map_location=None) -> dict:
+    """Load a checkpoint with ``weights_only=True``: tensors and plain Python data only. A file whose
+    pickle asks for anything else (a function to call, a class to build) is refused, not executed."""
+    path = Path(path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL (\S+)", str(e))
+        if not found:   # not a pickle of anything: damaged or foreign bytes
+            raise CheckpointError(f"{path}: cannot read the checkpoint (not a torch checkpoint: "
+                                  f"{type(e).__name__}); it is damaged or not a checkpoint: delete it and "
+                                  "re-train") from None
+        what = f"it asks for {found.group(1)}"
+        raise CheckpointError(
+            f"{path}: refused to load: the file is not a plain tensor checkpoint ({what}); a checkpoint "
+            "from an untrusted source can run code: delete it and re-train (or re-run the run)") from None
+    except Exception as e:  # noqa: BLE001 - truncated, empty or foreign bytes raise many types
+        first = (str(e).strip().splitlines() or [""])[0][:160]
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({type(e).__name__}: {first}); it is "
+                              "damaged or not a checkpoint: delete it and re-train") from None
+
+
+def config_differences(stored: dict, cfg: Config) -> dict:
+    """Fields that change results (all but `RUN_ONLY_FIELDS`) whose value differs: name -> (stored, asked)."""
+    asked = cfg.to_dict()
+    stored = {**Config().to_dict(), **stored}
+    return {k: (stored[k], v) for k, v in asked.items()
+            if k not in RUN_ONLY_FIELDS and stored.get(k) != v}
+
+
+def check_resume(cfg: Config, out_dir) -> None:
+    """Raise `ResumeConflictError` if `out_dir` holds a run (its config.json or last checkpoint)
+    whose result-changing fields differ from `cfg`; names the fields. Nothing is written."""
+    out = Path(out_dir)
+    stored = []
+    rec = out / "config.json"
+    if rec.is_file():
+        try:
+            stored.append((rec, json.loads(rec.read_text())["config"]))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ResumeConflictError(f"{rec}: unreadable run record ({e}); cannot tell which run this "
+                                      "folder holds: use a new folder or delete it") from None
+    last = out / "checkpoints" / "last.pt"
+    if last.is_file():
+        stored.append((last, load_checkpoint(last, "cpu").get("config", {})))
+    for where, conf in stored:
+        diff = config_differences(conf, cfg)
+        if diff:
+            shown = ", ".join(f"{k} (stored {a!r}, asked {b!r})" for k, (a, b) in diff.items())
+            raise ResumeConflictError(
+                f"{out} holds a run with another configuration ({where.name}): {shown}. Resuming would mix "
+                "two configurations: train into a new folder, or ask for a new run (resume=False) "
+                "to start this folder over")
 
 
 def _save_atomic(obj, path: Path) -> None:
@@ -231,17 +349,24 @@ def _save_atomic(obj, path: Path) -> None:
     write_bytes_atomic(path, buf.getvalue())
 
 
-def trajectories(exp: Experiment, n_students: int, min_steps: int, gamma_mode: str | None) -> pd.DataFrame:
-    """One row per step for the first `n_students` test windows with >= `min_steps` steps."""
+def trajectories(exp: Experiment, n_students: int | None, min_steps: int, gamma_mode: str | None) -> pd.DataFrame:
+    """One row per valid step of test windows, sorted by (window, step): the first `n_students`
+    windows with >= `min_steps` steps (the original trajectory tool's sample), or with n_students
+    None every test window."""
     split = exp.splits["test"]
-    idx = torch.nonzero(split.lengths - 1 >= min_steps).flatten()[:n_students]
-    rows = []
+    if n_students is None:
+        idx = torch.arange(len(split.lengths))
+    else:
+        idx = torch.nonzero(split.lengths - 1 >= min_steps).flatten()[:n_students]
+    parts: dict[str, list[np.ndarray]] = {}
     exp.model.eval()
     with torch.no_grad():
         for batch in exp.batches(subset(split, idx), shuffle=False):
             out = exp.forward(batch, training=False, states=True, gamma_mode=gamma_mode)
             mast = out["mastery"]
             sg = out.get("skill_gains")
+            m = batch.mask
+            B, T = m.shape
             cols = {
                 "skill": batch.q, "response": batch.r, "next_skill": batch.q_next, "response_next": batch.r_next,
                 "p_enc1": out["p_enc1"], "p_im": out["p_im"], "mastery_q": out["mastery_q"],
@@ -251,40 +376,90 @@ def trajectories(exp: Experiment, n_students: int, min_steps: int, gamma_mode: s
                 "gain_std_across_skills": sg.std(-1) if sg is not None else torch.zeros_like(out["gain_q"]),
                 "skills_gain_gt_0.1": (sg > 0.1).sum(-1).float() if sg is not None
                 else (out["gain_q"] > 0.1).float(),
+                "student": batch.students[:, None].expand(B, T),
+                "window": idx.to(m.device)[batch.index][:, None].expand(B, T),
+                "step": torch.arange(T, device=m.device)[None, :].expand(B, T),
             }
-            m = batch.mask
-            for b in range(m.shape[0]):
-                T = int(m[b].sum())
-                frame = {k: v[b, :T].float().cpu().numpy() for k, v in cols.items()}
-                frame["student"] = np.full(T, int(batch.students[b]))
-                frame["window"] = np.full(T, int(idx[batch.index[b]]))
-                frame["step"] = np.arange(T)
-                rows.append(pd.DataFrame(frame))
-    df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    for c in ("skill", "response", "next_skill", "response_next"):
-        if c in df:
-            df[c] = df[c].astype(int)
-    return df
+            for k, v in cols.items():
+                parts.setdefault(k, []).append(v[m].cpu().numpy())
+    if not parts:
+        return pd.DataFrame()
+    df = pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
+    for c in ("skill", "response", "next_skill", "response_next", "student", "window", "step"):
+        df[c] = df[c].astype(int)
+    for c in df.columns:
+        if df[c].dtype == np.float64 or df[c].dtype == np.float32:
+            df[c] = df[c].astype(np.float32)
+    order = ["student", "window", "step"] + [c for c in cols if c not in ("student", "window", "step")]
+    return df[order].sort_values(["window", "step"], kind="stable").reset_index(drop=True)
+
+
+def all_checks(sample: pd.DataFrame, whole: pd.DataFrame, min_skill_count: int) -> pd.DataFrame:
+    """The six checks on the seeds' sample ("trajectory_sample": `n_trajectory_students` windows with
+    >= `trajectory_min_steps` steps, every skill counted, as the original) and on the whole test split
+    ("test_split", skills with >= `min_skill_count` rows), each under both definitions: "original"
+    read with the legacy scalar gain, "meaningful" with the per-skill gain (metrics.CHECKS)."""
+    tables = []
+    for rows, traj, min_count in (("trajectory_sample", sample, 1), ("test_split", whole, min_skill_count)):
+        if not len(traj):
+            continue
+        for defs in DEFINITIONS:
+            gain = "gain_scalar" if defs == "original" else "gain_skill"
+            tables.append(trajectory_checks(traj, gain, defs, min_count).assign(rows=rows))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def _update_record(out: Path, cfg: Config) -> None:
+    """If config.json describes another configuration than the run about to happen (a resume with
+    more epochs or another device, or a new run in an old folder), rewrite it (keeping its argv)."""
+    rec = out / "config.json"
+    if not rec.is_file():
+        return
+    try:
+        old = json.loads(rec.read_text())
+    except ValueError:
+        old = {}
+    if old.get("config") == cfg.to_dict():
+        return
+    import shlex
+
+    from .repro import write_config
+    argv = (old.get("commands") or {}).get("argv") or ""
+    write_config(out, cfg, shlex.split(argv) if argv else None, new_run=True)
 
 
 def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = True,
         log=print) -> dict:
-    """Train `cfg`, evaluate the best checkpoint on valid and test, write the run's files."""
+    """Train `cfg`, evaluate the best checkpoint on valid and test, write the run's files.
+
+    ``resume`` (default): continue from ``checkpoints/last.pt`` if there is one; a folder holding a
+    run of another configuration (a difference in any field outside `RUN_ONLY_FIELDS`) raises
+    `ResumeConflictError` before anything is written. ``resume=False``: a new run that replaces
+    whatever the folder held."""
     if cfg.model != "gainakt":  # a baseline (gainakt/baselines/): same splits, targets and metrics
         from .baselines import run as run_baseline
         return run_baseline(cfg, out_dir, dataset=dataset, resume=resume, log=log)
     out = Path(out_dir)
+    if resume:
+        check_resume(cfg, out)      # before anything is written
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     exp = Experiment(cfg, dataset)
     last, best_path = out / "checkpoints" / "last.pt", out / "checkpoints" / "best.pt"
     history, best_auc, bad, start = [], -1.0, 0, 1
     if resume and last.exists():
-        st = torch.load(last, map_location=exp.device, weights_only=False)
+        st = load_checkpoint(last, exp.device)
         exp.load_state(st)
         history, best_auc, bad, start = st["history"], st["best_auc"], st["bad_epochs"], st["epoch"] + 1
         log(f"resumed from epoch {st['epoch']} (best valid Encoder-1 AUC {best_auc:.4f})")
+    elif last.exists() or best_path.exists():   # a new run in this folder: nothing of the old one stays
+        for p in (last, best_path, out / "metrics.json", out / "history.csv"):
+            p.unlink(missing_ok=True)
+    _update_record(out, cfg)
     if not history:
-        history.append(exp.epoch_row(0, {"epoch_seconds": 0.0}))  # the untrained model
+        # the untrained model: its statistics are the noise floor of every trained one
+        write_text_atomic(out / "skill_gains_untrained.csv", skill_table(
+            exp, exp.splits["test"], cfg.eval_gamma_mode).to_csv(index=False))
+        history.append(exp.epoch_row(0, {"epoch_seconds": 0.0}))
         write_text_atomic(out / "history.csv", pd.DataFrame(history).to_csv(index=False))
     for epoch in range(start, cfg.epochs + 1):
         if bad >= cfg.patience:
@@ -307,12 +482,15 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
         _save_atomic(st, last)
         write_text_atomic(out / "history.csv", pd.DataFrame(history).to_csv(index=False))
     if best_path.exists():
-        exp.model.load_state_dict(torch.load(best_path, map_location=exp.device, weights_only=False)["model"])
+        exp.model.load_state_dict(load_checkpoint(best_path, exp.device)["model"])
     best_epoch = int(max(history[1:], key=lambda r: r["valid_enc1_auc"])["epoch"]) if len(history) > 1 else 0
     eval_gamma = cfg.eval_gamma_mode
+    # The final evaluation (the original's evaluator): as run, mean gamma on every split (it passed
+    # no student ids); the train row is the whole training split (or train_eval_fraction of it).
     result = {
         "best_epoch": best_epoch, "epochs_run": len(history) - 1,
-        "valid": exp.evaluate(exp.splits["valid"]),
+        "train": exp.evaluate(exp.train_eval_split(), gamma_mode=eval_gamma),
+        "valid": exp.evaluate(exp.splits["valid"], gamma_mode=eval_gamma),
         "test": exp.evaluate(exp.splits["test"], gamma_mode=eval_gamma),
         "untrained_valid": {k[len("valid_"):]: v for k, v in history[0].items() if k.startswith("valid_")},
         "params": parameter_stats(exp.model), "device": str(exp.device),
@@ -320,12 +498,22 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
                     "num_students": exp.data.num_students,
                     **{f"{s}_interactions": int(sp.lengths.sum()) for s, sp in exp.splits.items()}},
     }
+    write_text_atomic(out / "skill_gains.csv", skill_table(exp, exp.splits["test"], eval_gamma).to_csv(index=False))
     traj = trajectories(exp, cfg.n_trajectory_students, cfg.trajectory_min_steps, eval_gamma)
     if len(traj):
         write_text_atomic(out / "trajectories.csv", traj.to_csv(index=False))
-        checks = trajectory_checks(traj)
+        # the seeds' gain statistics came from these rows (audit 5.3)
+        result["test_trajectory_sample"] = {**trajectory_gain_stats(traj, "gain_scalar"),
+                                            **trajectory_gain_stats(traj, "gain_skill")}
+    whole = trajectories(exp, None, 0, eval_gamma)
+    checks = all_checks(traj, whole, cfg.min_skill_count)
+    if len(checks):
         write_text_atomic(out / "checks.csv", checks.to_csv(index=False))
         result["checks"] = checks.to_dict(orient="records")
-        result["checks_passed"] = int(checks["passed"].sum())
+        passed = checks.groupby(["rows", "definitions"])["passed"].sum()
+        result["checks_passed_by"] = {f"{r}/{d}": int(n) for (r, d), n in passed.items()}
+        # the seeds' count: their sample, the original definitions (legacy scalar, r_{t+1})
+        key = ("trajectory_sample", "original") if ("trajectory_sample", "original") in passed else passed.index[0]
+        result["checks_passed"] = int(passed[key])
     write_json_atomic(out / "metrics.json", json.loads(json.dumps(result, default=float)))
     return result

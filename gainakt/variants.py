@@ -10,6 +10,12 @@ settings and differ only in the audit switches:
   a velocity that reads future responses, and, for V4/V5, the factory that dropped their options);
 * **as_intended** does what the documents say the model does.
 
+Both flavours use the original's batches (64 windows in file order), run packed, so they differ
+only by the audit switches. `NOTES` lists every behaviour, what each
+flavour does and which switch controls it; `AS_RUN_ALTERNATIVES` holds the other ways a variant may
+have run where the audit cannot tell (V3+/V3++ with the initialisation dropped, V0 before "Bug 0").
+`metrics.CHECK_NOTES` says which trajectory checks can fail under which switches.
+
 Sources: seeds/000 (status report), 001 (V0/V1 bug analysis), 002 (V3 validation);
 docs/original_implementation.md (the audit) for what each version's code did.
 """
@@ -25,11 +31,18 @@ AS_RUN: dict[str, Any] = dict(
     flavour="as_run", loss_on="probabilities", accumulate="all_skills", im_target="next",
     mastery_index="current", mask_padding=False, difficulty_source="original",
     velocity_source="original_leak", student_index="per_split", gamma_at_eval="mean",
+    unseen_student_gamma="own", zero_unmasked_inputs=True,
+    # the original's batches: batch_size windows, each padded to seq_len, in file order, no shuffling;
+    # run packed (the same losses and gradients as padded, tests/test_packing.py)
+    batching="packed", shuffle=False,
 )
 AS_INTENDED: dict[str, Any] = dict(
     flavour="as_intended", loss_on="logits", accumulate="practised", im_target="next",
     mastery_index="next", mask_padding=True, difficulty_source="train", velocity_source="past",
     student_index="global", gamma_at_eval="per_student", enc1_query="next", original_factory=False,
+    unseen_student_gamma="trained_mean", zero_unmasked_inputs=False,
+    # the same batches as as run (not a bug switch): the flavours differ only by the switches
+    batching="packed", shuffle=False,
 )
 FLAVOURS = {"as_run": AS_RUN, "as_intended": AS_INTENDED}
 
@@ -136,6 +149,87 @@ VARIANTS: dict[str, Variant] = {v.key: v for v in [
 ]}
 
 
+# Other ways a variant may have run, where the audit cannot tell which one the seeds' run used.
+# Each is a set of overrides (with a title for the run folder) on top of the as-run flavour:
+# `make_config("V3+", "as_run", **AS_RUN_ALTERNATIVES["V3+"]["init_dropped"])`.
+AS_RUN_ALTERNATIVES: dict[str, dict[str, dict[str, Any]]] = {
+    **{k: {"init_dropped": dict(original_factory=True, title="init-dropped")}
+       for k in ("V3+", "V3++bce0.1", "V3++bce0.3")},
+    "V0": {"mastery_before_bug0": dict(mastery_index="next", title="mastery-before-bug0")},
+}
+
+# What the as-run flavour does and does not reproduce, one entry per behaviour, for the book
+# (`pd.DataFrame(NOTES)`): behaviour, as_run, as_intended, switch (Config field(s), or "not
+# switched"), source (section of docs/original_implementation.md, or seeds/).
+NOTES: list[dict[str, str]] = [
+    dict(behaviour="Batches", as_run="batch_size (64) windows per batch, each padded to seq_len, in file order, "
+         "no shuffling (the original DataLoader); run packed into dense rows with the padded batch's losses and "
+         "gradients (batching='packed'; 'padded' computes the padding too)",
+         as_intended="the same batches: the flavours differ only by the switches. (Earlier book runs used token "
+         "buckets in length strata here; benchmarks/ keep that path.)",
+         switch="batching, shuffle", source="3.2"),
+    dict(behaviour="Input at steps without a target", as_run="c[:-1] * mask: the last real interaction of a "
+         "window (and padding) is fed as token 0 (skill 0, response 0); only positions after the last target "
+         "see it, so only padded-position terms (variance/contrastive losses as run) change",
+         as_intended="the real last interaction", switch="zero_unmasked_inputs", source="5.0"),
+    dict(behaviour="Per-split student index", as_run="rank of the uid among the split's own uids sorted "
+         "numerically (sorted(df.uid.unique()) on integer uids): valid/test students get other students' gammas",
+         as_intended="one global index", switch="student_index", source="5.0, 7-H"),
+    dict(behaviour="Gamma in the final evaluation", as_run="mean gamma on train, valid and test (the "
+         "evaluator passed no student ids); per-epoch rows keep the trainer's per-student lookup",
+         as_intended="per-student gamma", switch="gamma_at_eval", source="2.6, 5.1"),
+    dict(behaviour="Students never seen in training", as_run="no such students: the per-split index points "
+         "every valid/test student at a trained row (someone else's gamma). With a global index the "
+         "original would keep an own row moved only by coupled L2 weight decay",
+         as_intended="the mean of trained students' gammas; their rows get no weight decay and are left out "
+         "of the learned-parameter statistics", switch="unseen_student_gamma", source="2.6; issue 17"),
+    dict(behaviour="Gain read by the trajectory checks and the gain statistics", as_run="the legacy scalar "
+         "sigmoid(mean ReLU(v)) (the trajectory tool's expected_gain)", as_intended="the per-skill gain of "
+         "the practised skill; both are always reported, labelled (gain_scalar_* / gain_skill_*)",
+         switch="not a switch: both computed", source="5.3, 7-A"),
+    dict(behaviour="Rows of the gain statistics and checks", as_run="the trajectory CSV: the first 10 test "
+         "windows with >= 10 steps (test_trajectory_sample, checks rows=trajectory_sample)",
+         as_intended="the whole test split (test.*, checks rows=test_split); both reported",
+         switch="n_trajectory_students, trajectory_min_steps", source="5.3"),
+    dict(behaviour="Check 2 (Q-matrix)", as_run="skills listed per interaction: 1.0, always passes",
+         as_intended="median number of skills with gain > 0.1 per interaction in [1, 3]; both reported",
+         switch="not a switch: checks definitions=original / meaningful", source="5.3"),
+    dict(behaviour="Response conditioning (check 6, response ratio)", as_run="r_{t+1} (shft_rseqs[t]): "
+         "*_response_ratio_next", as_intended="r_t, the response the gain's input token encodes: "
+         "*_response_ratio; both reported", switch="not a switch: both computed", source="5.3"),
+    dict(behaviour="Per-skill statistics", as_run="every skill seen (the seeds: 'Skills observed: 66/100')",
+         as_intended="skills with at least min_skill_count interactions (whole test split)",
+         switch="min_skill_count", source="5.3; issue 17"),
+    dict(behaviour="V3+/V3++ initialisation options", as_run="kept (default): the seeds describe the "
+         "initialisation as run and the audit could not read the 01d0a96 factory; the alternative in "
+         "which that factory dropped them like M5's is AS_RUN_ALTERNATIVES[...]['init_dropped'] "
+         "(original_factory=True); run both", as_intended="kept", switch="original_factory", source="7-E"),
+    dict(behaviour="V0/V1 hyper-parameters", as_run="the 903328b parameter_default.json (d_ff 512, dropout "
+         "0.2, weight decay 1.7571e-5, beta 2.0, M_sat 0.8, gamma 1.0, offset 2.0) with the variant's own "
+         "settings: the only committed defaults of the audited code; the seeds' 'Active Parameters' (d_ff "
+         "256, dropout 0.1, weight decay 1e-4, beta 2.5, M_sat 0.7, offset 1.5) belong to an earlier "
+         "baseline known only from the documents", as_intended="the same",
+         switch="any Config field (override)", source="6.1"),
+    dict(behaviour="V0 mastery index ('Bug 0')", as_run="the current skill q_t (after the 2025-11-17 fix); "
+         "whether V0 (exp 999787) ran before the fix is unknown: before it the IM head read the target "
+         "skill, AS_RUN_ALTERNATIVES['V0']['mastery_before_bug0'] (mastery_index=next)",
+         as_intended="q_{t+1}", switch="mastery_index", source="2.8"),
+    dict(behaviour="IM loss 0 between 0d2bb81 and fbd4ce8 (for-else indentation bug)", as_run="not "
+         "reproduced: the IM path is always on", as_intended="IM path on", switch="not switched",
+         source="2 (M2)"),
+    dict(behaviour="Degenerate training accuracy (double sigmoid at evaluation: acc = positive rate)",
+         as_run="not reproduced: accuracy thresholds real probabilities", as_intended="the same",
+         switch="not switched", source="5.1"),
+    dict(behaviour="Validation losses copied from the training losses in metrics_epoch.csv",
+         as_run="not reproduced: validation losses are computed", as_intended="the same",
+         switch="not switched", source="5.4"),
+    dict(behaviour="V3+'s 'init CV 0.24' diagnostic (gains_projection on random N(0,1) input)",
+         as_run="not computed", as_intended="not computed", switch="not switched", source="7-A"),
+    dict(behaviour="V4/V5 corr_inv_difficulty (0.57)", as_run="not computed: the script is not in the "
+         "repository", as_intended="not computed", switch="not switched", source="7-A caveat, 7-F"),
+]
+
+
 def variant_by_slug(name: str) -> Variant:
     for v in VARIANTS.values():
         if name in (v.key, v.slug):
@@ -162,12 +256,15 @@ def variant_settings(key: str, flavour: str) -> dict[str, Any]:
 def make_config(key: str, flavour: str = "as_run", **overrides: Any) -> Config:
     """Config of a variant in a flavour, with user overrides applied last.
 
-    Where the regularisers average over padding (V2-V5 as run) the batches are padded to seq_len as
-    in the original, unless `batching` is given: length buckets would change those losses' values.
+    Both flavours train on the original's batches (64 windows in file order, no shuffling), run
+    packed (`batching="packed"`: the padded batch's losses and gradients; Encoder 1, and Encoder 2
+    unless the regularisers read padding, on the real positions only), so the flavours differ only
+    by the audit switches. For the custom flavour, where the regularisers average over padding the
+    batches are packed unless `batching` is given: length buckets would change those losses.
     """
     cfg = Config.from_dict({**variant_settings(key, flavour), **overrides})
     if cfg.regularisers_see_padding and "batching" not in overrides:
-        cfg = dataclasses.replace(cfg, batching="padded")
+        cfg = dataclasses.replace(cfg, batching="packed")
     return cfg
 
 

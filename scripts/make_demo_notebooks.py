@@ -52,8 +52,8 @@ def widget_demo_notebook():
             "$\\hat{y}_t = \\sigma(\\mathbf{w}^\\top \\mathbf{h}_t + b)$. "
             "To be replaced by the real exploration page."
         ),
-        nbformat.v4.new_code_cell(WIDGET_FIG_CODE),
-        nbformat.v4.new_code_cell(WIDGET_CODE),
+        nbformat.v4.new_code_cell(WIDGET_FIG_CODE, metadata={"tags": ["hide-input"]}),  # chapter: code folded
+        nbformat.v4.new_code_cell(WIDGET_CODE, metadata={"tags": ["hide-input"]}),
     ]
     # store_widget_state=True is nbclient's default: the page can render the widgets.
     NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True).execute(

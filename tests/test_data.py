@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import gainakt.data
 from gainakt.batches import BATCHINGS, iter_batches, iter_steps, num_batches, num_steps, token_budget
 from gainakt.data import (DATASETS, DataFormatError, DataNotFoundError, Student, build_dataset, build_split,
                           load_dataset, read_dkvmn, read_pykt, resolve_data_dir, write_dkvmn, write_pykt)
@@ -106,8 +107,15 @@ def test_dkvmn_errors(tmp_path, text, line, field, words):
     assert f"assist2009_updated_train.csv line {line}, field '{field}'" in msg and words in msg, msg
 
 
+def test_default_data_dir_beside_the_project(tmp_path, monkeypatch):
+    monkeypatch.delenv("GAINAKT_DATA", raising=False)
+    monkeypatch.setattr(gainakt.data, "DEFAULT_DATA_DIR", tmp_path)
+    assert resolve_data_dir(None) == tmp_path
+
+
 def test_missing_data(tmp_path, monkeypatch):
     monkeypatch.delenv("GAINAKT_DATA", raising=False)
+    monkeypatch.setattr(gainakt.data, "DEFAULT_DATA_DIR", tmp_path / "absent")
     with pytest.raises(DataNotFoundError, match="GAINAKT_DATA"):
         resolve_data_dir(None)
     with pytest.raises(DataNotFoundError) as e:
@@ -127,7 +135,7 @@ def test_env_var_and_student_index(tmp_path, monkeypatch):
     write_pykt(tmp_path / "assist2015" / "test.csv", [student("shared", 40, fold=-1), student("zz", 5, fold=-1)],
                cidxs=True)
     monkeypatch.setenv("GAINAKT_DATA", str(tmp_path))
-    ds = load_dataset("assist2015", fold=0)
+    ds = load_dataset("assist2015", fold=0, shared_uids="merge")   # "shared" is in train and test
     assert ds.num_students == 13 and ds.student_ids == sorted(ds.student_ids)
     shared = ds.student_ids.index("shared")
     assert shared in ds.train.students.tolist() and shared in ds.test.students.tolist()
@@ -225,7 +233,7 @@ def test_shift_and_mask(batching):
     split = skewed_split(50)
     for b in iter_batches(split, 8, batching=batching, shuffle=True):
         n = split.lengths[b.index]
-        assert b.q.shape[1] == (200 if batching == "padded" else int(n.max())) - 1
+        assert b.q.shape[1] == (200 if batching in ("padded", "packed") else int(n.max())) - 1
         assert (b.mask.sum(1) == n - 1).all()
         for i, k in enumerate(b.index.tolist()):
             m = int(n[i]) - 1
@@ -325,3 +333,82 @@ def test_real_dkvmn(name, C, students):
     ds = load_dataset(name, data_dir=REAL)
     assert ds.num_skills == C and ds.num_students == students
     assert int(ds.train.skills.max()) < C and ds.valid.num_interactions > 0
+
+
+# --------------------------------------------------------------------------- hostile files (issue 15)
+HEADER = "fold,uid,concepts,responses\n"
+
+
+@pytest.mark.parametrize("body,line,field,words", [
+    (HEADER + '0,7,"1,2","0,1"\n1,8,"1,\xff2","0,1"\n', 3, "concepts", "byte 0xff at column 8 is not UTF-8"),
+    (HEADER + '0,7\xfe,"1,2","0,1"\n', 2, "uid", "byte 0xfe"),
+    ("fo\xffld,uid,concepts,responses\n", 1, "header", "not UTF-8"),
+    ("", 1, "header", "empty file"),
+    (HEADER, 2, "row", "no students"),
+    (HEADER + '0,7,"1,2","0,1"\n5,8,"1,2","0,1"\n', 3, "fold", "value '5' is not an allowed fold (0, 1, 2, 3, 4)"),
+    (HEADER + '0,7,"1,2","0,1"\n1,7,"1,2","0,1"\n', 3, "uid", "student '7' again (first on line 2, fold 0"),
+])
+def test_pykt_hostile_files(tmp_path, body, line, field, words):
+    path = tmp_path / "train_valid.csv"
+    path.write_bytes(body.encode("latin-1"))
+    with pytest.raises(DataFormatError) as e:
+        read_pykt(path, 100, folds=range(5))
+    msg = str(e.value)
+    assert f"train_valid.csv line {line}, field '{field}'" in msg and words in msg, msg
+
+
+@pytest.mark.parametrize("body,line,field,words", [
+    (b"2\n1,2\n0,\xc31\n", 3, "responses", "byte 0xc3 at column 3 is not UTF-8"),
+    (b"", 1, "count", "empty file"),
+    (b"\n\n", 1, "count", "empty file"),
+])
+def test_dkvmn_hostile_files(tmp_path, body, line, field, words):
+    path = tmp_path / "STATICS_test.csv"
+    path.write_bytes(body)
+    with pytest.raises(DataFormatError) as e:
+        read_dkvmn(path, 10, fold_of=-1)
+    msg = str(e.value)
+    assert f"STATICS_test.csv line {line}, field '{field}'" in msg and words in msg, msg
+
+
+def _pykt_folder(tmp_path, train, test):
+    (tmp_path / "assist2015").mkdir(exist_ok=True)
+    (tmp_path / "assist2015" / "train_valid.csv").write_text(train)
+    (tmp_path / "assist2015" / "test.csv").write_text(test)
+
+
+GOOD_TRAIN = HEADER + "".join(f'{i % 5},{i},"1,2,3","0,1,1"\n' for i in range(10))
+
+
+def test_header_only_test_file_fails_before_training(tmp_path):
+    _pykt_folder(tmp_path, GOOD_TRAIN, HEADER.strip() + ",cidxs\n")
+    with pytest.raises(DataFormatError, match=r"test.csv line 2, field 'row': no students"):
+        load_dataset("assist2015", data_dir=tmp_path)
+    # a test file whose students are all too short for one window: also before training
+    _pykt_folder(tmp_path, GOOD_TRAIN, HEADER.strip() + ',cidxs\n-1,99,"1","1","0"\n')
+    with pytest.raises(ValueError, match="the test split has no window"):
+        load_dataset("assist2015", data_dir=tmp_path)
+
+
+def test_test_file_folds_must_be_minus_one(tmp_path):
+    _pykt_folder(tmp_path, GOOD_TRAIN, HEADER.strip() + ',cidxs\n0,99,"1,2","1,0","0,1"\n')
+    with pytest.raises(DataFormatError, match=r"test.csv line 2, field 'fold': value '0' is not an allowed fold \(-1\)"):
+        load_dataset("assist2015", data_dir=tmp_path)
+
+
+def test_student_in_train_and_test_is_an_error_unless_merged(tmp_path):
+    _pykt_folder(tmp_path, GOOD_TRAIN, HEADER.strip() + ',cidxs\n-1,99,"1,2","1,0","0,1"\n-1,3,"1,2","1,0","2,3"\n')
+    with pytest.raises(DataFormatError) as e:
+        load_dataset("assist2015", data_dir=tmp_path)
+    msg = str(e.value)
+    assert "test.csv line 3, field 'uid'" in msg and "student '3' is also in the training data (line 5, fold 3)" in msg
+    assert "shared_uids='merge'" in msg
+    ds = load_dataset("assist2015", data_dir=tmp_path, shared_uids="merge")
+    assert ds.num_students == 11        # one learner, one index in both
+
+
+def test_in_memory_duplicates_are_errors():
+    with pytest.raises(ValueError, match="student '001' again"):
+        build_dataset("x", 10, students() + [student("001", 5, fold=2)], [student("t", 5, fold=-1)])
+    with pytest.raises(ValueError, match="also in the training data"):
+        build_dataset("x", 10, students(), [student("001", 5, fold=-1)])

@@ -12,6 +12,7 @@ def trajectory(window, student, mastery, responses, skill=1):
     return pd.DataFrame({"window": window, "student": student, "step": np.arange(T), "skill": skill,
                          "response": responses, "response_next": np.roll(responses, -1),
                          "mastery_current": mastery, "mastery_q": mastery, "gain_skill": 0.1 + 0.1 * responses,
+                         "gain_scalar": 0.5,
                          "skills_gain_gt_0.1": 1.0})
 
 
@@ -38,7 +39,8 @@ def test_mastery_correlation_is_the_mean_over_windows():
     expected = np.mean([np.corrcoef(t["mastery_q"], t["response_next"])[0, 1] for t in (a, b)])
     got = check(trajectory_checks(pd.concat([a, b])), "4 mastery correlation")["value"]
     assert got == pytest.approx(expected)
-    assert check(trajectory_checks(pd.concat([a, b])), "6 response-conditional gain")["value"] == pytest.approx(2.0)
+    meaningful = trajectory_checks(pd.concat([a, b]), "gain_skill", "meaningful")
+    assert check(meaningful, "6 response-conditional gain")["value"] == pytest.approx(2.0)
 
 
 # --- EpochMetrics against a direct numpy computation ------------------------------------------

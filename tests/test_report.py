@@ -50,3 +50,19 @@ def test_reported_vs_measured_reads_the_mapped_metric():
     assert t.loc["enc1_val_auc", "measured"] == 0.61
     assert t.loc["enc1_train_auc", "measured"] == 0.7     # the best epoch's train row
     assert t.loc["enc1_val_auc", "measured_from"] == "valid.enc1_auc"
+
+
+def test_committed_analysis_pages_are_current():
+    """`make book` writes book/analysis/*.ipynb from notebooks/analysis_*.ipynb; the committed page
+    must already be that text, or a fresh clone's build leaves `git status` dirty."""
+    from pathlib import Path
+
+    from gainakt.book import analysis_page_text, analysis_pages
+
+    root = Path(__file__).resolve().parents[1]
+    pages = analysis_pages(root)
+    assert pages, "no notebooks/analysis_*.ipynb found"
+    for src, dst in pages.items():
+        assert (root / dst).is_file(), f"{dst} missing: run `python -m gainakt.book build` and commit it"
+        assert (root / dst).read_text(encoding="utf-8") == analysis_page_text(root / src), \
+            f"{dst} is stale: run `python -m gainakt.book build` (or sync_analysis_pages) and commit it"

@@ -52,10 +52,14 @@ def test_run_writes_files_and_resumes(tmp_path, tiny_data):
     for f in ("history.csv", "metrics.json", "trajectories.csv", "checks.csv", "checkpoints/best.pt"):
         assert (tmp_path / f).exists(), f
     m = json.loads((tmp_path / "metrics.json").read_text())
-    assert len(m["checks"]) == 6 and "untrained_valid" in m
+    assert len(m["checks"]) == 24 and "untrained_valid" in m   # 6 checks x 2 row sets x 2 definitions
+    assert set(m["checks_passed_by"]) == {f"{r}/{d}" for r in ("trajectory_sample", "test_split")
+                                          for d in ("original", "meaningful")}
+    assert m["checks_passed"] == m["checks_passed_by"]["trajectory_sample/original"]
+    assert {"train", "valid", "test", "test_trajectory_sample"} <= set(m)
     # run again in the same folder: it resumes from the last checkpoint and has nothing left to do
     full = pd.read_csv(tmp_path / "history.csv")
-    st = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)
+    st = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)   # tensors and plain data only
     assert st["epoch"] == 2
     logs = []
     res = run(cfg, tmp_path, dataset=tiny_data, log=logs.append)
@@ -82,7 +86,8 @@ NOT_MODEL = {
     "device": "CPU only here", "num_threads": "speed only", "max_tokens": "batching only (tested in data)",
     "n_trajectory_students": "evaluation",
     "trajectory_min_steps": "evaluation", "max_correlation_students": "evaluation",
-    "im_grad_batches": "diagnostic", "train_eval_fraction": "evaluation", "gamma_at_eval": "final test only",
+    "im_grad_batches": "diagnostic", "train_eval_fraction": "evaluation", "gamma_at_eval": "final evaluation only",
+    "min_skill_count": "statistics only (test_fidelity)",
     "original_factory": "tested in test_model", "epochs": "length of training", "patience": "early stopping",
     "attention": "equal outputs by design (test_model)", "practice_impl": "equal outputs by design (test_model)",
     "threshold_temperature": "checked below", "model": "selects a baseline (test_baselines)",
@@ -118,8 +123,10 @@ def _fingerprint(cfg: Config) -> np.ndarray:
 
 def test_every_config_field_reaches_the_model():
     # a base where every option is live: V4-like difficulty, velocity, V3+ init, all losses
-    base = make_config("V4", "as_intended", **{**TINY, "d_model": 16, "n_heads": 2, "batch_size": 8})
-    base = dataclasses.replace(base, dataset="synthetic", shuffle=False, velocity_source="past",
+    # smaller than TINY (30 learners of at most 20 steps, windows of 12): ~3x faster, every field still live
+    base = make_config("V4", "as_intended", **{**TINY, "d_model": 16, "n_heads": 2, "batch_size": 8, "seq_len": 12,
+                                                "synthetic": {"n_students": 30, "max_len": 20, "n_skills": 6}})
+    base = dataclasses.replace(base, dataset="synthetic", shuffle=False, velocity_source="past", batching="tokens",
                                accumulate="all_skills", mask_padding=False,
                                beta_spread_target=2.0)  # hinge active
     ref = _fingerprint(base)
@@ -210,9 +217,10 @@ def test_unknown_and_invalid_config_values():
 def test_as_run_variants_with_padding_in_their_regularisers_use_padded_batches(tiny_data):
     for key in VARIANTS:
         run_cfg, fixed = make_config(key, "as_run"), make_config(key, "as_intended")
-        assert (run_cfg.batching == "padded") == run_cfg.regularisers_see_padding
-        assert fixed.batching == "tokens" and not fixed.regularisers_see_padding
-    assert make_config("V1", "as_run").batching == "tokens"  # no regulariser: buckets change nothing
+        # every variant, both flavours: the original's batches (file order, no shuffling), packed
+        assert run_cfg.batching == "packed" and not run_cfg.shuffle
+        assert fixed.batching == "packed" and not fixed.regularisers_see_padding
+    assert make_config("V1", "as_run", batching="tokens").batching == "tokens"  # an explicit choice wins
     assert make_config("V3", "as_run", batching="tokens").batching == "tokens"  # an explicit choice wins
     # why: with padding inside the average, the variance loss of the same windows depends on the padding
     cfg = make_config("V3", "as_run", **{**TINY, "d_model": 16, "n_heads": 2, "batch_size": 8})
@@ -229,7 +237,7 @@ def test_a_step_of_several_buckets_has_the_gradient_of_one_padded_batch(tiny_dat
     """length_strata > 1: the accumulated gradient equals that of one batch holding all the windows."""
     from gainakt.batches import _batch
     cfg = make_config("V1", "as_intended", **{**TINY, "d_model": 16, "n_heads": 2, "batch_size": 8}, dropout=0.0,
-                      length_strata=3)
+                      length_strata=3, batching="tokens")
     exp = Experiment(cfg, dataset=tiny_data)
     split = exp.splits["train"]
     step = next(s for s in exp.steps(split, shuffle=False) if len(s) == 3)
@@ -251,17 +259,18 @@ def test_evaluation_does_not_depend_on_the_batching(key, flavour, tiny_data):
     statistics (the correlations read the first windows in file order, whatever order the batches
     come in and wherever the cut falls)."""
     res = {}
-    for batching in ("padded", "tokens", "windows"):
+    for batching in ("padded", "tokens", "windows", "packed"):
         cfg = make_config(key, flavour, **{**TINY, "batch_size": 3, "max_correlation_students": 7},
                           batching=batching)
         exp = Experiment(cfg, tiny_data)
+        exp._eval_batching = batching   # the batching itself, not the cheaper one evaluation picks
         assert len(list(exp.batches(exp.splits["valid"], shuffle=False))) >= 3
         res[batching] = exp.evaluate(exp.splits["valid"])
     assert res["padded"]["corr_windows"] > 0
     for k, v in res["padded"].items():
         if k.startswith("loss_"):
             continue   # losses: regularisers of some variants average over padding
-        for batching in ("tokens", "windows"):
+        for batching in ("tokens", "windows", "packed"):
             got = res[batching][k]
             if isinstance(v, int):
                 assert got == v, (batching, k)

@@ -6,6 +6,7 @@ widgets without the vendored widget manager) and passes otherwise.
 """
 
 import json
+import os
 import struct
 import sys
 import zlib
@@ -19,7 +20,18 @@ import check_book as cb  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "book" / "_assets"
 WIDGET_NB = ROOT / "book" / "exploration" / "widget_demo.ipynb"
-needs_chromium = pytest.mark.skipif(cb.find_chromium() is None, reason="Chromium not installed")
+
+
+@pytest.fixture
+def chromium_required():
+    """Chromium tests fail without Chromium: only an explicit BROWSER_CHECK=0 skips them."""
+    if cb.find_chromium() is None:
+        if os.environ.get("BROWSER_CHECK") == "0":
+            pytest.skip("BROWSER_CHECK=0")
+        pytest.fail("Chromium not installed: run scripts/ensure_chromium.sh, or skip with BROWSER_CHECK=0")
+
+
+needs_chromium = pytest.mark.usefixtures("chromium_required")
 
 
 def tiny_png(w=4, h=3):
@@ -86,13 +98,22 @@ def test_screenshot_name():
     assert cb.screenshot_name("book/exploration/widget_demo.html") == "book__exploration__widget_demo.png"
 
 
-def test_skips_without_chromium(monkeypatch, capsys):
+def test_fails_without_chromium_unless_skipped_explicitly(monkeypatch, capsys):
     monkeypatch.setattr(cb, "find_chromium", lambda explicit=None: None)
-    monkeypatch.delenv("REQUIRE_BROWSER", raising=False)
+    monkeypatch.delenv("BROWSER_CHECK", raising=False)
+    assert cb.main([]) == 1
+    assert "BROWSER_CHECK=0" in capsys.readouterr().err
+    monkeypatch.setenv("BROWSER_CHECK", "0")
     assert cb.main([]) == 0
     assert "SKIPPED" in capsys.readouterr().out
-    monkeypatch.setenv("REQUIRE_BROWSER", "1")
-    assert cb.main([]) == 1
+
+
+def test_judge_flags_horizontal_overflow():
+    rep = report(pageOverflow=300, overflowing=["img (400 px)"], mathWide=1)
+    problems, _ = cb.judge(cb.Expect(), rep, [])
+    assert any("display equation" in p for p in problems)
+    assert any("overflows horizontally by 300 px" in p for p in problems)
+    assert any("img (400 px)" in p for p in problems)
 
 
 # ------------------------------------------------------------------ with Chromium

@@ -1,0 +1,63 @@
+"""Figures of the chapters, sized for the book's ~700 px text column (7 in wide at 100 dpi)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..variants import VARIANTS
+
+FLAVOUR_COLOURS = {"as_run": "#c0392b", "as_intended": "#2471a3"}
+
+
+def learning_curves(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015", ncols: int = 3):
+    """Validation AUC per epoch of both encoders (Encoder 1 solid, Encoder 2 dashed), one panel
+    per variant, one line per seed, colour by flavour; epoch 0 is the untrained model and a dot
+    marks each run's best epoch (the checkpoint that is tested)."""
+    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
+    variants = [v for v in VARIANTS if len(sel) and (sel.variant == v).any()]
+    if not variants:
+        fig, ax = plt.subplots(figsize=(7, 1.5))
+        ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center"); ax.axis("off")
+        return fig
+    nrows = int(np.ceil(len(variants) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.2, 2.3 * nrows), sharey=True, squeeze=False)
+    for ax, v in zip(axes.flat, variants):
+        for _, r in sel[sel.variant == v].iterrows():
+            h = pd.read_csv(f"{r.dir}/history.csv")
+            c = FLAVOUR_COLOURS.get(r.flavour, "grey")
+            ax.plot(h.epoch, h.valid_enc1_auc, color=c, lw=1.2)
+            ax.plot(h.epoch, h.valid_enc2_auc, color=c, lw=1.2, ls="--")
+            b = h[h.epoch == r.best_epoch]
+            ax.plot(b.epoch, b.valid_enc1_auc, "o", color=c, ms=3)
+        ax.set_title(v, fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(variants):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("valid AUC", fontsize=8)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("epoch", fontsize=8)
+    handles = [plt.Line2D([], [], color=c, label=f) for f, c in FLAVOUR_COLOURS.items()]
+    handles += [plt.Line2D([], [], color="k", label="Encoder 1"),
+                plt.Line2D([], [], color="k", ls="--", label="Encoder 2")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def ablation_dots(table_runs: pd.DataFrame, groups: list[tuple[str, pd.DataFrame]], metric: str, name: str):
+    """One row per switch, one dot per seed and the mean as a bar: the spread is visible."""
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(groups) + 1))
+    for i, (lab, g) in enumerate(groups):
+        vals = g[metric].to_numpy(float)
+        ax.plot(vals, np.full(len(vals), i), "o", color="#555", ms=4, alpha=0.8)
+        if len(vals):
+            ax.plot([np.nanmean(vals)] * 2, [i - 0.3, i + 0.3], color="k", lw=2)
+    ax.set_yticks(range(len(groups)), [lab for lab, _ in groups], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(name, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig

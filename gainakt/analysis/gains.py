@@ -1,0 +1,156 @@
+"""What the gains measure: agreement across seeds and with classical per-skill parameters.
+
+Inputs are the per-skill tables each run writes (``skill_gains.csv`` for the best checkpoint,
+``skill_gains_untrained.csv`` for the untrained model of the same configuration, both on the test
+split; see `gainakt.skillstats`) and a baseline's ``skill_params.csv``. Only skills with at least
+`min_n` interactions in the split enter a statistic (default 20, as the book states).
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def read_skill_tables(run_dirs, untrained: bool = False) -> list[pd.DataFrame]:
+    name = "skill_gains_untrained.csv" if untrained else "skill_gains.csv"
+    return [pd.read_csv(Path(d) / name) for d in run_dirs if (Path(d) / name).exists()]
+
+
+def cross_seed_agreement(tables: list[pd.DataFrame], col: str = "gain_own_mean", min_n: int = 20) -> dict:
+    """Mean and sd of the pairwise Spearman correlations of per-skill `col` between runs (seeds),
+    over skills seen at least `min_n` times in every run of the pair."""
+    rhos = []
+    for a, b in itertools.combinations(tables, 2):
+        m = a[["skill", "n", col]].merge(b[["skill", "n", col]], on="skill", suffixes=("_a", "_b"))
+        m = m[(m.n_a >= min_n) & (m.n_b >= min_n)].dropna()
+        if len(m) >= 3 and m[f"{col}_a"].nunique() > 1 and m[f"{col}_b"].nunique() > 1:
+            rhos.append(stats.spearmanr(m[f"{col}_a"], m[f"{col}_b"]).statistic)
+    r = np.asarray(rhos, float)
+    return {"mean": float(r.mean()) if r.size else np.nan,
+            "sd": float(r.std(ddof=1)) if r.size > 1 else np.nan, "pairs": int(r.size)}
+
+
+def partial_spearman(x, y, z) -> float:
+    """Spearman correlation of x and y controlling for z: Pearson of the residuals of the ranks
+    of x and y after a linear regression on the ranks of z."""
+    rx, ry, rz = (stats.rankdata(v) for v in (x, y, z))
+    A = np.column_stack([np.ones_like(rz), rz])
+    res = lambda v: v - A @ np.linalg.lstsq(A, v, rcond=None)[0]  # noqa: E731
+    ex, ey = res(rx), res(ry)
+    den = np.sqrt((ex ** 2).sum() * (ey ** 2).sum())
+    return float((ex * ey).sum() / den) if den > 0 else np.nan
+
+
+def external_validity(gains: pd.DataFrame, reference: pd.DataFrame, refs: dict[str, str],
+                      col: str = "gain_own_mean", control: str = "accuracy", min_n: int = 20) -> pd.DataFrame:
+    """Spearman of per-skill `col` with each reference column (refs: column -> display name), and
+    the partial Spearman controlling for the reference table's `control` column (per-skill
+    accuracy on the training folds). `reference` needs a `skill` column (and `attempts` or `n`)."""
+    ref = reference.rename(columns={"attempts": "ref_n", "n": "ref_n"})
+    m = gains[["skill", "n", col]].merge(ref, on="skill")
+    m = m[(m.n >= min_n) & (m.ref_n >= min_n if "ref_n" in m else True)]
+    rows = []
+    for c, name in refs.items():
+        d = m[list(dict.fromkeys([col, c, control]))].dropna()
+        if len(d) < 3:
+            rows.append({"reference": name, "skills": len(d), "spearman": np.nan, "partial (given accuracy)": np.nan})
+            continue
+        rho = stats.spearmanr(d[col], d[c]).statistic
+        part = partial_spearman(d[col], d[c], d[control]) if c != control else np.nan
+        rows.append({"reference": name, "skills": len(d), "spearman": float(rho),
+                     "partial (given accuracy)": part})
+    return pd.DataFrame(rows)
+
+
+def _fmt(v) -> str:
+    v = np.asarray(v, float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return ""
+    d = 4 if np.nanmax(np.abs(v)) >= 0.01 else 6
+    return f"{v.mean():.{d}f}" + (f" ± {v.std(ddof=1):.{d}f}" if v.size > 1 else "") + f" (n={v.size})"
+
+
+def _groups(runs: pd.DataFrame, label: str, dataset: str):
+    from ..variants import VARIANTS
+    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
+    for v in VARIANTS:
+        for fl in ("as_run", "as_intended"):
+            g = sel[(sel.variant == v) & (sel.flavour == fl)] if len(sel) else sel
+            if len(g):
+                yield v, fl, g
+
+
+def noise_floor_table(runs: pd.DataFrame, metrics: dict[str, str], label: str = "small",
+                      dataset: str = "assist2015") -> pd.DataFrame:
+    """Each statistic of the trained model (best checkpoint) beside the untrained model of the same
+    configuration, both on the validation split, mean ± sd over seeds. metrics: metric -> name."""
+    rows = []
+    for v, fl, g in _groups(runs, label, dataset):
+        row = {"variant": v, "flavour": fl}
+        for m, name in metrics.items():
+            row[f"{name}"] = _fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
+            row[f"{name} (untrained)"] = _fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def agreement_table(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",
+                    col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
+    """Cross-seed agreement of per-skill mean gains, trained and untrained, per variant and flavour."""
+    rows = []
+    for v, fl, g in _groups(runs, label, dataset):
+        tr = cross_seed_agreement(read_skill_tables(g.dir), col, min_n)
+        un = cross_seed_agreement(read_skill_tables(g.dir, untrained=True), col, min_n)
+        f = lambda a: "" if not np.isfinite(a["mean"]) else (  # noqa: E731
+            f"{a['mean']:.3f}" + (f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "") + f" ({a['pairs']} pairs)")
+        rows.append({"variant": v, "flavour": fl, "seeds": len(g), "trained": f(tr), "untrained": f(un)})
+    return pd.DataFrame(rows)
+
+
+# Per-skill parameters of the classical baselines that the gains are compared with.
+REFERENCES = {"bkt_learn": "BKT learn rate", "pfa_success": "PFA success coefficient",
+              "train_accuracy": "accuracy (training folds)"}
+
+
+def load_reference(results_root, dataset: str) -> pd.DataFrame | None:
+    """BKT's and PFA's per-skill parameters (first seed of each) merged on skill; None if missing."""
+    from ..report import resolve
+    root = resolve(results_root) / dataset
+    parts = []
+    for model in ("bkt", "pfa"):
+        files = sorted(root.glob(f"{model}-baseline/seed*/skill_params.csv"))
+        if files:
+            parts.append(pd.read_csv(files[0]))
+    if not parts:
+        return None
+    ref = parts[0]
+    for p in parts[1:]:
+        ref = ref.merge(p.drop(columns=[c for c in ("train_attempts", "train_accuracy") if c in ref]), on="skill")
+    return ref.rename(columns={"train_attempts": "attempts"})
+
+
+def external_table(runs: pd.DataFrame, reference: pd.DataFrame, label: str = "small",
+                   dataset: str = "assist2015", col: str = "gain_own_mean", min_n: int = 20,
+                   refs: dict[str, str] = REFERENCES) -> pd.DataFrame:
+    """Per variant and flavour: Spearman of per-skill mean gains with each reference, and the
+    partial Spearman given training accuracy, mean ± sd over seeds (each seed's own gains); the
+    untrained model of the same configuration beside it."""
+    refs = {c: n for c, n in refs.items() if c in reference}
+    rows = []
+    for v, fl, g in _groups(runs, label, dataset):
+        for untrained in (False, True):
+            tabs = read_skill_tables(g.dir, untrained=untrained)
+            if not tabs:
+                continue
+            per_seed = [external_validity(t, reference, refs, col, "train_accuracy", min_n) for t in tabs]
+            both = pd.concat(per_seed)
+            for name, grp in both.groupby("reference", sort=False):
+                rows.append({"variant": v, "flavour": fl, "model": "untrained" if untrained else "trained",
+                             "reference": name, "skills": int(grp.skills.max()),
+                             "spearman": _fmt(grp.spearman), "partial (given accuracy)": _fmt(grp["partial (given accuracy)"])})
+    return pd.DataFrame(rows)

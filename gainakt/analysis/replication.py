@@ -1,0 +1,118 @@
+"""The replication table: every number the seeds report beside ours (mean and sd over seeds),
+the untrained model of the same configuration as the noise floor, and a verdict per number.
+
+Verdict rule (stated in the chapter): with n >= 3 seeds a reported number is *reproduced* when it
+lies within two standard deviations of our mean, else it *differs* (by how many sd); with fewer
+seeds the verdict is marked preliminary. A gain statistic whose trained value lies within two sd of
+the untrained model's is additionally marked "= untrained": training did not move it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..report import REPORTED_MAP
+from ..variants import VARIANTS
+
+# quantities whose noise floor (the untrained model) is meaningful
+FLOOR_PREFIXES = ("gain_", "mastery_corr", "saturation", "per_skill")
+
+
+def reported_column(key: str) -> str:
+    """Column of the run table (analysis.runs) holding our value of a reported quantity."""
+    split, metric = REPORTED_MAP.get(key, (None, key))
+    if split is None:
+        return metric
+    if split == "params":
+        return f"param_{metric}"
+    return f"{split}_{metric}"
+
+
+def verdict(reported: float, values: np.ndarray, floor: np.ndarray | None = None, min_seeds: int = 3) -> str:
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return "not measured"
+    mean = v.mean()
+    sd = v.std(ddof=1) if v.size > 1 else np.nan
+    if v.size == 1 or not np.isfinite(sd):
+        text = f"one run: {'higher' if mean > reported else 'lower'} by {abs(mean - reported):.3g}"
+    elif abs(mean - reported) <= 2 * sd:
+        text = "reproduced (within 2 sd)"
+    else:
+        k = abs(mean - reported) / sd if sd > 0 else np.inf
+        text = f"differs: ours {'higher' if mean > reported else 'lower'} by {abs(mean - reported):.3g} ({k:.0f} sd)"
+    if floor is not None:
+        f = floor[np.isfinite(floor)]
+        if f.size and np.isfinite(sd) and abs(mean - f.mean()) <= 2 * max(sd, f.std(ddof=1) if f.size > 1 else 0):
+            text += "; = untrained"
+    if 1 < v.size < min_seeds:
+        text = f"preliminary (n={v.size}): " + text
+    return text
+
+
+def replication_table(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",
+                      flavours=("as_run", "as_intended")) -> pd.DataFrame:
+    """One row per (variant, reported quantity): the seeds' number, ours per flavour as
+    'mean ± sd (n)', the untrained value, and the verdict of each flavour."""
+    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
+    rows = []
+    for v in VARIANTS.values():
+        for key, rep in v.reported.items():
+            col = reported_column(key)
+            row = {"variant": v.key, "quantity": key, "seeds report": rep}
+            for fl in flavours:
+                g = sel[(sel.variant == v.key) & (sel.flavour == fl)] if len(sel) else sel
+                vals = g[col].to_numpy(float) if col in g else np.array([])
+                floor = None
+                ucol = "untrained_" + col.split("_", 1)[1] if col.startswith(("test_", "valid_")) else None
+                if ucol and key.startswith(("gain", "mastery", "per_skill", "response")) and ucol in g:
+                    floor = g[ucol].to_numpy(float)
+                    row[f"untrained ({fl})"] = _fmt(floor)
+                row[fl] = _fmt(vals)
+                row[f"verdict ({fl})"] = verdict(rep, vals, floor) if len(vals) else "not run yet"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt(values: np.ndarray) -> str:
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return ""
+    digits = 4 if np.nanmax(np.abs(v)) >= 0.01 else 6
+    if v.size == 1:
+        return f"{v[0]:.{digits}f} (n=1)"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f} (n={v.size})"
+
+
+def training_status(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015") -> pd.DataFrame:
+    """Per variant and flavour: seeds done, epochs asked, epochs run and best epoch per seed, and
+    how each run ended (early stop / budget, plateau / budget, still improving)."""
+    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
+    if sel.empty:
+        return pd.DataFrame(columns=["variant", "flavour", "seeds", "epochs asked", "epochs run",
+                                     "best epoch", "how it ended"])
+    order = {k: i for i, k in enumerate(VARIANTS)}
+    out = (sel.sort_values("seed").groupby(["variant", "flavour"])
+           .agg(seeds=("seed", lambda s: ", ".join(map(str, s))), epochs_asked=("epochs", "first"),
+                epochs_run=("epochs_run", lambda s: ", ".join(map(str, s))),
+                best_epoch=("best_epoch", lambda s: ", ".join(map(str, s))),
+                ended=("stopping", lambda s: "; ".join(sorted(set(s)))))
+           .reset_index())
+    out = out.sort_values(["variant", "flavour"], key=lambda c: c.map(order) if c.name == "variant" else c)
+    return out.rename(columns={"epochs_asked": "epochs asked", "epochs_run": "epochs run",
+                               "best_epoch": "best epoch", "ended": "how it ended"}).reset_index(drop=True)
+
+
+def headline(runs: pd.DataFrame, metrics: dict[str, str], label: str = "small",
+             dataset: str = "assist2015") -> pd.DataFrame:
+    """Variant x flavour rows, one 'mean ± sd (n)' column per metric (column -> display name)."""
+    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
+    rows = []
+    for v in VARIANTS:
+        for fl in ("as_run", "as_intended"):
+            g = sel[(sel.variant == v) & (sel.flavour == fl)] if len(sel) else sel
+            if g.empty:
+                continue
+            rows.append({"variant": v, "flavour": fl,
+                         **{name: _fmt(g[c].to_numpy(float)) if c in g else "" for c, name in metrics.items()}})
+    return pd.DataFrame(rows)

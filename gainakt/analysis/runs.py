@@ -1,0 +1,103 @@
+"""Finished runs as one table: identity, configuration, how training ended, and every metric.
+
+`load_runs("results", dataset="assist2015")` reads results/<dataset>/<name>/seed<k>/ folders
+(config.json, metrics.json, history.csv) into one row per run. Metric columns are prefixed by
+where they come from: ``test_``, ``valid_``, ``untrained_`` (the untrained model of the same
+configuration on the validation split: the noise floor of every gain statistic) and ``param_``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..report import resolve
+
+# Config fields that identify a run rather than change what it learns.
+IDENTITY_FIELDS = {"variant", "flavour", "title", "seed", "data_dir", "device", "num_threads"}
+
+
+def stopping(history: pd.DataFrame, epochs: int, patience: int) -> str:
+    """How training ended: 'early stop' (patience ran out before the epoch budget), 'budget,
+    still improving' (the best epoch is the last one: not converged), or 'budget, plateau'."""
+    trained = history[history.epoch > 0]
+    if trained.empty:
+        return "not trained"
+    last = int(trained.epoch.max())
+    best = int(trained.loc[trained.valid_enc1_auc.idxmax(), "epoch"])
+    if last < epochs:
+        return "early stop"
+    if best == last:
+        return "budget, still improving"
+    return "budget, plateau" if last - best < patience else "early stop"
+
+
+def _flat(prefix: str, d: dict) -> dict:
+    return {f"{prefix}{k}": v for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def read_run(d: Path) -> dict | None:
+    """One run folder -> one row (None when it is not finished or cannot be read)."""
+    try:
+        metrics = json.loads((d / "metrics.json").read_text())
+        record = json.loads((d / "config.json").read_text())
+        history = pd.read_csv(d / "history.csv")
+    except (OSError, ValueError):
+        return None
+    cfg = record["config"]
+    name = d.parent.name
+    prefix = f"{cfg['variant']}-{cfg['flavour']}"
+    label = name[len(prefix) + 1:] if name.startswith(prefix + "-") else ""
+    row = {"dataset": cfg["dataset"], "name": name, "variant": cfg["variant"], "flavour": cfg["flavour"],
+           "label": label, "seed": cfg["seed"], "dir": str(d), "config": cfg,
+           "epochs": cfg["epochs"], "patience": cfg["patience"],
+           "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch"),
+           "stopping": stopping(history, cfg["epochs"], cfg["patience"]),
+           "train_seconds": float(history.get("epoch_seconds", pd.Series(dtype=float)).sum()),
+           "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"], "git_commit": record.get("git_commit")}
+    for split in ("test", "valid", "untrained_valid"):
+        row.update(_flat("untrained_" if split == "untrained_valid" else f"{split}_", metrics.get(split, {})))
+    row.update(_flat("param_", metrics.get("params", {})))
+    best = history[history.epoch == metrics.get("best_epoch")]
+    if len(best):  # train metrics (a sample of the training windows) at the best epoch
+        row.update({c: float(best[c].iloc[0]) for c in history.columns if c.startswith("train_")
+                    and not c.startswith("train_loss") and pd.api.types.is_numeric_dtype(history[c])})
+    row["checks_passed"] = metrics.get("checks_passed", np.nan)
+    return row
+
+
+def load_runs(results_root: str | Path = "results", dataset: str | None = None) -> pd.DataFrame:
+    """Every finished run under `results_root` (optionally one dataset), one row each."""
+    root = resolve(results_root)
+    pattern = f"{dataset or '*'}/*/seed*/metrics.json"
+    rows = [r for f in sorted(root.glob(pattern)) if (r := read_run(f.parent)) is not None]
+    cols = ["dataset", "name", "variant", "flavour", "label", "seed", "dir", "config", "epochs",
+            "epochs_run", "best_epoch", "stopping"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
+
+
+def config_diff(a: dict, b: dict, ignore=IDENTITY_FIELDS) -> dict:
+    """Fields whose values differ between two configs (b's value), identity fields ignored."""
+    return {k: b.get(k) for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k) != b.get(k)}
+
+
+def mean_sd(values, digits: int = 4) -> str:
+    """'m +- sd (n)' for a list of numbers, NaN dropped; 'm (n=1)' for one value; '' for none."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return ""
+    if v.size == 1:
+        return f"{v[0]:.{digits}f} (n=1)"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f} (n={v.size})"
+
+
+def welch_t(a, b) -> float:
+    """Welch's t of mean(a) - mean(b); NaN with fewer than 2 values on a side."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size < 2 or b.size < 2:
+        return float("nan")
+    se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    return float((a.mean() - b.mean()) / se) if se > 0 else float("inf") * np.sign(a.mean() - b.mean())

@@ -1,0 +1,73 @@
+"""The chapter analyses over run folders: run table, verdicts, ablation switches (fake folders)."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gainakt.analysis import audit, replication, runs
+from gainakt.variants import make_config
+
+
+def _write_run(root, name, cfg, test, untrained=None, epochs_run=3, best=2):
+    d = root / cfg.dataset / name / f"seed{cfg.seed}"
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "git_commit": "x"}))
+    (d / "metrics.json").write_text(json.dumps({
+        "best_epoch": best, "epochs_run": epochs_run, "test": test, "valid": test,
+        "untrained_valid": untrained or {}, "params": {"beta_std": 0.0}, "checks_passed": 2}))
+    h = pd.DataFrame({"epoch": range(epochs_run + 1), "epoch_seconds": 1.0,
+                      "valid_enc1_auc": [0.5, 0.6, 0.7, 0.65][: epochs_run + 1],
+                      "valid_enc2_auc": 0.55, "train_enc1_auc": 0.8})
+    h.to_csv(d / "history.csv", index=False)
+    return d
+
+
+def test_stopping_classifies_runs():
+    h = pd.DataFrame({"epoch": [0, 1, 2, 3], "valid_enc1_auc": [0.5, 0.6, 0.7, 0.65]})
+    assert runs.stopping(h, epochs=3, patience=10) == "budget, plateau"
+    assert runs.stopping(h, epochs=5, patience=1) == "early stop"
+    h2 = pd.DataFrame({"epoch": [0, 1, 2], "valid_enc1_auc": [0.5, 0.6, 0.7]})
+    assert runs.stopping(h2, epochs=2, patience=10) == "budget, still improving"
+
+
+def test_replication_verdicts_and_noise_floor(tmp_path):
+    for seed, auc in zip((42, 43, 44), (0.680, 0.684, 0.682)):
+        cfg = make_config("V2", "as_run", dataset="assist2015", seed=seed)
+        _write_run(tmp_path, "V2-as_run-small", cfg,
+                   test={"enc1_auc": auc, "gain_scalar_std": 0.0030 + (seed - 43) * 1e-5},
+                   untrained={"gain_scalar_std": 0.0030})
+    df = runs.load_runs(tmp_path)
+    assert len(df) == 3 and set(df.label) == {"small"}
+    assert df.train_enc1_auc.iloc[0] == 0.8  # train metrics of the best epoch
+    t = replication.replication_table(df).set_index(["variant", "quantity"])
+    # 0.6825 lies within 2 sd of 0.682 +- 0.002: reproduced
+    assert t.loc[("V2", "enc1_test_auc"), "verdict (as_run)"].startswith("reproduced")
+    # 0.0017 vs ~0.0030: differs, and the trained value equals the untrained one within noise
+    v = t.loc[("V2", "gain_std"), "verdict (as_run)"]
+    assert v.startswith("differs") and v.endswith("= untrained")
+    assert t.loc[("V3", "enc1_test_auc"), "verdict (as_run)"] == "not run yet"
+
+
+def test_verdict_marks_too_few_seeds():
+    assert replication.verdict(0.5, np.array([0.51, 0.52])).startswith("preliminary (n=2)")
+    assert replication.verdict(0.5, np.array([0.6])).startswith("one run")
+
+
+def test_ablation_switch_comes_from_the_configs(tmp_path):
+    for seed in (42, 43):
+        base = make_config("V2", "as_run", dataset="assist2015", seed=seed)
+        _write_run(tmp_path, "V2-as_run-small", base, test={"enc2_auc": 0.59 + seed * 1e-4})
+        # the label says one thing; the config says loss_on=logits: the table must say the latter
+        flipped = make_config("V2", "as_run", dataset="assist2015", seed=seed, loss_on="logits")
+        _write_run(tmp_path, "V2-as_run-small-audit-misnamed", flipped, test={"enc2_auc": 0.62 + seed * 1e-4})
+    t = audit.ablation_table(runs.load_runs(tmp_path), "V2", "as_run")
+    assert list(t.switch) == ["base (V2 as_run)", "loss_on=logits"]
+    assert t.seeds.tolist() == [2, 2]
+    assert t["Δ Enc-2 AUC (t)"].iloc[1].startswith("+0.0300")
+
+
+def test_welch_t_and_mean_sd():
+    assert runs.welch_t([1, 2], [1]) != runs.welch_t([1, 2], [1])  # NaN with one value
+    assert runs.welch_t([2, 2.1, 1.9], [1, 1.1, 0.9]) == pytest.approx(12.247, rel=1e-3)
+    assert runs.mean_sd([1.0, 2.0, 3.0], 1) == "2.0 ± 1.0 (n=3)"

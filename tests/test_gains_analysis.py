@@ -1,0 +1,78 @@
+"""Cross-seed agreement and external validity of per-skill gains (small synthetic tables)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from gainakt.analysis import gains
+
+
+def _table(values, n=50):
+    return pd.DataFrame({"skill": np.arange(len(values)), "n": n, "gain_own_mean": values})
+
+
+def test_cross_seed_agreement_identical_and_reversed():
+    v = np.linspace(0.1, 0.9, 10)
+    same = gains.cross_seed_agreement([_table(v), _table(v), _table(v)])
+    assert same["mean"] == pytest.approx(1.0) and same["pairs"] == 3
+    rev = gains.cross_seed_agreement([_table(v), _table(v[::-1])])
+    assert rev["mean"] == pytest.approx(-1.0)
+
+
+def test_cross_seed_agreement_ignores_rare_skills():
+    v = np.linspace(0.1, 0.9, 10)
+    a, b = _table(v), _table(v.copy())
+    b.loc[:4, "gain_own_mean"] = b.loc[:4, "gain_own_mean"].to_numpy()[::-1]  # disagree on skills 0-4
+    b.loc[:4, "n"] = 5                                                         # ...which are rare
+    assert gains.cross_seed_agreement([a, b])["mean"] == pytest.approx(1.0)
+
+
+def test_partial_spearman_removes_a_common_cause():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=400)
+    x, y = z + 0.1 * rng.normal(size=400), z + 0.1 * rng.normal(size=400)
+    assert abs(gains.partial_spearman(x, y, z)) < 0.2
+    assert gains.partial_spearman(x, x + 0.01 * rng.normal(size=400), z) > 0.5
+
+
+def test_external_validity_table():
+    k = np.arange(30)
+    g = _table(k / 30.0)
+    ref = pd.DataFrame({"skill": k, "attempts": 100, "accuracy": np.sin(k), "learn": k ** 2})
+    t = gains.external_validity(g, ref, {"learn": "BKT learn", "accuracy": "accuracy"})
+    assert t.set_index("reference").loc["BKT learn", "spearman"] == pytest.approx(1.0)
+    assert np.isnan(t.set_index("reference").loc["accuracy", "partial (given accuracy)"])
+
+
+def test_agreement_table_trained_vs_untrained(tmp_path):
+    from gainakt.analysis import runs
+    from gainakt.variants import make_config
+    from test_analysis import _write_run
+    rng = np.random.default_rng(1)
+    truth = np.linspace(0, 1, 12)
+    for seed in (42, 43, 44):
+        cfg = make_config("V2", "as_intended", dataset="assist2015", seed=seed)
+        d = _write_run(tmp_path, "V2-as_intended-small", cfg, test={"enc1_auc": 0.7},
+                       untrained={"gain_skill_std": 0.1})
+        _table(truth + 0.01 * rng.normal(size=12)).to_csv(d / "skill_gains.csv", index=False)
+        _table(rng.normal(size=12)).to_csv(d / "skill_gains_untrained.csv", index=False)
+    t = gains.agreement_table(runs.load_runs(tmp_path)).iloc[0]
+    assert t.seeds == 3 and t.trained.startswith("1.000") and "(3 pairs)" in t.trained
+    assert float(t.untrained.split()[0]) < 0.9
+
+
+def test_external_table_per_seed_and_untrained(tmp_path):
+    from gainakt.analysis import runs
+    from gainakt.variants import make_config
+    from test_analysis import _write_run
+    k = np.arange(15)
+    ref = pd.DataFrame({"skill": k, "attempts": 100, "train_accuracy": np.cos(k), "bkt_learn": k * 1.0})
+    for seed in (42, 43):
+        d = _write_run(tmp_path, "V3-as_run-small", make_config("V3", "as_run", dataset="assist2015", seed=seed),
+                       test={"enc1_auc": 0.7})
+        _table(k / 15.0).to_csv(d / "skill_gains.csv", index=False)
+        _table(-k / 15.0).to_csv(d / "skill_gains_untrained.csv", index=False)
+    t = gains.external_table(runs.load_runs(tmp_path), ref)
+    tr = t[(t.model == "trained") & (t.reference == "BKT learn rate")].iloc[0]
+    un = t[(t.model == "untrained") & (t.reference == "BKT learn rate")].iloc[0]
+    assert tr.spearman.startswith("1.0000 ± 0.0000 (n=2)") and un.spearman.startswith("-1.0000")
+    assert set(t.reference) == {"BKT learn rate", "accuracy (training folds)"}
