@@ -129,6 +129,9 @@ def cmd_train(args, argv) -> int:
 
 def _print_summary(res: dict) -> None:
     t = res["test"]
+    if "model" in res:  # a baseline: Encoder-1 fields only
+        print(f"{res['model']}: test AUC {t['enc1_auc']:.4f} acc {t['enc1_acc']:.4f} | converged: {res['converged']}")
+        return
     print(f"best epoch {res['best_epoch']} | test Encoder-1 AUC {t['enc1_auc']:.4f} acc {t['enc1_acc']:.4f} | "
           f"Encoder-2 AUC {t['enc2_auc']:.4f} acc {t['enc2_acc']:.4f} | "
           f"gain std skill {t['gain_skill_std']:.4f} scalar {t['gain_scalar_std']:.4f}")

@@ -436,6 +436,9 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
     run of another configuration (a difference in any field outside `RUN_ONLY_FIELDS`) raises
     `ResumeConflictError` before anything is written. ``resume=False``: a new run that replaces
     whatever the folder held."""
+    if cfg.model != "gainakt":  # a baseline (gainakt/baselines/): same splits, targets and metrics
+        from .baselines import run as run_baseline
+        return run_baseline(cfg, out_dir, dataset=dataset, resume=resume, log=log)
     out = Path(out_dir)
     if resume:
         check_resume(cfg, out)      # before anything is written

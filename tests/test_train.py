@@ -90,7 +90,8 @@ NOT_MODEL = {
     "min_skill_count": "statistics only (test_fidelity)",
     "original_factory": "tested in test_model", "epochs": "length of training", "patience": "early stopping",
     "attention": "equal outputs by design (test_model)", "practice_impl": "equal outputs by design (test_model)",
-    "threshold_temperature": "checked below", "dataset": "checked by data tests", "fold": "checked by data tests",
+    "threshold_temperature": "checked below", "model": "selects a baseline (test_baselines)",
+    "baseline_max_iter": "baselines only (test_baselines)", "dataset": "checked by data tests", "fold": "checked by data tests",
 }
 ALTERNATIVE = {"seq_len": 50, "synthetic": {"n_students": 61, "max_len": 30, "n_skills": 6},
                "gains_projection_orthogonal_scale": 0.9, "dropout": 0.5, "beta_spread_target": 3.0,

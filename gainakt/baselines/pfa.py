@@ -1,0 +1,27 @@
+"""Performance Factors Analysis (Pavlik, Cen & Koedinger 2009): logit P(correct) = beta_k +
+gamma_k * successes + rho_k * failures, where the counts are the student's earlier correct and
+incorrect answers on skill k over the whole history in the split (not only the current window)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .common import History, fit_logistic, one_hot_rows, prior_counts
+
+
+def features(h: History, C: int):
+    """Sparse [N, 3C]: per-skill intercept, success count, failure count."""
+    succ, fail = prior_counts(h)
+    return one_hot_rows(h.skill, [np.ones(len(h.skill)), succ, fail], C)
+
+
+def fit_predict(cfg, ds, hists: dict[str, History]) -> tuple[dict, pd.DataFrame, dict]:
+    """-> ({split: P(correct) for every interaction [N]}, per-skill parameters, fit record)."""
+    C = ds.num_skills
+    X = {k: features(h, C) for k, h in hists.items()}
+    tr = hists["train"]
+    lr, rec = fit_logistic(X["train"][tr.target], tr.response[tr.target], cfg.baseline_max_iter)
+    w = lr.coef_[0]
+    params = pd.DataFrame({"skill": np.arange(C), "pfa_intercept": w[:C], "pfa_success": w[C:2 * C],
+                           "pfa_failure": w[2 * C:]})
+    return {k: lr.predict_proba(x)[:, 1] for k, x in X.items()}, params, rec
