@@ -104,7 +104,7 @@ def test_help_is_generated_from_the_config(capsys):
     for f in fields(Config):
         assert f"--{f.name.replace('_', '-')}" in text
     assert "maximum number of training epochs (default: 20; allowed: an integer >= 1)" in flat
-    assert "{tokens,windows,padded}" in text
+    assert "{tokens,windows,padded,packed}" in text
 
 
 def test_a_run_that_fails_at_start_up_leaves_no_folder(tmp_path, monkeypatch):

@@ -87,11 +87,15 @@ def test_expand_accepts_a_dict_and_the_repo_matrix():
     assert [r.key for r in runs] == ["d/X-f/seed1"]
     book = expand(REPO / "experiments.yml")
     keys = [r.key for r in book]
-    assert len(keys) == 9 * 2 + 2
+    assert len(keys) == len(set(keys))
+    tags = {t: sum(t in r.tags for r in book) for t in ("synthetic", "replication", "core", "audit", "full")}
+    # every variant x 2 flavours (synthetic: 1 seed; replication: 3 seeds); V2/V3 are the core;
+    # 14 V2 audit rows and 3 V4 rows of 3 seeds; V2/V3 x 2 flavours x 2 seeds at the original size
+    assert tags == {"synthetic": 9 * 2, "replication": 9 * 2 * 3, "core": 2 * 2 * 3, "audit": 17 * 3, "full": 8}
     assert "synthetic/V3++bce0.1-as_intended-small/seed0" in keys
     assert "assist2015/V1-as_run-small/seed42" in keys
     a = next(r for r in book if r.key == "assist2015/V1-as_run-small/seed42")
-    assert (a.params["epochs"], a.params["d_model"], a.params["n_blocks"]) == (5, 64, 2)
+    assert (a.params["epochs"], a.params["d_model"], a.params["n_blocks"]) == (12, 64, 2)  # V1: the seeds' 12 epochs
     assert next(r for r in book if r.dataset == "synthetic").params["epochs"] == 10
 
 
