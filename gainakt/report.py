@@ -109,7 +109,8 @@ def run_summary(metrics: dict) -> pd.DataFrame:
 
 
 def collect(results_root: str | Path = "results") -> pd.DataFrame:
-    """One row per finished run under results/<dataset>/<name>/seed<k>/: config and test metrics."""
+    """One row per finished GainAKT3Exp run under results/<dataset>/<name>/seed<k>/: config and test
+    metrics (baseline runs are left out: `gainakt.baselines.report` reads them)."""
     rows = []
     for mfile in sorted(resolve(results_root).glob("*/*/seed*/metrics.json")):
         d = mfile.parent
@@ -118,6 +119,8 @@ def collect(results_root: str | Path = "results") -> pd.DataFrame:
             cfg = json.loads((d / "config.json").read_text())["config"]
         except (OSError, json.JSONDecodeError, KeyError):
             continue
+        if cfg.get("model", "gainakt") != "gainakt":
+            continue  # baselines: gainakt.baselines.report
         row = {"dataset": cfg["dataset"], "variant": cfg["variant"], "flavour": cfg["flavour"],
                "run": d.parent.name, "seed": cfg["seed"], "epochs_run": run["epochs_run"],
                "best_epoch": run["best_epoch"], "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"]}

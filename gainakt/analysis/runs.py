@@ -39,7 +39,7 @@ def _flat(prefix: str, d: dict) -> dict:
 
 
 def read_run(d: Path) -> dict | None:
-    """One run folder -> one row (None when it is not finished or cannot be read)."""
+    """One run folder -> one row (None when it is not finished, cannot be read, or is a baseline)."""
     try:
         metrics = json.loads((d / "metrics.json").read_text())
         record = json.loads((d / "config.json").read_text())
@@ -47,6 +47,8 @@ def read_run(d: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     cfg = record["config"]
+    if cfg.get("model", "gainakt") != "gainakt":
+        return None   # a baseline run: gainakt.baselines.report reads those
     name = d.parent.name
     prefix = f"{cfg['variant']}-{cfg['flavour']}"
     label = name[len(prefix) + 1:] if name.startswith(prefix + "-") else ""
