@@ -61,3 +61,48 @@ def ablation_dots(table_runs: pd.DataFrame, groups: list[tuple[str, pd.DataFrame
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def training_diagnostics(runs: pd.DataFrame, variants=("V1", "V2", "V3"), label: str = "small",
+                         dataset: str = "assist2015"):
+    """Per variant (rows), over epochs: (a) the gradient norm each loss term sends to the gains
+    projection (IM solid, variance dashed, contrastive dotted; log scale), (b) the share of steps
+    whose read-out skill sits on a flat part of its learning curve, (c) the learned threshold theta
+    (solid) and sigmoid offset (dashed), (d) the spread of beta (solid) and gamma (dashed) across
+    skills / students. One line per seed, colour by flavour."""
+    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
+    variants = [v for v in variants if len(sel) and (sel.variant == v).any()]
+    if not variants:
+        fig, ax = plt.subplots(figsize=(7, 1.5))
+        ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center"); ax.axis("off")
+        return fig
+    fig, axes = plt.subplots(len(variants), 4, figsize=(7.2, 2.0 * len(variants) + 0.4), squeeze=False)
+    titles = ["grad at gains (log)", "flat read-out share", "theta, offset", "sd of beta, gamma"]
+    for i, v in enumerate(variants):
+        for _, r in sel[sel.variant == v].iterrows():
+            h = pd.read_csv(f"{r.dir}/history.csv")
+            c = FLAVOUR_COLOURS.get(r.flavour, "grey")
+            for col, ls in (("grad_gains_im", "-"), ("grad_gains_variance", "--"), ("grad_gains_contrastive", ":")):
+                if col in h and (h[col] > 0).any():
+                    axes[i, 0].plot(h.epoch, h[col].where(h[col] > 0), color=c, ls=ls, lw=1)
+            if "valid_saturation_fraction_readout" in h:
+                axes[i, 1].plot(h.epoch, h.valid_saturation_fraction_readout, color=c, lw=1)
+            axes[i, 2].plot(h.epoch, h.theta, color=c, lw=1)
+            axes[i, 2].plot(h.epoch, h.offset, color=c, lw=1, ls="--")
+            axes[i, 3].plot(h.epoch, h.beta_std, color=c, lw=1)
+            axes[i, 3].plot(h.epoch, h.gamma_std, color=c, lw=1, ls="--")
+        axes[i, 0].set_ylabel(v, fontsize=9)
+        if axes[i, 0].lines:
+            axes[i, 0].set_yscale("log")
+        axes[i, 1].set_ylim(-0.02, 1.02)
+    for j, t in enumerate(titles):
+        axes[0, j].set_title(t, fontsize=8)
+    for ax in axes.flat:
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("epoch", fontsize=8)
+    handles = [plt.Line2D([], [], color=c, label=f) for f, c in FLAVOUR_COLOURS.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig

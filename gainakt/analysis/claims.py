@@ -1,0 +1,88 @@
+"""The seeds' explanations of the uniform gains, each tested against the runs.
+
+`claims_table(runs)` returns one row per claim: the claim (quoted from the seeds), the evidence
+(numbers computed here from the finished runs, mean over seeds), the verdict (confirmed /
+refuted / not reproducible / pending) and where the evidence is shown. A verdict needs at least
+`min_seeds` seeds of every configuration it compares; otherwise it is "pending" and says which
+runs are missing. Thresholds are stated in each row's evidence.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .runs import welch_t
+
+
+def _group(runs, variant, flavour, label="small", dataset="assist2015"):
+    if runs.empty:
+        return runs
+    return runs[(runs.dataset == dataset) & (runs.label == label) & (runs.variant == variant)
+                & (runs.flavour == flavour)]
+
+
+def _pending(need: list[tuple[str, str]], runs, min_seeds) -> str | None:
+    short = [f"{v} {f} ({len(_group(runs, v, f))}/{min_seeds} seeds)" for v, f in need
+             if len(_group(runs, v, f)) < min_seeds]
+    return ("pending: " + ", ".join(short)) if short else None
+
+
+def _m(g, col) -> float:
+    return float(np.nanmean(g[col])) if col in g and len(g) else float("nan")
+
+
+def claims_table(runs: pd.DataFrame, min_seeds: int = 3) -> pd.DataFrame:
+    rows = []
+
+    # 1. the uniformity statistic: legacy scalar std trained vs untrained
+    need = [("V2", "as_run"), ("V3", "as_run")]
+    p = _pending(need, runs, min_seeds)
+    if p:
+        ev, verdict = p, "pending"
+    else:
+        parts, uniform_untrained = [], []
+        for v, f in need:
+            g = _group(runs, v, f)
+            t = welch_t(g.valid_gain_scalar_std, g.untrained_gain_scalar_std)
+            parts.append(f"{v} {f}: legacy scalar std {_m(g, 'valid_gain_scalar_std'):.5f} trained vs "
+                         f"{_m(g, 'untrained_gain_scalar_std'):.5f} untrained (Welch t {t:+.1f}), CV "
+                         f"{_m(g, 'untrained_gain_scalar_cv'):.4f} untrained")
+            uniform_untrained.append(_m(g, "untrained_gain_scalar_cv") < 0.2)
+        ev = "; ".join(parts) + ". Threshold: the seeds' own, CV < 0.2 means uniform."
+        verdict = ("refuted as evidence: the untrained model's legacy tensor is already 'uniform' by the seeds' "
+                   "threshold, so this statistic cannot show what training did") if all(uniform_untrained) \
+            else "not refuted: the untrained legacy tensor is not uniform"
+    rows.append(dict(claim="'Gain std 0.0015-0.0018: gains are nearly constant' (V1-V3)", evidence=ev,
+                     verdict=verdict, where="Gain statistics, Table 1"))
+
+    # 2. the attractor: do the real per-skill gains stay uniform when the bugs are removed?
+    need = [("V2", "as_run"), ("V2", "as_intended")]
+    p = _pending(need, runs, min_seeds)
+    if p:
+        ev, verdict = p, "pending"
+    else:
+        g = _group(runs, "V2", "as_intended")
+        cv, cv0 = _m(g, "valid_gain_skill_per_skill_cv"), _m(g, "untrained_gain_skill_per_skill_cv")
+        ev = (f"V2 as intended: per-skill gain CV {cv:.3f} trained vs {cv0:.3f} untrained; "
+              f"threshold: CV above 0.2 (the seeds' check 5) counts as differentiated.")
+        verdict = ("refuted: without the original's bugs the per-skill gains are not uniform" if cv > 0.2
+                   else "confirmed: the per-skill gains stay uniform even as intended")
+    rows.append(dict(claim="'BCE+IM loss landscape creates a global attractor at uniform gains (~0.5)'",
+                     evidence=ev, verdict=verdict, where="Gain statistics, Table 1; Audit"))
+
+    # 3. V4/V5 identical because of compensatory learning vs the factory that dropped their options
+    need = [("V4", "as_run"), ("V3", "as_run")]
+    p = _pending(need, runs, min_seeds)
+    if p:
+        ev, verdict = p, "pending"
+    else:
+        a, b = _group(runs, "V4", "as_run"), _group(runs, "V3", "as_run")
+        m = a.merge(b, on="seed", suffixes=("_v4", "_v3"))
+        d = float(np.nanmax(np.abs(m.test_enc2_auc_v4 - m.test_enc2_auc_v3))) if len(m) else np.nan
+        ev = f"V4 as run against V3 as run, same seeds: largest test Encoder-2 AUC difference {d:.2e}."
+        verdict = ("refuted: V4 as run is V3 as run (the factory dropped the difficulty and velocity "
+                   "options); no compensation is needed to explain identical V4/V5 numbers") if d < 1e-6 \
+            else "not reproducible: V4 as run differs from V3 as run"
+    rows.append(dict(claim="'Compensatory learning: the network learned to cancel the semantic scaling' (V4/V5)",
+                     evidence=ev, verdict=verdict, where="Audit, Table 3"))
+    return pd.DataFrame(rows)

@@ -1,0 +1,32 @@
+"""The seeds' claims table: pending without enough seeds, a verdict from the numbers otherwise."""
+from gainakt.analysis import claims, runs
+from gainakt.variants import make_config
+from test_analysis import _write_run
+
+
+def _runs(tmp_path, groups):
+    for (v, f), (test, valid_extra, untrained) in groups.items():
+        for seed in (42, 43, 44):
+            cfg = make_config(v, f, dataset="assist2015", seed=seed)
+            d = _write_run(tmp_path, f"{v}-{f}-small", cfg, test={**test, **valid_extra}, untrained=untrained)
+    return runs.load_runs(tmp_path)
+
+
+def test_pending_names_the_missing_runs(tmp_path):
+    t = claims.claims_table(runs.load_runs(tmp_path))
+    assert (t.verdict == "pending").all()
+    assert "V2 as_run (0/3 seeds)" in t.evidence.iloc[0]
+
+
+def test_verdicts_follow_the_numbers(tmp_path):
+    scalar = {"gain_scalar_std": 0.002, "gain_scalar_cv": 0.003}
+    df = _runs(tmp_path, {
+        ("V2", "as_run"): ({"enc2_auc": 0.59}, scalar, scalar),
+        ("V3", "as_run"): ({"enc2_auc": 0.58}, scalar, scalar),
+        ("V2", "as_intended"): ({"enc2_auc": 0.55}, {"gain_skill_per_skill_cv": 0.35}, {"gain_skill_per_skill_cv": 0.16}),
+        ("V4", "as_run"): ({"enc2_auc": 0.58}, scalar, scalar),
+    })
+    t = claims.claims_table(df).set_index("where")
+    assert t.verdict.iloc[0].startswith("refuted as evidence")
+    assert t.verdict.iloc[1].startswith("refuted: without the original's bugs")
+    assert t.verdict.iloc[2].startswith("refuted: V4 as run is V3 as run")
