@@ -57,7 +57,8 @@ def read_run(d: Path) -> dict | None:
            "epochs": cfg["epochs"], "patience": cfg["patience"],
            "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch"),
            "stopping": stopping(history, cfg["epochs"], cfg["patience"]),
-           "train_seconds": float(history.get("epoch_seconds", pd.Series(dtype=float)).sum()),
+           "train_seconds": float(history.loc[history.epoch > 0, "epoch_seconds"].sum())
+           if "epoch_seconds" in history else np.nan,
            "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"], "git_commit": record.get("git_commit")}
     for split in ("test", "valid", "untrained_valid"):
         row.update(_flat("untrained_" if split == "untrained_valid" else f"{split}_", metrics.get(split, {})))

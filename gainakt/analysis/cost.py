@@ -1,0 +1,46 @@
+"""What the matrix costs: measured training time of finished runs, projected onto the planned ones.
+
+A planned run's cost is its epoch budget times the mean training seconds per epoch of the finished
+runs of the same cost class (the as-run V2-V5 run Encoder 2 over the padded batches because their
+regularisers read padding; every other run is packed): an upper bound on epochs (early stopping
+may stop sooner) and a lower bound on time (per-epoch evaluation is not in `epoch_seconds`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..variants import make_config
+
+
+def cost_class(variant: str, flavour: str, overrides: dict | None = None) -> str:
+    cfg = make_config(variant, flavour, **(overrides or {}))
+    return "Encoder 2 over padding" if cfg.regularisers_see_padding else "packed"
+
+
+def projected_cost(runs: pd.DataFrame, planned, states: dict) -> pd.DataFrame:
+    """One row per tag group of `planned` (matrix Runs): runs planned, done, and CPU-hours done and
+    still to do (seconds per epoch per cost class from the finished runs, `runs`)."""
+    per_epoch: dict[str, list[float]] = {}
+    for _, r in runs.iterrows():
+        if r.epochs_run:
+            k = cost_class(r.variant, r.flavour, {f: r.config[f] for f in ("mask_padding", "batching")})
+            per_epoch.setdefault((r.dataset, k), []).append(r.train_seconds / r.epochs_run)
+    rate = {k: float(np.mean(v)) for k, v in per_epoch.items()}
+    rows = []
+    for r in planned:
+        ov = {k: v for k, v in (r.params.get("overrides") or {}).items() if k in ("mask_padding", "batching")}
+        k = cost_class(r.variant, r.flavour, ov)
+        done = states.get(r.key) == "done"
+        match = runs[runs.dir.str.endswith(r.results_dir)] if len(runs) else runs
+        rows.append({"group": "+".join(t for t in r.tags if t != "core") or "-", "class": k, "done": done,
+                     "hours done": float(match.train_seconds.sum()) / 3600 if done and len(match) else 0.0,
+                     "dataset": r.dataset,
+                     "hours to do": 0.0 if done else r.params["epochs"] * rate.get((r.dataset, k), np.nan) / 3600})
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    out = df.groupby(["dataset", "group", "class"]).agg(planned=("done", "size"), done=("done", "sum"),
+                                             hours_done=("hours done", "sum"), hours_to_do=("hours to do", lambda x: x.sum(min_count=1)))
+    out["s/epoch (measured)"] = [rate.get((d, k), np.nan) for d, _, k in out.index]
+    return out.reset_index()
