@@ -130,8 +130,10 @@ def _run_bars(runs: pd.DataFrame, value_vars: dict[str, str], var_name: str, val
         ax.set_xlabel("")
         if ax.get_ylabel():
             ax.set_ylabel(textwrap.fill(value_name, 20))
-    if log:
-        g.set(yscale="log")
+    if log:  # per panel: a panel without bars yet (a flavour not run on a data set) stays linear
+        for ax in g.axes.flat:
+            if any(p.get_height() > 0 for p in ax.patches):
+                ax.set_yscale("log")
     sns.move_legend(g, "lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, title=None)
     g.figure.set_dpi(DPI)
     g.tight_layout()
