@@ -17,14 +17,7 @@ from gainakt.metrics import CHECK_NOTES, CHECKS, trajectory_checks, trajectory_g
 from gainakt.train import Experiment, run
 from gainakt.variants import AS_RUN_ALTERNATIVES, NOTES, VARIANTS, make_config
 
-TINY = dict(dataset="synthetic", synthetic={"n_students": 60, "max_len": 30, "n_skills": 6},
-            d_model=16, n_heads=2, n_blocks=1, d_ff=32, batch_size=16, seq_len=40, epochs=1,
-            n_trajectory_students=3, trajectory_min_steps=5, im_grad_batches=1)
-
-
-@pytest.fixture(scope="module")
-def tiny_data():
-    return kt_data.load_dataset("synthetic", seq_len=40, synthetic=TINY["synthetic"])
+from test_train import TINY, tiny_data  # noqa: F401  (the same tiny data set and sizes; tiny_data is a fixture)
 
 
 # --- flavour settings ------------------------------------------------------------------------

@@ -10,16 +10,26 @@ from ..variants import VARIANTS
 FLAVOUR_COLOURS = {"as_run": "#c0392b", "as_intended": "#2471a3"}
 
 
+def _select(runs: pd.DataFrame, variants, label: str, dataset: str):
+    """The runs of (dataset, label), and those of `variants` that have at least one of them."""
+    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
+    return sel, [v for v in variants if len(sel) and (sel.variant == v).any()]
+
+
+def _no_runs():
+    fig, ax = plt.subplots(figsize=(7, 1.5))
+    ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center")
+    ax.axis("off")
+    return fig
+
+
 def learning_curves(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015", ncols: int = 3):
     """Validation AUC per epoch of both encoders (Encoder 1 solid, Encoder 2 dashed), one panel
     per variant, one line per seed, colour by flavour; epoch 0 is the untrained model and a dot
     marks each run's best epoch (the checkpoint that is tested)."""
-    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
-    variants = [v for v in VARIANTS if len(sel) and (sel.variant == v).any()]
+    sel, variants = _select(runs, VARIANTS, label, dataset)
     if not variants:
-        fig, ax = plt.subplots(figsize=(7, 1.5))
-        ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center"); ax.axis("off")
-        return fig
+        return _no_runs()
     nrows = int(np.ceil(len(variants) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(7.2, 2.3 * nrows), sharey=True, squeeze=False)
     for ax, v in zip(axes.flat, variants):
@@ -70,12 +80,9 @@ def training_diagnostics(runs: pd.DataFrame, variants=("V1", "V2", "V3"), label:
     whose read-out skill sits on a flat part of its learning curve, (c) the learned threshold theta
     (solid) and sigmoid offset (dashed), (d) the spread of beta (solid) and gamma (dashed) across
     skills / students. One line per seed, colour by flavour."""
-    sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
-    variants = [v for v in variants if len(sel) and (sel.variant == v).any()]
+    sel, variants = _select(runs, variants, label, dataset)
     if not variants:
-        fig, ax = plt.subplots(figsize=(7, 1.5))
-        ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center"); ax.axis("off")
-        return fig
+        return _no_runs()
     fig, axes = plt.subplots(len(variants), 4, figsize=(7.2, 2.0 * len(variants) + 0.4), squeeze=False)
     titles = ["grad at gains (log)", "flat read-out share", "theta, offset", "sd of beta, gamma"]
     for i, v in enumerate(variants):
