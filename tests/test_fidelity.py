@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import torch
 
-from gainakt import data as kt_data
 from gainakt import report
 from gainakt.batches import iter_steps
 from gainakt.config import Config
