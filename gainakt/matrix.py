@@ -28,6 +28,14 @@ level; the other override keys stay in the ``overrides`` dict, which the noteboo
 Config. (At execution time any other parameter of the notebook's ``parameters`` cell is lifted
 out of ``overrides`` too.)
 
+Baselines (gainakt/baselines/): an entry with ``model: <name>`` (skill_only, pfa, bkt, dkt, sakt)
+instead of ``variant`` runs ``notebooks/train_baseline.ipynb`` (unless the entry names another
+notebook) once per dataset and seed, named ``<model>-baseline[-<label>]``; ``flavour`` does not
+apply. The architecture parameters of ``defaults`` describe GainAKT's small configuration and are
+not passed to baselines: a baseline entry states its own (else the Config defaults apply). Its
+notebook receives ``model, dataset, data_dir, seed, device, num_threads, results_dir, overrides``
+and the parameters the entry sets.
+
 Names: ``<variant>-<flavour>[-<label>]``; key ``<dataset>/<name>/seed<k>``;
 results in ``<results_root>/<dataset>/<name>/seed<k>/`` and the executed notebook at
 ``<book_root>/runs/<dataset>/<name>-seed<k>.ipynb`` (both relative to the repository root).
@@ -52,15 +60,17 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from .config import CHOICES
 from .locks import lock_is_live, read_lock
 
 __all__ = ["Run", "MatrixError", "expand", "select", "status", "run_state", "load_matrix",
-           "PARAM_ORDER", "LIFTED_PARAMS", "DEFAULT_NOTEBOOK"]
+           "PARAM_ORDER", "LIFTED_PARAMS", "DEFAULT_NOTEBOOK", "BASELINE_NOTEBOOK", "BASELINE_MODELS"]
 
 DEFAULT_NOTEBOOK = "notebooks/train_variant.ipynb"
+BASELINE_NOTEBOOK = "notebooks/train_baseline.ipynb"
 
 # Notebook parameters, in the order they are passed (and shown in the injected cell).
-PARAM_ORDER = ("variant", "flavour", "dataset", "data_dir", "seed", "epochs", "d_model",
+PARAM_ORDER = ("variant", "flavour", "model", "dataset", "data_dir", "seed", "epochs", "d_model",
                "n_blocks", "n_heads", "d_ff", "batch_size", "device", "num_threads", "synthetic",
                "results_dir", "overrides")
 # Top-level notebook parameters that may also be given in `defaults`, in an entry, or in
@@ -70,9 +80,12 @@ LIFTED_PARAMS = ("epochs", "d_model", "n_blocks", "n_heads", "d_ff", "batch_size
 BUILTIN_DEFAULTS: dict[str, Any] = {"data_dir": None, "device": "auto", "num_threads": 1}
 
 TOP_KEYS = {"defaults", "runs", "validate", "description"}
-ENTRY_KEYS = {"variant", "flavour", "dataset", "seeds", "tags", "label", "gpu", "overrides",
+ENTRY_KEYS = {"variant", "model", "flavour", "dataset", "seeds", "tags", "label", "gpu", "overrides",
               "notebook", *LIFTED_PARAMS}
-DEFAULT_KEYS = ENTRY_KEYS - {"variant"}
+DEFAULT_KEYS = ENTRY_KEYS - {"variant", "model"}
+BASELINE_MODELS = tuple(m for m in CHOICES["model"] if m != "gainakt")
+_GAINAKT_ONLY_DEFAULTS = {"epochs", "d_model", "n_blocks", "n_heads", "d_ff", "batch_size", "notebook",
+                          "flavour"}
 
 FLAVOURS = ("as_run", "as_intended")
 DATASETS = ("assist2015", "assist2009", "statics2011", "synthetic")
@@ -146,8 +159,10 @@ class Run:
     source: str = ""                          # "experiments.yml runs[3] (line 27)"
 
     # convenience accessors ---------------------------------------------------------------
-    variant = property(lambda self: self.params["variant"])
-    flavour = property(lambda self: self.params["flavour"])
+    # a baseline run has no variant or flavour: its model name stands for the variant
+    variant = property(lambda self: self.params.get("variant") or self.params["model"])
+    flavour = property(lambda self: self.params.get("flavour", "baseline"))
+    model = property(lambda self: self.params.get("model", "gainakt"))
     dataset = property(lambda self: self.params["dataset"])
     seed = property(lambda self: self.params["seed"])
 
@@ -185,8 +200,9 @@ class Run:
 def _describe(i: int, entry: Mapping, file: str) -> str:
     line = getattr(entry, "line", None)
     where = f"{file} runs[{i}]" + (f" (line {line})" if line else "")
-    if isinstance(entry, Mapping) and "variant" in entry:
-        where += f" variant={entry['variant']!r}"
+    for k in ("variant", "model"):
+        if isinstance(entry, Mapping) and k in entry:
+            where += f" {k}={entry[k]!r}"
     return where
 
 
@@ -271,25 +287,40 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
         for k in entry:
             if k not in ENTRY_KEYS:
                 raise _unknown_key_error(where, k, ENTRY_KEYS)
-        if "variant" not in entry:
-            raise MatrixError(f"{where}: 'variant' is required")
-        merged = {**copy.deepcopy(dict(defaults)), **copy.deepcopy(dict(entry))}
+        model = entry.get("model")
+        base = dict(defaults)
+        if model is not None:
+            if "variant" in entry:
+                raise MatrixError(f"{where}: give 'variant' (a GainAKT3Exp variant) or 'model' "
+                                  "(a baseline), not both")
+            if model not in BASELINE_MODELS:
+                raise MatrixError(f"{where}: model {model!r} is not a baseline; expected one of "
+                                  f"{', '.join(BASELINE_MODELS)}")
+            if "flavour" in entry:
+                raise MatrixError(f"{where}: 'flavour' does not apply to a baseline (model={model!r})")
+            # the defaults' sizes and notebook are GainAKT's; a baseline states its own
+            base = {k: v for k, v in base.items() if k not in _GAINAKT_ONLY_DEFAULTS}
+        elif "variant" not in entry:
+            raise MatrixError(f"{where}: 'variant' (a GainAKT3Exp variant) or 'model' (a baseline: "
+                              f"{', '.join(BASELINE_MODELS)}) is required")
+        merged = {**copy.deepcopy(base), **copy.deepcopy(dict(entry))}
         overrides = {**(defaults.get("overrides") or {}), **(entry.get("overrides") or {})}
         if not isinstance(overrides, Mapping):
             raise MatrixError(f"{where}: 'overrides' must be a mapping")
         overrides = copy.deepcopy(dict(overrides))
 
-        variant = merged["variant"]
-        if not isinstance(variant, str):
-            raise MatrixError(f"{where}: variant must be a string, got {variant!r}")
-        _check_name(variant, "variant", where)
-        if "variants" in known and variant not in known["variants"]:
-            raise MatrixError(f"{where}: unknown variant {variant!r}; known: "
-                              f"{sorted(known['variants'])} (set 'validate: false' to allow)")
-        for req in ("flavour", "dataset", "seeds"):
+        variant = merged.get("variant")
+        if model is None:
+            if not isinstance(variant, str):
+                raise MatrixError(f"{where}: variant must be a string, got {variant!r}")
+            _check_name(variant, "variant", where)
+            if "variants" in known and variant not in known["variants"]:
+                raise MatrixError(f"{where}: unknown variant {variant!r}; known: "
+                                  f"{sorted(known['variants'])} (set 'validate: false' to allow)")
+        for req in ("dataset", "seeds") if model else ("flavour", "dataset", "seeds"):
             if req not in merged:
                 raise MatrixError(f"{where}: '{req}' is required (in the entry or in defaults)")
-        flavours = _as_list(merged["flavour"], "flavour", where)
+        flavours = [None] if model else _as_list(merged["flavour"], "flavour", where)
         datasets = _as_list(merged["dataset"], "dataset", where)
         seeds = _as_list(merged["seeds"], "seeds", where, kind=int)
         tags = tuple(_as_list(merged["tags"], "tags", where)) if merged.get("tags") else ()
@@ -301,8 +332,10 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
         gpu = merged.get("gpu", False)
         if not isinstance(gpu, bool):
             raise MatrixError(f"{where}: gpu must be true or false, got {gpu!r}")
-        nb = notebook or merged.get("notebook") or DEFAULT_NOTEBOOK
+        nb = notebook or merged.get("notebook") or (BASELINE_NOTEBOOK if model else DEFAULT_NOTEBOOK)
         for fl in flavours:
+            if fl is None:
+                continue
             _check_name(fl, "flavour", where)
             if validate and fl not in FLAVOURS:
                 raise MatrixError(f"{where}: flavour {fl!r} is not one of {FLAVOURS}")
@@ -316,7 +349,7 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
         for k in LIFTED_PARAMS:           # overrides that are notebook parameters: lift them
             if k in overrides:
                 top[k] = overrides.pop(k)
-        for k in ("variant", "flavour", "dataset", "seed", "results_dir", "overrides"):
+        for k in ("variant", "flavour", "model", "dataset", "seed", "results_dir", "overrides"):
             if k in overrides:
                 raise MatrixError(f"{where}: overrides may not set {k!r} (the matrix sets it)")
         if "fields" in known:
@@ -328,12 +361,12 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
 
         for ds in datasets:
             for fl in flavours:
-                name = f"{variant}-{fl}" + (f"-{label}" if label else "")
+                name = (f"{model}-baseline" if model else f"{variant}-{fl}") + (f"-{label}" if label else "")
                 for seed in seeds:
                     key = f"{ds}/{name}/seed{seed}"
                     results_dir = f"{results_root}/{ds}/{name}/seed{seed}"
-                    params = {"variant": variant, "flavour": fl, "dataset": ds,
-                              "data_dir": top["data_dir"], "seed": seed}
+                    who = {"model": model} if model else {"variant": variant, "flavour": fl}
+                    params = {**who, "dataset": ds, "data_dir": top["data_dir"], "seed": seed}
                     for k in ("epochs", "d_model", "n_blocks", "n_heads", "d_ff", "batch_size"):
                         if k in top:
                             params[k] = top[k]

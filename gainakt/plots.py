@@ -60,6 +60,18 @@ def training_curves(history: pd.DataFrame):
     return fig
 
 
+def baseline_curve(history: pd.DataFrame, title: str = ""):
+    """AUC of a baseline per epoch (a classical fit has one row), train and valid where measured."""
+    fig, grid = _figure(1, 1, 3.0)
+    ax = grid[0, 0]
+    auc = _long(history, {"enc1_auc": "AUC"}).dropna(subset=["value"])
+    sns.lineplot(auc, x="epoch", y="value", style="split", hue="split", marker="o", ax=ax)
+    ax.set(title=title or "AUC", ylabel="AUC")
+    _legend_small(ax)
+    fig.tight_layout()
+    return fig
+
+
 def diagnostics(history: pd.DataFrame):
     """Gain spread of both tensors, learning-curve saturation, IM gradient to the gains."""
     fig, grid = _figure(2, 2, 5.8)

@@ -88,10 +88,13 @@ def test_expand_accepts_a_dict_and_the_repo_matrix():
     book = expand(REPO / "experiments.yml")
     keys = [r.key for r in book]
     assert len(keys) == len(set(keys))
-    tags = {t: sum(t in r.tags for r in book) for t in ("synthetic", "replication", "core", "audit", "full")}
+    tags = {t: sum(t in r.tags for r in book)
+            for t in ("synthetic", "replication", "core", "audit", "full", "baselines")}
     # every variant x 2 flavours (synthetic: 1 seed; replication: 3 seeds); V2/V3 are the core;
     # 14 V2 audit rows and 3 V4 rows of 3 seeds; V2/V3 x 2 flavours x 2 seeds at the original size
-    assert tags == {"synthetic": 9 * 2, "replication": 9 * 2 * 3, "core": 2 * 2 * 3, "audit": 17 * 3, "full": 8}
+    # baselines: 3 classical models x 3 datasets x 1 seed, DKT and SAKT x 3 datasets x 3 seeds
+    assert tags == {"synthetic": 9 * 2, "replication": 9 * 2 * 3, "core": 2 * 2 * 3, "audit": 17 * 3, "full": 8,
+                    "baselines": 3 * 3 + 2 * 3 * 3}
     assert "synthetic/V3++bce0.1-as_intended-small/seed0" in keys
     assert "assist2015/V1-as_run-small/seed42" in keys
     a = next(r for r in book if r.key == "assist2015/V1-as_run-small/seed42")
@@ -222,3 +225,67 @@ def test_atomic_helpers(tmp_path):
     (tmp_path / "metrics.json.tmp").write_text("{")
     (tmp_path / ".metrics.json.abc.tmp").write_text("{")
     assert len(clean_stale_tmp(tmp_path, "metrics.json")) == 2
+
+
+BASELINES = """\
+    defaults:
+      dataset: synthetic
+      flavour: [as_run, as_intended]
+      seeds: [0]
+      epochs: 20
+      d_model: 64
+      num_threads: 1
+    runs:
+      - {variant: V1, tags: [gainakt]}
+      - {model: pfa, dataset: [synthetic, assist2015], tags: [baselines], overrides: {baseline_max_iter: 50}}
+      - {model: dkt, seeds: [0, 1], epochs: 3, label: tiny, overrides: {learning_rate: 0.001}}
+"""
+
+
+def test_baseline_entries_expand_once_per_dataset_and_seed(tmp_path):
+    runs = expand(write(tmp_path, BASELINES))
+    assert [r.key for r in runs] == [
+        "synthetic/V1-as_run/seed0", "synthetic/V1-as_intended/seed0",
+        "synthetic/pfa-baseline/seed0", "assist2015/pfa-baseline/seed0",
+        "synthetic/dkt-baseline-tiny/seed0", "synthetic/dkt-baseline-tiny/seed1"]
+    pfa = runs[2]
+    assert pfa.notebook == "notebooks/train_baseline.ipynb" and runs[0].notebook == "notebooks/train_variant.ipynb"
+    # no flavour, and none of GainAKT's sizes from the defaults; the model's own entry values pass
+    assert pfa.params == {"model": "pfa", "dataset": "synthetic", "data_dir": None, "seed": 0,
+                          "device": "auto", "num_threads": 1,
+                          "results_dir": "results/synthetic/pfa-baseline/seed0",
+                          "overrides": {"baseline_max_iter": 50}}
+    assert (pfa.variant, pfa.flavour, pfa.model) == ("pfa", "baseline", "pfa")
+    assert runs[4].params["epochs"] == 3 and "d_model" not in runs[4].params
+    assert [r.key for r in select(runs, variants=["dkt"])] == [r.key for r in runs[4:]]
+    assert [r.key for r in select(runs, tags=["baselines"])] == [r.key for r in runs[2:4]]
+
+
+@pytest.mark.parametrize("entry, match", [
+    ("{variant: V1, model: pfa}", "not both"),
+    ("{model: lstm}", "model 'lstm' is not a baseline; expected one of skill_only, pfa"),
+    ("{model: pfa, flavour: as_run}", "'flavour' does not apply to a baseline"),
+    ("{tags: [x]}", "'variant' .* or 'model' .* is required"),
+    ("{model: pfa, overrides: {model: dkt}}", "overrides may not set 'model'"),
+])
+def test_baseline_entry_errors(tmp_path, entry, match):
+    with pytest.raises(MatrixError, match=match):
+        expand(write(tmp_path, f"defaults: {{dataset: synthetic, seeds: [0]}}\nruns:\n  - {entry}\n"))
+
+
+def test_committed_baseline_runs_are_the_matrix_entries():
+    """Each committed baseline run's config is what its experiments.yml entry asks for (fields that
+    change results), so `python -m gainakt.book run --tag baselines --force` reproduces it."""
+    from gainakt.baselines import baseline_config
+    from gainakt.train import config_differences
+
+    checked, runs = 0, select(expand(REPO / "experiments.yml"), tags=["baselines"])
+    for r in runs:
+        stored = r.path(REPO) / "config.json"
+        if not stored.is_file():
+            continue
+        asked = baseline_config(**{k: v for k, v in r.params.items() if k not in ("device", "num_threads")})
+        diff = config_differences(json.loads(stored.read_text())["config"], asked)
+        assert diff == {}, f"{r.key}: committed config differs from its entry: {diff}"
+        checked += 1
+    assert checked == len(runs) == 27   # every baseline of the matrix is committed

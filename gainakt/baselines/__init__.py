@@ -29,6 +29,14 @@ DEEP = ("dkt", "sakt")
 MODELS = (*CLASSICAL, *DEEP)
 
 
+def baseline_config(model: str, overrides: dict | None = None, **params):
+    """The Config of a baseline run from notebook / matrix parameters (notebooks/train_baseline.ipynb):
+    parameters that are None take the Config default; the title is "<model>-baseline" unless set."""
+    from ..config import Config
+    given = {k: v for k, v in params.items() if v is not None and k != "results_dir"}
+    return Config(**{"title": f"{model}-baseline", **given, **(overrides or {}), "model": model})
+
+
 def run(cfg, out_dir, dataset=None, resume: bool = True, log=print) -> dict:
     """Fit baseline `cfg.model`, score it on valid and test, write the run's files into `out_dir`.
 
