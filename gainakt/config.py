@@ -38,7 +38,7 @@ _RENAMED = {"num_encoder_blocks": "n_blocks"}
 # where <allowed> is choices=(...) or lo=/hi= (closed bounds; gt= for an open lower bound).
 # validate() checks every field from this metadata; the CLI's --help and flags are built from it.
 GROUPS = ("identity", "data", "optimisation", "architecture", "learning curve", "losses",
-          "audit switches", "evaluation")
+          "audit switches", "corrected model", "evaluation")
 # Names known without importing torch (data.DATASETS and variants.VARIANTS are the full tables;
 # tests check that these agree with them).
 DATASET_NAMES = ("assist2015", "assist2009", "statics2011", "synthetic")
@@ -88,9 +88,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "batching": ("tokens", "windows", "padded", "packed"),
     "device": ("auto", "cpu", "cuda"),
     "model": ("gainakt", "skill_only", "pfa", "bkt", "dkt", "sakt"),
+    "gain_activation": ("sigmoid", "softplus", "tanh"),
 }
 _C = CHOICES
-ID, DATA, OPT, ARCH, CURVE, LOSS, SWITCH, EVAL = GROUPS
+ID, DATA, OPT, ARCH, CURVE, LOSS, SWITCH, FIX, EVAL = GROUPS
 
 # Fields that say where or how fast a run executes, not what it computes: a resume may change them
 # (and `epochs`: training on reproduces an uninterrupted run with more epochs, see
@@ -206,6 +207,18 @@ class Config:
                                      "token 0); only padded-position terms differ")
     original_factory: bool = opt(False, SWITCH, "true: drop the options the original factory never "
                                  "passed on")
+    # --- the corrected model (V6, issue 19): not in the original; defaults = the original ---
+    gain_activation: str = opt("sigmoid", FIX, "per-skill gains: sigmoid (bounded in (0, 1), the original) / "
+                               "softplus (positive, unbounded) / tanh (signed: mastery can fall after an error)",
+                               choices=_C["gain_activation"])
+    skill_intercept: bool = opt(False, FIX, "a learned per-skill intercept in the IM logits: somewhere for "
+                                "skill difficulty to live other than the gains")
+    readout_clamps: bool = opt(True, FIX, "the original read-out's clamps: mastery to [0, 1] and theta to "
+                               "[0, 1] (their gradient is 0 outside)")
+    learn_temperature: bool = opt(False, FIX, "learn the IM temperature (log-parametrised, from "
+                                  "threshold_temperature) instead of fixing it")
+    curve_lr_multiplier: float = opt(1.0, FIX, "LR multiplier of the learning-curve scalars (beta, M_sat, "
+                                     "gamma, theta, offset, intercept, temperature); 0 freezes them", lo=0)
     # --- evaluation ---------------------------------------------------------------------
     n_trajectory_students: int = opt(10, EVAL, "test students written to trajectories.csv", lo=0)
     trajectory_min_steps: int = opt(10, EVAL, "minimum interactions of a trajectory student", lo=1)
@@ -293,8 +306,8 @@ def field_types() -> dict[str, type]:
 
 def variant_names() -> tuple[str, ...]:
     """Allowed values of `variant`: the keys of variants.VARIANTS and "custom" (no torch needed)."""
-    from .variants import VARIANTS  # variants imports this module: import here, not at the top
-    return (*VARIANTS, "custom")
+    from .variants import ALL_VARIANTS  # variants imports this module: import here, not at the top
+    return (*ALL_VARIANTS, "custom")
 
 
 def allowed(name: str) -> str:

@@ -238,8 +238,8 @@ def _validators() -> dict:
     """Known variants and Config fields, from the package (skipped if it cannot be imported)."""
     out: dict[str, Any] = {}
     try:
-        from .variants import VARIANTS
-        out["variants"] = set(VARIANTS)
+        from .variants import ALL_VARIANTS
+        out["variants"] = set(ALL_VARIANTS)
     except Exception:  # pragma: no cover - the model package is written in parallel
         pass
     try:

@@ -227,6 +227,10 @@ def parameter_stats(model) -> dict[str, float]:
                     f"{name}_min": x.min().item(), f"{name}_max": x.max().item()})
     out["theta"] = model.theta_global.item()
     out["offset"] = model.offset.item()
+    if hasattr(model, "log_temperature"):  # V6's learned IM temperature
+        out["temperature"] = model.log_temperature.exp().item()
+    if hasattr(model, "skill_bias"):       # V6's per-skill intercept
+        out["intercept_std"] = model.skill_bias.detach().float().std().item()
     return out
 
 

@@ -134,6 +134,14 @@ def practice_loop(gains: Tensor) -> Tensor:
     return out
 
 
+# The learning-curve scalars (parameter names): Config.curve_lr_multiplier sets their learning rate.
+CURVE_PARAMETERS = ("beta_skill", "M_sat", "gamma_student", "theta_global", "offset", "skill_bias",
+                    "log_temperature")
+
+# Per-skill gain activations (Config.gain_activation): the original's sigmoid bounds a gain in (0, 1).
+_ACTIVATIONS = {"sigmoid": torch.sigmoid, "softplus": F.softplus, "tanh": torch.tanh}
+
+
 class GainAKT3Exp(nn.Module):
     """The dual-encoder model with every audit switch of `Config`.
 
@@ -173,6 +181,11 @@ class GainAKT3Exp(nn.Module):
                              persistent=False)
         self.theta_global = nn.Parameter(torch.tensor(cfg.mastery_threshold_init))
         self.offset = nn.Parameter(torch.tensor(cfg.sigmoid_offset))
+        # corrected-model options (V6): created only when switched on, so other runs' state is unchanged
+        if cfg.skill_intercept:
+            self.skill_bias = nn.Parameter(torch.zeros(C))
+        if cfg.learn_temperature:
+            self.log_temperature = nn.Parameter(torch.tensor(math.log(cfg.threshold_temperature)))
         diff = torch.ones(C) if skill_difficulty is None else torch.as_tensor(skill_difficulty, dtype=torch.float32)
         self.register_buffer("skill_difficulty", diff.clone())
 
@@ -199,7 +212,7 @@ class GainAKT3Exp(nn.Module):
         if cfg.difficulty_mode == "input":
             # constant over batch and time, exactly as V5 fed it
             x = torch.cat([v2, self.skill_difficulty.expand(*v2.shape[:-1], self.C)], dim=-1)
-        g = torch.sigmoid(self.gains_projection(x))
+        g = _ACTIVATIONS[cfg.gain_activation](self.gains_projection(x))
         if cfg.difficulty_mode == "scale_after":
             g = g / self.skill_difficulty
         if cfg.use_student_velocity and velocity is not None:
@@ -301,8 +314,12 @@ class GainAKT3Exp(nn.Module):
         gamma = self.gamma(students, gamma_mode or cfg.gamma_mode)  # [B]
         beta_k, msat_k = self.beta_skill[k], self.M_sat[k]
         sig_q = torch.sigmoid(beta_k * gamma[:, None] * practice_q - self.offset)
-        mastery_q = (msat_k * sig_q).clamp(0, 1)
-        logits_im = (mastery_q - self.theta_global.clamp(0, 1)) / cfg.threshold_temperature
+        clamp = (lambda x: x.clamp(0, 1)) if cfg.readout_clamps else (lambda x: x)
+        mastery_q = clamp(msat_k * sig_q)
+        temperature = self.log_temperature.exp() if cfg.learn_temperature else cfg.threshold_temperature
+        logits_im = (mastery_q - clamp(self.theta_global)) / temperature
+        if cfg.skill_intercept:
+            logits_im = logits_im + self.skill_bias[k]
         out.update(mastery_q=mastery_q, practice_q=practice_q, logits_im=logits_im,
                    p_im=torch.sigmoid(logits_im))
         if states:
@@ -310,6 +327,6 @@ class GainAKT3Exp(nn.Module):
             out["slope_q"] = msat_k * sig_q * (1 - sig_q) * beta_k * gamma[:, None]
             u = self.beta_skill * gamma[:, None, None] * practice - self.offset  # [B, T, C]
             sig = torch.sigmoid(u)
-            out["mastery"] = (self.M_sat * sig).clamp(0, 1)
+            out["mastery"] = clamp(self.M_sat * sig)
             out["slope"] = self.M_sat * sig * (1 - sig) * self.beta_skill * gamma[:, None, None]
         return out

@@ -13,6 +13,9 @@ checkpoint on the test split and ``skill_gains_untrained.csv`` for the untrained
     gain_to_skill_mean       mean over *all* interactions of the gain given to s (per-skill mode;
                              what "gains to every skill" accumulates)
     beta, m_sat              the learned learning-curve parameters of s
+    rate_own_mean            beta x gain_own_mean: practice enters the curve as beta * gamma * practice,
+                             so this is the skill's rate of learning where beta differs by skill
+    intercept                V6 (skill_intercept): the skill's learned intercept in the IM logits
 """
 from __future__ import annotations
 
@@ -49,4 +52,8 @@ def skill_table(exp, split, gamma_mode: str | None = None) -> pd.DataFrame:
             "gain_own_incorrect": (own - own_c) / (n - n_c), "gain_scalar_mean": scalar / n,
             "gain_to_skill_mean": (to_skill.cpu().numpy() / n_all) if n_all else np.nan,
             "beta": model.beta_skill.detach().cpu().numpy(), "m_sat": model.M_sat.detach().cpu().numpy()})
+    # practice enters the curve as beta * gamma * practice: beta x gain is the skill's rate of learning
+    df["rate_own_mean"] = df.beta * df.gain_own_mean
+    if hasattr(model, "skill_bias"):  # V6: the per-skill intercept of the IM logits
+        df["intercept"] = model.skill_bias.detach().cpu().numpy()
     return df

@@ -35,7 +35,7 @@ from .config import RUN_ONLY_FIELDS, Config
 from .diagnostics import gains_grad_norms
 from .losses import total_loss
 from .metrics import DEFINITIONS, EpochMetrics, parameter_stats, trajectory_checks, trajectory_gain_stats
-from .model import GainAKT3Exp
+from .model import CURVE_PARAMETERS, GainAKT3Exp
 from .skillstats import skill_table
 
 
@@ -101,14 +101,23 @@ class Experiment:
         self.gamma_decay_mask = None
         if cfg.unseen_student_gamma == "trained_mean" and not bool(trained.all()) and cfg.weight_decay:
             self.gamma_decay_mask = trained.to(self.device, torch.float32)
+        # the learning-curve scalars get their own group only when their LR differs (V6's switch), so
+        # other runs keep the original's parameter groups (and their checkpoints' optimiser state)
+        curve_lr = cfg.learning_rate * cfg.curve_lr_multiplier
+        curve = set(CURVE_PARAMETERS) if cfg.curve_lr_multiplier != 1.0 else set()
         gp = [p for n, p in self.model.named_parameters() if n.startswith("gains_projection")]
+        cp = [p for n, p in self.model.named_parameters() if n in curve
+              and not (self.gamma_decay_mask is not None and n == "gamma_student")]
         rest = [p for n, p in self.model.named_parameters() if not n.startswith("gains_projection")
-                and not (self.gamma_decay_mask is not None and n == "gamma_student")]
+                and n not in curve and not (self.gamma_decay_mask is not None and n == "gamma_student")]
         groups = [{"params": rest, "lr": cfg.learning_rate}]
         if gp:
             groups.append({"params": gp, "lr": cfg.learning_rate * cfg.gains_lr_multiplier})
+        if cp:
+            groups.append({"params": cp, "lr": curve_lr})
         if self.gamma_decay_mask is not None:
-            groups.append({"params": [self.model.gamma_student], "lr": cfg.learning_rate, "weight_decay": 0.0})
+            groups.append({"params": [self.model.gamma_student], "weight_decay": 0.0,
+                           "lr": curve_lr if curve else cfg.learning_rate})
         self.opt = torch.optim.Adam(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         tr = ds.train
         self.base_rate = float((tr.responses.sum() / tr.lengths.sum()).item())

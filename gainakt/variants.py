@@ -149,6 +149,21 @@ VARIANTS: dict[str, Variant] = {v.key: v for v in [
 ]}
 
 
+# Beyond the seeds (issue 19): models the original never had, so only the as-intended flavour
+# exists. V6's own settings are the design hypothesis; each is a Config switch, ablated one at a time.
+BEYOND: dict[str, Variant] = {v.key: v for v in [
+    Variant(
+        "V6", "Corrected GainAKT: the as-intended fixes (mastery from practice of that skill only, losses "
+        "on logits, Encoder 1 and the read-out on the next skill, no padding or leakage in any loss) with "
+        "V2's per-skill gains and IM weight but no differentiation losses, plus a per-skill intercept for "
+        "difficulty, softplus gains not bounded in (0, 1), no read-out clamps and a learned temperature.",
+        dict(_PRE_V3, gain_mode="per_skill", bce_loss_weight=0.5, gains_lr_multiplier=1.0,
+             gamma_mode="per_student", enc1_query="next", epochs=30, gain_activation="softplus",
+             skill_intercept=True, readout_clamps=False, learn_temperature=True),
+        experiment="(none: new)", source="issue 19"),
+]}
+ALL_VARIANTS: dict[str, Variant] = {**VARIANTS, **BEYOND}
+
 # Other ways a variant may have run, where the audit cannot tell which one the seeds' run used.
 # Each is a set of overrides (with a title for the run folder) on top of the as-run flavour:
 # `make_config("V3+", "as_run", **AS_RUN_ALTERNATIVES["V3+"]["init_dropped"])`.
@@ -231,10 +246,10 @@ NOTES: list[dict[str, str]] = [
 
 
 def variant_by_slug(name: str) -> Variant:
-    for v in VARIANTS.values():
+    for v in ALL_VARIANTS.values():
         if name in (v.key, v.slug):
             return v
-    raise KeyError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
+    raise KeyError(f"unknown variant {name!r}; known: {', '.join(ALL_VARIANTS)}")
 
 
 def variant_settings(key: str, flavour: str) -> dict[str, Any]:
@@ -242,6 +257,9 @@ def variant_settings(key: str, flavour: str) -> dict[str, Any]:
     if flavour not in FLAVOURS:
         raise ValueError(f"unknown flavour {flavour!r}; expected one of {sorted(FLAVOURS)}")
     v = variant_by_slug(key)
+    if v.key in BEYOND and flavour != "as_intended":
+        raise ValueError(f"variant {v.key} is not one of the original's: it has no {flavour!r} flavour; "
+                         "expected 'as_intended'")
     out = {**v.settings}
     if flavour == "as_run":
         out.update(AS_RUN)
@@ -269,7 +287,8 @@ def make_config(key: str, flavour: str = "as_run", **overrides: Any) -> Config:
 
 
 def table() -> list[dict[str, Any]]:
-    """One row per variant: key, story, experiment id and reported numbers (for printing)."""
+    """One row per variant (the original's and those beyond it): key, story, experiment id and
+    reported numbers (for printing)."""
     return [dict(variant=v.key, experiment=v.experiment, story=v.story,
                  reported=", ".join(f"{k}={x:g}" for k, x in v.reported.items()))
-            for v in VARIANTS.values()]
+            for v in ALL_VARIANTS.values()]

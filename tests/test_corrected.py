@@ -1,0 +1,137 @@
+"""The corrected model's switches (V6, issue 19): each does what its help says, defaults change
+nothing, and V6 exists only as intended."""
+import dataclasses
+
+import pytest
+import torch
+
+from gainakt import data as kt_data
+from gainakt.batches import iter_steps
+from gainakt.config import Config
+from gainakt.model import CURVE_PARAMETERS, GainAKT3Exp
+from gainakt.train import Experiment
+from gainakt.variants import BEYOND, VARIANTS, make_config, variant_settings
+
+TINY = dict(dataset="synthetic", synthetic={"n_students": 40, "max_len": 60, "n_skills": 6},
+            d_model=16, n_heads=2, n_blocks=1, d_ff=32, batch_size=12, seq_len=25, epochs=1,
+            dropout=0.0, im_grad_batches=1, n_trajectory_students=3, trajectory_min_steps=5)
+FIX = ("gain_activation", "skill_intercept", "readout_clamps", "learn_temperature", "curve_lr_multiplier")
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    return kt_data.load_dataset("synthetic", seq_len=25, synthetic=TINY["synthetic"])
+
+
+def _batch(n=3, T=8, C=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randint(0, C, (n, T), generator=g)
+    r = torch.randint(0, 2, (n, T), generator=g)
+    return q, r, torch.roll(q, -1, 1)
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    cfg = Config(**{**TINY, **kw})
+    return GainAKT3Exp(cfg, num_skills=6, num_students=4).eval()
+
+
+def test_the_original_variants_do_not_use_the_corrected_switches():
+    defaults = Config()
+    for key in VARIANTS:
+        for fl in ("as_run", "as_intended"):
+            cfg = make_config(key, fl)
+            assert {f: getattr(cfg, f) for f in FIX} == {f: getattr(defaults, f) for f in FIX}, (key, fl)
+    names = {n for n, _ in _model().named_parameters()}
+    assert "skill_bias" not in names and "log_temperature" not in names   # old checkpoints still load
+
+
+def test_v6_is_as_intended_only():
+    cfg = make_config("V6", "as_intended")
+    assert (cfg.gain_activation, cfg.skill_intercept, cfg.readout_clamps, cfg.learn_temperature) == \
+        ("softplus", True, False, True)
+    assert (cfg.accumulate, cfg.loss_on, cfg.mastery_index, cfg.mask_padding) == ("practised", "logits", "next", True)
+    with pytest.raises(ValueError, match="V6 is not one of the original's.*'as_run'"):
+        variant_settings("V6", "as_run")
+    assert set(BEYOND) == {"V6"} and "V6" not in VARIANTS
+
+
+@pytest.mark.parametrize("activation, check", [
+    ("sigmoid", lambda g: (g > 0).all() and (g < 1).all()),
+    ("softplus", lambda g: (g > 0).all()),
+    ("tanh", lambda g: (g > -1).all() and (g < 1).all()),
+])
+def test_gain_activation(activation, check):
+    m = _model(gain_activation=activation)
+    with torch.no_grad():
+        m.gains_projection.weight.mul_(5)    # push pre-activations away from 0
+    out = m(*_batch())
+    g = out["skill_gains"]
+    assert check(g)
+    if activation == "softplus":
+        assert (g > 1).any()                  # not bounded in (0, 1)
+    if activation == "tanh":
+        assert (g < 0).any()                  # signed: practice (and mastery) can fall
+
+
+def test_skill_intercept_shifts_the_logit_of_the_read_out_skill_only():
+    m = _model(skill_intercept=True)
+    q, r, qn = _batch()
+    base = m(q, r, qn)["logits_im"]
+    with torch.no_grad():
+        m.skill_bias[2] = 1.5
+    shifted = m(q, r, qn)["logits_im"]
+    torch.testing.assert_close(shifted - base, 1.5 * (qn == 2).float())   # read-out skill = next skill
+
+
+def test_readout_clamps_and_learned_temperature():
+    q, r, qn = _batch()
+    for clamps in (True, False):
+        m = _model(readout_clamps=clamps, m_sat_init=1.0, sigmoid_offset=-5.0)
+        with torch.no_grad():
+            m.M_sat.fill_(1.5)
+            m.theta_global.fill_(1.2)
+        out = m(q, r, qn, states=True)
+        if clamps:
+            assert out["mastery_q"].max() <= 1.0 and out["mastery"].max() <= 1.0
+            torch.testing.assert_close(out["logits_im"], out["mastery_q"] - 1.0)   # theta clamped to 1
+        else:
+            assert out["mastery_q"].max() > 1.0 and out["mastery"].max() > 1.0
+            torch.testing.assert_close(out["logits_im"], out["mastery_q"] - 1.2)
+    m = _model(learn_temperature=True, threshold_temperature=0.5)
+    assert m.log_temperature.exp().item() == pytest.approx(0.5)
+    m(q, r, qn)["logits_im"].sum().backward()
+    assert m.log_temperature.grad is not None and m.log_temperature.grad.abs() > 0
+
+
+@pytest.mark.parametrize("mult", [0.0, 1.0])
+def test_curve_lr_multiplier_zero_freezes_the_curve_scalars(mult, tiny_data):
+    cfg = make_config("V6", "as_intended", **TINY, curve_lr_multiplier=mult)
+    exp = Experiment(cfg, tiny_data)
+    before = {n: p.detach().clone() for n, p in exp.model.named_parameters()}
+    exp.train_epoch(1)
+    moved = {n for n, p in exp.model.named_parameters() if not torch.equal(p, before[n])}
+    curve = {n for n in before if n in CURVE_PARAMETERS}
+    assert {"skill_bias", "log_temperature", "beta_skill"} <= curve
+    if mult == 0.0:
+        assert not (moved & curve) and moved   # the rest trains
+    else:
+        assert curve <= moved | {"gamma_student"}
+
+
+def test_v6_packed_batch_has_the_loss_and_gradient_of_the_padded_batch(tiny_data):
+    cfg = make_config("V6", "as_intended", **TINY, batching="padded")
+    batch = next(iter_steps(tiny_data.train, cfg.batch_size, batching="padded"))[0]
+    grads = {}
+    for batching in ("padded", "packed"):
+        exp = Experiment(dataclasses.replace(cfg, batching=batching), tiny_data)
+        exp.model.train()
+        exp.model.zero_grad(set_to_none=True)
+        (_, losses), = exp.backward([batch])
+        grads[batching] = (losses, {n: p.grad for n, p in exp.model.named_parameters()})
+    (l0, g0), (l1, g1) = grads["padded"], grads["packed"]
+    for k in l0:
+        torch.testing.assert_close(l1[k], l0[k], rtol=1e-5, atol=1e-6, msg=k)
+    for n, g in g0.items():
+        if g is not None:
+            torch.testing.assert_close(g1[n], g, rtol=1e-4, atol=1e-6, msg=n)
