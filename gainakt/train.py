@@ -367,6 +367,8 @@ def trajectories(exp: Experiment, n_students: int | None, min_steps: int, gamma_
         idx = torch.arange(len(split.lengths))
     else:
         idx = torch.nonzero(split.lengths - 1 >= min_steps).flatten()[:n_students]
+    if not len(idx):  # n_trajectory_students = 0, or no window that long: an empty table
+        return pd.DataFrame()
     parts: dict[str, list[np.ndarray]] = {}
     exp.model.eval()
     with torch.no_grad():

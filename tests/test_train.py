@@ -286,3 +286,11 @@ def test_evaluation_does_not_depend_on_the_batching(key, flavour, tiny_data):
                 assert np.isnan(got), (batching, k)
             else:
                 assert got == pytest.approx(v, rel=1e-4, abs=1e-6), (batching, k)
+
+
+def test_a_run_without_trajectory_students_writes_no_trajectories(tmp_path, tiny_data):
+    """n_trajectory_students = 0 is allowed: no trajectories.csv, the checks on the whole test split."""
+    res = run(make_config("V1", "as_intended", **{**TINY, "n_trajectory_students": 0}), tmp_path, dataset=tiny_data,
+              log=lambda *a: None)
+    assert not (tmp_path / "trajectories.csv").exists() and "test_trajectory_sample" not in res
+    assert {c["rows"] for c in res["checks"]} == {"test_split"}
