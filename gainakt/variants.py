@@ -155,11 +155,13 @@ BEYOND: dict[str, Variant] = {v.key: v for v in [
     Variant(
         "V6", "Corrected GainAKT: the as-intended fixes (mastery from practice of that skill only, losses "
         "on logits, Encoder 1 and the read-out on the next skill, no padding or leakage in any loss) with "
-        "V2's per-skill gains and IM weight but no differentiation losses, plus a per-skill intercept for "
-        "difficulty, softplus gains not bounded in (0, 1), no read-out clamps and a learned temperature.",
-        dict(_PRE_V3, gain_mode="per_skill", bce_loss_weight=0.5, gains_lr_multiplier=1.0,
+        "V2's per-skill gains, IM weight and 3x gains learning rate but no differentiation losses, plus a "
+        "per-skill intercept for difficulty, softplus gains not bounded in (0, 1), no read-out clamps, a "
+        "learned temperature and a 50x learning rate for the learning-curve scalars (at the base rate "
+        "they move by about 1e-4 per step: an intercept could not leave 0).",
+        dict(_PRE_V3, gain_mode="per_skill", bce_loss_weight=0.5, gains_lr_multiplier=3.0,
              gamma_mode="per_student", enc1_query="next", epochs=30, gain_activation="softplus",
-             skill_intercept=True, readout_clamps=False, learn_temperature=True),
+             skill_intercept=True, readout_clamps=False, learn_temperature=True, curve_lr_multiplier=50.0),
         experiment="(none: new)", source="issue 19"),
 ]}
 ALL_VARIANTS: dict[str, Variant] = {**VARIANTS, **BEYOND}

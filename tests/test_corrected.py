@@ -48,8 +48,8 @@ def test_the_original_variants_do_not_use_the_corrected_switches():
 
 def test_v6_is_as_intended_only():
     cfg = make_config("V6", "as_intended")
-    assert (cfg.gain_activation, cfg.skill_intercept, cfg.readout_clamps, cfg.learn_temperature) == \
-        ("softplus", True, False, True)
+    assert (cfg.gain_activation, cfg.skill_intercept, cfg.readout_clamps, cfg.learn_temperature,
+            cfg.curve_lr_multiplier) == ("softplus", True, False, True, 50.0)
     assert (cfg.accumulate, cfg.loss_on, cfg.mastery_index, cfg.mask_padding) == ("practised", "logits", "next", True)
     with pytest.raises(ValueError, match="V6 is not one of the original's.*'as_run'"):
         variant_settings("V6", "as_run")

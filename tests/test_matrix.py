@@ -89,12 +89,13 @@ def test_expand_accepts_a_dict_and_the_repo_matrix():
     keys = [r.key for r in book]
     assert len(keys) == len(set(keys))
     tags = {t: sum(t in r.tags for r in book)
-            for t in ("synthetic", "replication", "core", "audit", "full", "baselines")}
+            for t in ("synthetic", "replication", "core", "audit", "full", "baselines", "corrected")}
     # every variant x 2 flavours (synthetic: 1 seed; replication: 3 seeds); V2/V3 are the core;
     # 14 V2 audit rows and 3 V4 rows of 3 seeds; V2/V3 x 2 flavours x 2 seeds at the original size
     # baselines: 3 classical models x 3 datasets x 1 seed, DKT and SAKT x 3 datasets x 3 seeds
+    # corrected: V6 and 6 one-switch rows, as intended only, 3 seeds
     assert tags == {"synthetic": 9 * 2, "replication": 9 * 2 * 3, "core": 2 * 2 * 3, "audit": 17 * 3, "full": 8,
-                    "baselines": 3 * 3 + 2 * 3 * 3}
+                    "baselines": 3 * 3 + 2 * 3 * 3, "corrected": 7 * 3}
     assert "synthetic/V3++bce0.1-as_intended-small/seed0" in keys
     assert "assist2015/V1-as_run-small/seed42" in keys
     a = next(r for r in book if r.key == "assist2015/V1-as_run-small/seed42")
