@@ -36,6 +36,13 @@ not passed to baselines: a baseline entry states its own (else the Config defaul
 notebook receives ``model, dataset, data_dir, seed, device, num_threads, results_dir, overrides``
 and the parameters the entry sets.
 
+Sweeps: an entry with ``sweep: <name>`` and ``grid: {field: [values], ...}`` (Config fields) expands to
+every point of the grid's product (each point's values are overrides). A sweep's points are named by
+the values of all the fields that any entry of that sweep varies, so entries that slice one grid
+(one factor at a time through a point) name a shared point alike, and it runs once:
+``<variant>-<flavour>[-<label>]-<sweep>-<field><value>-...`` (e.g. ``-phase2-bce_loss_weight0.3``). Two entries may produce the same run key
+only when they ask for the same run (their tags are merged).
+
 Names: ``<variant>-<flavour>[-<label>]``; key ``<dataset>/<name>/seed<k>``;
 results in ``<results_root>/<dataset>/<name>/seed<k>/`` and the executed notebook at
 ``<book_root>/runs/<dataset>/<name>-seed<k>.ipynb`` (both relative to the repository root).
@@ -51,8 +58,10 @@ two entries producing the same run key, duplicate keys inside one YAML mapping, 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import fnmatch
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,9 +89,9 @@ LIFTED_PARAMS = ("epochs", "d_model", "n_blocks", "n_heads", "d_ff", "batch_size
 BUILTIN_DEFAULTS: dict[str, Any] = {"data_dir": None, "device": "auto", "num_threads": 1}
 
 TOP_KEYS = {"defaults", "runs", "validate", "description"}
-ENTRY_KEYS = {"variant", "model", "flavour", "dataset", "seeds", "tags", "label", "gpu", "overrides",
+ENTRY_KEYS = {"variant", "model", "flavour", "dataset", "seeds", "tags", "label", "gpu", "overrides", "sweep", "grid",
               "notebook", *LIFTED_PARAMS}
-DEFAULT_KEYS = ENTRY_KEYS - {"variant", "model"}
+DEFAULT_KEYS = ENTRY_KEYS - {"variant", "model", "sweep", "grid"}
 BASELINE_MODELS = tuple(m for m in CHOICES["model"] if m != "gainakt")
 _GAINAKT_ONLY_DEFAULTS = {"epochs", "d_model", "n_blocks", "n_heads", "d_ff", "batch_size", "notebook",
                           "flavour"}
@@ -278,6 +287,7 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
     validate = data.get("validate", True)
     known = _validators() if validate else {}
 
+    sweep_fields = _sweep_fields(entries, file)
     runs: list[Run] = []
     seen: dict[str, str] = {}
     for i, entry in enumerate(entries):
@@ -358,31 +368,105 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
                     raise _unknown_key_error(f"{where} overrides", k, known["fields"])
         if num_threads is not None:
             top["num_threads"] = int(num_threads)
+        sweep = merged.get("sweep")
+        points = _grid_points(merged, where, known)
 
-        for ds in datasets:
-            for fl in flavours:
-                name = (f"{model}-baseline" if model else f"{variant}-{fl}") + (f"-{label}" if label else "")
-                for seed in seeds:
-                    key = f"{ds}/{name}/seed{seed}"
-                    results_dir = f"{results_root}/{ds}/{name}/seed{seed}"
-                    who = {"model": model} if model else {"variant": variant, "flavour": fl}
-                    params = {**who, "dataset": ds, "data_dir": top["data_dir"], "seed": seed}
-                    for k in ("epochs", "d_model", "n_blocks", "n_heads", "d_ff", "batch_size"):
-                        if k in top:
-                            params[k] = top[k]
-                    params.update(device=top["device"], num_threads=top["num_threads"])
-                    if "synthetic" in top:
-                        params["synthetic"] = copy.deepcopy(top["synthetic"])
-                    params.update(results_dir=results_dir, overrides=copy.deepcopy(overrides))
-                    if key in seen:
-                        raise MatrixError(f"duplicate run key {key!r}: produced by {seen[key]} "
+        base_top, base_overrides = top, overrides
+        for ds, fl, point in ((d, f, p) for d in datasets for f in flavours for p in points):
+            top, overrides = dict(base_top), {**base_overrides, **point}
+            for k in LIFTED_PARAMS:       # a grid may vary a notebook parameter (epochs, d_model...)
+                if k in overrides:
+                    top[k] = overrides.pop(k)
+            name = (f"{model}-baseline" if model else f"{variant}-{fl}") + (f"-{label}" if label else "")
+            if sweep is not None:
+                name += f"-{sweep}-" + _point_name(sweep_fields[sweep], {**top, **overrides}, variant, fl)
+            for seed in seeds:
+                key = f"{ds}/{name}/seed{seed}"
+                results_dir = f"{results_root}/{ds}/{name}/seed{seed}"
+                who = {"model": model} if model else {"variant": variant, "flavour": fl}
+                params = {**who, "dataset": ds, "data_dir": top["data_dir"], "seed": seed}
+                for k in ("epochs", "d_model", "n_blocks", "n_heads", "d_ff", "batch_size"):
+                    if k in top:
+                        params[k] = top[k]
+                params.update(device=top["device"], num_threads=top["num_threads"])
+                if "synthetic" in top:
+                    params["synthetic"] = copy.deepcopy(top["synthetic"])
+                params.update(results_dir=results_dir, overrides=copy.deepcopy(overrides))
+                run = Run(key=key, params=params, results_dir=results_dir,
+                          notebook_out=f"{book_root}/runs/{ds}/{name}-seed{seed}.ipynb",
+                          notebook=nb, gpu=gpu, tags=tags, source=where)
+                if key in seen:
+                    j, first = seen[key]
+                    if sweep is None or (first.params, first.notebook, first.gpu) != (params, nb, gpu):
+                        raise MatrixError(f"duplicate run key {key!r}: produced by {first.source} "
                                           f"and by {where}")
-                    seen[key] = where
-                    runs.append(Run(
-                        key=key, params=params, results_dir=results_dir,
-                        notebook_out=f"{book_root}/runs/{ds}/{name}-seed{seed}.ipynb",
-                        notebook=nb, gpu=gpu, tags=tags, source=where))
+                    # the same point of a sweep reached by two slices: one run, both tags
+                    runs[j] = dataclasses.replace(first, tags=tuple(dict.fromkeys(first.tags + tags)))
+                    continue
+                seen[key] = (len(runs), run)
+                runs.append(run)
     return runs
+
+
+def _sweep_fields(entries, file: str) -> dict[str, tuple[str, ...]]:
+    """Sweep name -> the fields any of its entries varies (sorted): what names its points."""
+    out: dict[str, set] = {}
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or ("sweep" not in entry and "grid" not in entry):
+            continue
+        if ("sweep" in entry) != ("grid" in entry):
+            raise MatrixError(f"{_describe(i, entry, file)}: 'sweep' (its name) and 'grid' (the "
+                              "values) go together")
+        sweep, grid = entry["sweep"], entry["grid"]
+        if not isinstance(sweep, str):
+            raise MatrixError(f"{_describe(i, entry, file)}: sweep must be a name, got {sweep!r}")
+        _check_name(sweep, "sweep", _describe(i, entry, file))
+        if not isinstance(grid, Mapping) or not grid:
+            raise MatrixError(f"{_describe(i, entry, file)}: grid must be a non-empty mapping of "
+                              "Config fields to lists of values")
+        out.setdefault(sweep, set()).update(grid)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def _grid_points(merged: Mapping, where: str, known: dict) -> list[dict]:
+    """The grid's product as a list of {field: value} (one empty point without a grid)."""
+    grid = merged.get("grid")
+    if grid is None:
+        return [{}]
+    for k, values in grid.items():
+        if k in ("variant", "flavour", "model", "dataset", "seed", "results_dir", "overrides"):
+            raise MatrixError(f"{where}: grid may not vary {k!r} (the matrix sets it)")
+        if "fields" in known and k not in known["fields"]:
+            raise _unknown_key_error(f"{where} grid", k, known["fields"])
+        if not isinstance(values, list) or not values:
+            raise MatrixError(f"{where}: grid {k!r} must be a non-empty list of values, got {values!r}")
+        if len(set(map(repr, values))) != len(values):
+            raise MatrixError(f"{where}: grid {k!r} lists a value twice: {values}")
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+
+
+def _point_name(fields: tuple[str, ...], given: Mapping, variant, flavour) -> str:
+    """'<field><value>-...' over the sweep's fields; a field the entry does not set shows the value the
+    run will get (the variant's, else the Config default) so that equal points get equal names."""
+    parts = []
+    for f in fields:
+        if f in given:
+            v = given[f]
+        else:
+            v = _default_value(f, variant, flavour)
+        parts.append(f"{f}{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else f"{f}{v}")
+    return "-".join(parts)
+
+
+def _default_value(field_name: str, variant, flavour):
+    from .config import Config
+    try:
+        from .variants import variant_settings
+        settings = variant_settings(variant, flavour) if variant else {}
+    except (KeyError, ValueError):   # a fixture variant (validate: false)
+        settings = {}
+    return settings.get(field_name, getattr(Config(), field_name, None))
 
 
 def select(runs: Iterable[Run], *, variants=None, datasets=None, tags=None, flavours=None,

@@ -89,13 +89,18 @@ def test_expand_accepts_a_dict_and_the_repo_matrix():
     keys = [r.key for r in book]
     assert len(keys) == len(set(keys))
     tags = {t: sum(t in r.tags for r in book)
-            for t in ("synthetic", "replication", "core", "audit", "full", "baselines", "corrected")}
+            for t in ("synthetic", "replication", "core", "audit", "full", "baselines", "corrected",
+                      "phase1", "phase1-points", "phase2", "v2-bce")}
     # every variant x 2 flavours (synthetic: 1 seed; replication: 3 seeds); V2/V3 are the core;
     # 14 V2 audit rows and 3 V4 rows of 3 seeds; V2/V3 x 2 flavours x 2 seeds at the original size
     # baselines: 3 classical models x 3 datasets x 1 seed, DKT and SAKT x 3 datasets x 3 seeds
     # corrected: V6 and 6 one-switch rows, as intended only, 3 seeds
     assert tags == {"synthetic": 9 * 2, "replication": 9 * 2 * 3, "core": 2 * 2 * 3, "audit": 17 * 3, "full": 8,
-                    "baselines": 3 * 3 + 2 * 3 * 3, "corrected": 7 * 3}
+                    "baselines": 3 * 3 + 2 * 3 * 3, "corrected": 7 * 3,
+                    # the seeds' sweeps: Phase 1 as run 81 points + 2 points x 2 more seeds; as intended one
+                    # factor at a time through 2 points (2 x 9 distinct) + 2 x 2 more seeds; Phase 2 6 weights
+                    # x 2 flavours x 3 seeds; V2 at BCE 0 and 1, 2 flavours, 3 seeds
+                    "phase1": 81 + 4 + 18 + 4, "phase1-points": 2 * 2 * 3, "phase2": 6 * 2 * 3, "v2-bce": 2 * 2 * 3}
     assert "synthetic/V3++bce0.1-as_intended-small/seed0" in keys
     assert "assist2015/V1-as_run-small/seed42" in keys
     a = next(r for r in book if r.key == "assist2015/V1-as_run-small/seed42")
@@ -290,3 +295,44 @@ def test_committed_baseline_runs_are_the_matrix_entries():
         assert diff == {}, f"{r.key}: committed config differs from its entry: {diff}"
         checked += 1
     assert checked == len(runs) == 27   # every baseline of the matrix is committed
+
+
+SWEEP = """\
+    defaults: {dataset: synthetic, seeds: [0], epochs: 5}
+    runs:
+      - {variant: V1, flavour: as_run, sweep: s, grid: {beta_skill_init: [1.5, 2.5], epochs: [2, 3]}, overrides: {m_sat_init: 0.7}}
+      - {variant: V1, flavour: as_run, sweep: s, grid: {m_sat_init: [0.7, 0.9]}, overrides: {beta_skill_init: 2.5, epochs: 3}, tags: [slice]}
+"""
+
+
+def test_a_sweep_expands_its_grid_and_names_points_by_every_swept_field(tmp_path):
+    runs = expand(write(tmp_path, SWEEP))
+    names = [r.name for r in runs]
+    assert names == ["V1-as_run-s-beta_skill_init1.5-epochs2-m_sat_init0.7",
+                     "V1-as_run-s-beta_skill_init1.5-epochs3-m_sat_init0.7",
+                     "V1-as_run-s-beta_skill_init2.5-epochs2-m_sat_init0.7",
+                     "V1-as_run-s-beta_skill_init2.5-epochs3-m_sat_init0.7",
+                     "V1-as_run-s-beta_skill_init2.5-epochs3-m_sat_init0.9"]   # (2.5, 3, 0.7) is shared: runs once
+    shared = runs[3]
+    assert shared.tags == ("slice",) and shared.params["epochs"] == 3     # a grid may vary a notebook parameter
+    assert shared.params["overrides"] == {"m_sat_init": 0.7, "beta_skill_init": 2.5}
+    assert runs[0].params["epochs"] == 2 and runs[0].params["overrides"]["beta_skill_init"] == 1.5
+
+
+@pytest.mark.parametrize("entry, match", [
+    ("{variant: V1, flavour: as_run, sweep: s}", "'sweep' .* and 'grid' .* go together"),
+    ("{variant: V1, flavour: as_run, grid: {beta_skill_init: [1]}}", "go together"),
+    ("{variant: V1, flavour: as_run, sweep: s, grid: {beta_skil_init: [1]}}", "unknown key 'beta_skil_init'.*did you mean 'beta_skill_init'"),
+    ("{variant: V1, flavour: as_run, sweep: s, grid: {beta_skill_init: 1}}", "non-empty list"),
+    ("{variant: V1, flavour: as_run, sweep: s, grid: {seed: [1, 2]}}", "may not vary 'seed'"),
+    ("{variant: V1, flavour: as_run, sweep: s, grid: {beta_skill_init: [1, 1]}}", "lists a value twice"),
+])
+def test_sweep_errors(tmp_path, entry, match):
+    with pytest.raises(MatrixError, match=match):
+        expand(write(tmp_path, f"defaults: {{dataset: synthetic, seeds: [0]}}\nruns:\n  - {entry}\n"))
+
+
+def test_a_shared_sweep_point_asked_differently_is_an_error(tmp_path):
+    text = SWEEP.replace("overrides: {beta_skill_init: 2.5, epochs: 3}", "overrides: {beta_skill_init: 2.5, epochs: 3, dropout: 0.1}")
+    with pytest.raises(MatrixError, match="duplicate run key"):
+        expand(write(tmp_path, text))
