@@ -1,0 +1,59 @@
+"""gainakt.analysis.sweeps on made-up runs whose answer is known."""
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gainakt.analysis.sweeps import FIELDS, REPORTED, impacts, point_table, seed_noise, sweep_runs
+
+
+def _runs(sweep, points, seeds, f, noise=0.0, flavour="as_run", rng=None):
+    rng = rng or np.random.default_rng(0)
+    rows = []
+    for point in points:
+        for s in seeds:
+            cfg = dict(zip(FIELDS[sweep], point))
+            name = "-".join(f"{k}{v:g}" for k, v in sorted(cfg.items()))
+            rows.append({"dataset": "assist2015", "label": f"small-{sweep}-{name}", "flavour": flavour,
+                         "seed": s, "config": cfg, "test_enc1_auc": 0.70,
+                         "test_enc2_auc": f(**cfg) + noise * rng.standard_normal()})
+    return pd.DataFrame(rows)
+
+
+def test_phase1_impacts_recover_the_slopes_and_their_sign():
+    grid = list(itertools.product([1.5, 2.0, 2.5], [0.7, 0.8, 0.9], [0.9, 1.0, 1.1], [1.5, 2.0, 2.5]))
+    f = lambda beta_skill_init, m_sat_init, gamma_student_init, sigmoid_offset: (  # noqa: E731
+        0.5 + 0.02 * beta_skill_init - 0.01 * sigmoid_offset + 0.0 * m_sat_init + 0.0 * gamma_student_init)
+    other = _runs("phase1", grid[:5], [0], f)
+    other["label"] = "small-audit-x"           # not the sweep: left out
+    runs = pd.concat([_runs("phase1", grid, [42], f, noise=0.001), other], ignore_index=True)
+    sr = sweep_runs(runs, "phase1")
+    assert len(sr) == 81 and set(FIELDS["phase1"]) <= set(sr.columns)
+    imp = impacts(sr, "phase1").set_index("field")
+    assert imp.loc["beta_skill_init", "ols_slope"] == pytest.approx(0.02, abs=0.002)
+    assert imp.loc["sigmoid_offset", "ols_slope"] == pytest.approx(-0.01, abs=0.002)
+    assert imp.loc["beta_skill_init", "pearson_r"] > 0.8 and imp.loc["sigmoid_offset", "pearson_r"] < -0.3
+    assert abs(imp.loc["m_sat_init", "ols_t"]) < 4 and imp.loc["beta_skill_init", "ols_t"] > 10
+    assert imp.loc["beta_skill_init", "seeds' impact"] == REPORTED["phase1"]["impacts"]["beta_skill_init"]
+
+
+def test_phase2_points_have_seed_spread_and_the_seeds_values():
+    f = lambda bce_loss_weight: 0.55 - 0.01 * bce_loss_weight   # noqa: E731
+    sr = sweep_runs(_runs("phase2", [(w,) for w in (0.3, 0.5, 0.8)], [42, 43, 44], f, noise=0.003), "phase2")
+    t = point_table(sr, "phase2")
+    assert list(t.seeds) == [3, 3, 3] and (t["E2 AUC sd"] > 0).all()
+    assert t.loc[t.bce_loss_weight == 0.3, "seeds' E2 AUC"].item() == 0.5438
+    assert t["E1 + 0.5 E2 mean"].iloc[0] == pytest.approx(0.70 + 0.5 * t["E2 AUC mean"].iloc[0])
+    noise = seed_noise(sr, "phase2").iloc[0]
+    assert noise.points == 3 and noise.points_with_seeds == 3
+    assert noise.seed_sd == pytest.approx(0.003, rel=0.6)
+
+
+def test_one_seed_and_no_runs():
+    f = lambda bce_loss_weight: 0.5   # noqa: E731
+    sr = sweep_runs(_runs("phase2", [(0.3,), (0.4,)], [42], f), "phase2")
+    assert np.isnan(point_table(sr, "phase2")["E2 AUC sd"]).all()
+    assert np.isnan(seed_noise(sr, "phase2").seed_sd.item())
+    empty = sweep_runs(pd.DataFrame(), "phase1")
+    assert point_table(empty, "phase1").empty and impacts(empty, "phase1").empty and seed_noise(empty, "phase1").empty
