@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Run the book's replication matrix and audit in priority order, resumably (finished runs are
-# skipped), e.g. under nohup on a machine that stays up:
+# Run the book's CPU matrix in priority order, resumably (finished runs are skipped), e.g. under
+# nohup on a machine that stays up:
 #   nohup scripts/run_matrix.sh > matrix.log 2>&1 &
-# Order: V2 and V3 (both flavours) seed by seed, so that each seed adds a complete comparison;
-# then the other variants, then the audit rows. WORKERS runs at once, THREADS threads each.
+# Order: V2 and V3 in both flavours (the core comparison), V6 itself (the corrected model), the
+# rest of the replication, V6's ablation rows, the audit rows, then the seeds' sweeps (Phase 2, the
+# Phase 1 points with 3 seeds, V2's BCE sweep, the Phase 1 grid). Within a group the driver keeps
+# the file order of experiments.yml (entry, dataset, flavour, seed). WORKERS runs at once, THREADS
+# threads each. The projected cost of each group is in the replication chapter.
 set -uo pipefail
 cd "${ROOT:-$(dirname "$0")/..}"
 PY=${PY:-.venv/bin/python}
 WORKERS=${WORKERS:-2}
 THREADS=${THREADS:-1}
 run() { "$PY" -m gainakt.book run --workers "$WORKERS" --threads-per-run "$THREADS" "$@"; }
-for seed in 42 43 44; do
-  run --tag core --key "assist2015/*/seed$seed"
-done
-for seed in 42 43 44; do
-  run --tag replication --key "assist2015/*/seed$seed"
-done
-for seed in 42 43 44; do
-  run --tag audit --key "assist2015/*/seed$seed"
-done
+run --tag core
+run --tag corrected --key "assist2015/V6-as_intended-small/*"
+run --tag replication
+run --tag corrected
+run --tag audit
+run --tag phase2
+run --tag phase1-points
+run --tag v2-bce
+run --tag phase1
