@@ -96,7 +96,7 @@ ID, DATA, OPT, ARCH, CURVE, LOSS, SWITCH, FIX, EVAL = GROUPS
 # Fields that say where or how fast a run executes, not what it computes: a resume may change them
 # (and `epochs`: training on reproduces an uninterrupted run with more epochs, see
 # tests/test_train.py::test_interrupted_run_resumes_to_the_same_history). Any other difference
-# between a folder's run and the requested config is refused (`gainakt.train.check_resume`).
+# between a folder's run and the requested config is refused (`gainakt.checkpoints.check_resume`).
 RUN_ONLY_FIELDS = ("device", "num_threads", "data_dir", "title", "epochs")
 
 

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -313,6 +314,13 @@ class Split:
     def correct_rate(self) -> float:
         """Share of correct responses over the real interactions (padding is 0, so a plain sum works)."""
         return float(self.responses.sum()) / max(self.num_interactions, 1)
+
+
+def subset(split: Split, idx: torch.Tensor) -> Split:
+    """A Split restricted to windows `idx` (all tensor fields indexed the same way)."""
+    return dataclasses.replace(split, **{f.name: getattr(split, f.name)[idx]
+                                         for f in dataclasses.fields(split)
+                                         if isinstance(getattr(split, f.name), torch.Tensor)})
 
 
 def build_split(name: str, students: list[Student], seq_len: int, student_index: dict[str, int]) -> Split:

@@ -237,7 +237,7 @@ def parameter_stats(model) -> dict[str, float]:
 # ----------------------------------------------------------------------------------------
 # The six trajectory checks of the seeds (seeds/001 'Trajectory Analysis', seeds/000 V1; audit 5.3).
 # Two definitions, both computed on a trajectories table (one row per valid step, see
-# `train.trajectories`):
+# `trajectory_table.trajectories`):
 #   "original":   what the original's numbers mean. Read with the legacy scalar gain (the tool wrote
 #                 `expected_gain` from `projected_gains`); check 2 counts skills listed per
 #                 interaction (always 1.0, always passes); check 6 conditions on r_{t+1}.
@@ -296,7 +296,7 @@ CHECK_NOTES: list[dict[str, str]] = [
 
 def trajectory_checks(traj: pd.DataFrame, gain_col: str = "gain_scalar", definitions: str = "original",
                       min_skill_count: int = 1) -> pd.DataFrame:
-    """The six checks on a trajectories table (see `train.trajectories`).
+    """The six checks on a trajectories table (see `trajectory_table.trajectories`).
 
     gain_col: the gain read ("gain_scalar" as the original, or "gain_skill"); definitions: "original"
     or "meaningful" (checks 2 and 6, see CHECKS); min_skill_count: check 5 uses skills with at least

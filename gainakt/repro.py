@@ -107,7 +107,7 @@ def write_config(run_dir: Path, cfg: Config, argv: list[str] | None = None, devi
     """Write run_dir/config.json; `device` None: the device cfg.device resolves to on this machine.
 
     Unless `new_run`, a folder that already holds a run of another configuration (config.json or
-    last checkpoint) is refused (`gainakt.train.ResumeConflictError`) and config.json left as it is."""
+    last checkpoint) is refused (`gainakt.checkpoints.ResumeConflictError`) and config.json left as it is."""
     from .train import check_resume
     if not new_run:
         check_resume(cfg, run_dir)

@@ -12,12 +12,9 @@ gains projection (`diagnostics`).
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
-import pickle
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -29,14 +26,19 @@ from tqdm import tqdm
 
 from . import data as kt_data
 from . import features
-from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
+from .atomic import write_json_atomic, write_text_atomic
 from .batches import iter_batches, iter_steps, num_steps
-from .config import RUN_ONLY_FIELDS, Config
+# re-exported: callers import the checkpoint helpers and `subset` from here
+from .checkpoints import (CheckpointError, ResumeConflictError, check_resume, config_differences,  # noqa: F401
+                          load_checkpoint, save_atomic)
+from .config import Config
+from .data import subset  # noqa: F401
 from .diagnostics import gains_grad_norms
 from .losses import total_loss
-from .metrics import DEFINITIONS, EpochMetrics, parameter_stats, trajectory_checks, trajectory_gain_stats
+from .metrics import EpochMetrics, parameter_stats, trajectory_gain_stats
 from .model import CURVE_PARAMETERS, GainAKT3Exp
 from .skillstats import skill_table
+from .trajectory_table import all_checks, trajectories
 
 
 def resolve_device(name: str) -> torch.device:
@@ -49,13 +51,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
-
-
-def subset(split, idx: torch.Tensor):
-    """A Split restricted to windows `idx` (all tensor fields indexed the same way)."""
-    return dataclasses.replace(split, **{f.name: getattr(split, f.name)[idx]
-                                         for f in dataclasses.fields(split)
-                                         if isinstance(getattr(split, f.name), torch.Tensor)})
 
 
 def _progress(iterable, total: int, desc: str):
@@ -289,137 +284,6 @@ def _plain(obj):
     return json.loads(json.dumps(obj, default=float))
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be loaded safely (not tensors and plain data, or unreadable)."""
-
-
-class ResumeConflictError(ValueError):
-    """A run folder holds a run of another configuration than the one asked for."""
-
-
-def load_checkpoint(path, map_location=None) -> dict:
-    """Load a checkpoint with ``weights_only=True``: tensors and plain Python data only. A file whose
-    pickle asks for anything else (a function to call, a class to build) is refused, not executed."""
-    path = Path(path)
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        found = re.search(r"GLOBAL (\S+)", str(e))
-        if not found:   # not a pickle of anything: damaged or foreign bytes
-            raise CheckpointError(f"{path}: cannot read the checkpoint (not a torch checkpoint: "
-                                  f"{type(e).__name__}); it is damaged or not a checkpoint: delete it and "
-                                  "re-train") from None
-        what = f"it asks for {found.group(1)}"
-        raise CheckpointError(
-            f"{path}: refused to load: the file is not a plain tensor checkpoint ({what}); a checkpoint "
-            "from an untrusted source can run code: delete it and re-train (or re-run the run)") from None
-    except Exception as e:  # noqa: BLE001 - truncated, empty or foreign bytes raise many types
-        first = (str(e).strip().splitlines() or [""])[0][:160]
-        raise CheckpointError(f"{path}: cannot read the checkpoint ({type(e).__name__}: {first}); it is "
-                              "damaged or not a checkpoint: delete it and re-train") from None
-
-
-def config_differences(stored: dict, cfg: Config) -> dict:
-    """Fields that change results (all but `RUN_ONLY_FIELDS`) whose value differs: name -> (stored, asked)."""
-    asked = cfg.to_dict()
-    stored = {**Config().to_dict(), **stored}
-    return {k: (stored[k], v) for k, v in asked.items()
-            if k not in RUN_ONLY_FIELDS and stored.get(k) != v}
-
-
-def check_resume(cfg: Config, out_dir) -> None:
-    """Raise `ResumeConflictError` if `out_dir` holds a run (its config.json or last checkpoint)
-    whose result-changing fields differ from `cfg`; names the fields. Nothing is written."""
-    out = Path(out_dir)
-    stored = []
-    rec = out / "config.json"
-    if rec.is_file():
-        try:
-            stored.append((rec, json.loads(rec.read_text())["config"]))
-        except (ValueError, KeyError, TypeError) as e:
-            raise ResumeConflictError(f"{rec}: unreadable run record ({e}); cannot tell which run this "
-                                      "folder holds: use a new folder or delete it") from None
-    last = out / "checkpoints" / "last.pt"
-    if last.is_file():
-        stored.append((last, load_checkpoint(last, "cpu").get("config", {})))
-    for where, conf in stored:
-        diff = config_differences(conf, cfg)
-        if diff:
-            shown = ", ".join(f"{k} (stored {a!r}, asked {b!r})" for k, (a, b) in diff.items())
-            raise ResumeConflictError(
-                f"{out} holds a run with another configuration ({where.name}): {shown}. Resuming would mix "
-                "two configurations: train into a new folder, or ask for a new run (resume=False) "
-                "to start this folder over")
-
-
-def _save_atomic(obj, path: Path) -> None:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    write_bytes_atomic(path, buf.getvalue())
-
-
-def trajectories(exp: Experiment, n_students: int | None, min_steps: int, gamma_mode: str | None) -> pd.DataFrame:
-    """One row per valid step of test windows, sorted by (window, step): the first `n_students`
-    windows with >= `min_steps` steps (the original trajectory tool's sample), or with n_students
-    None every test window."""
-    split = exp.splits["test"]
-    if n_students is None:
-        idx = torch.arange(len(split.lengths))
-    else:
-        idx = torch.nonzero(split.lengths - 1 >= min_steps).flatten()[:n_students]
-    if not len(idx):  # n_trajectory_students = 0, or no window that long: an empty table
-        return pd.DataFrame()
-    parts: dict[str, list[np.ndarray]] = {}
-    exp.model.eval()
-    with torch.no_grad():
-        for batch in exp.batches(subset(split, idx), shuffle=False):
-            out = exp.forward(batch, training=False, states=True, gamma_mode=gamma_mode)
-            mast = out["mastery"]
-            sg = out.get("skill_gains")
-            m = batch.mask
-            B, T = m.shape
-            cols = {
-                "skill": batch.q, "response": batch.r, "next_skill": batch.q_next, "response_next": batch.r_next,
-                "p_enc1": out["p_enc1"], "p_im": out["p_im"], "mastery_q": out["mastery_q"],
-                "mastery_current": mast.gather(2, batch.q.unsqueeze(2)).squeeze(2),
-                "mastery_next": mast.gather(2, batch.q_next.unsqueeze(2)).squeeze(2),
-                "mastery_mean_all": mast.mean(-1), "gain_scalar": out["scalar_gains"], "gain_skill": out["gain_q"],
-                "gain_std_across_skills": sg.std(-1) if sg is not None else torch.zeros_like(out["gain_q"]),
-                "skills_gain_gt_0.1": (sg > 0.1).sum(-1).float() if sg is not None
-                else (out["gain_q"] > 0.1).float(),
-                "student": batch.students[:, None].expand(B, T),
-                "window": idx.to(m.device)[batch.index][:, None].expand(B, T),
-                "step": torch.arange(T, device=m.device)[None, :].expand(B, T),
-            }
-            for k, v in cols.items():
-                parts.setdefault(k, []).append(v[m].cpu().numpy())
-    if not parts:
-        return pd.DataFrame()
-    df = pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
-    for c in ("skill", "response", "next_skill", "response_next", "student", "window", "step"):
-        df[c] = df[c].astype(int)
-    for c in df.columns:
-        if df[c].dtype == np.float64 or df[c].dtype == np.float32:
-            df[c] = df[c].astype(np.float32)
-    order = ["student", "window", "step"] + [c for c in cols if c not in ("student", "window", "step")]
-    return df[order].sort_values(["window", "step"], kind="stable").reset_index(drop=True)
-
-
-def all_checks(sample: pd.DataFrame, whole: pd.DataFrame, min_skill_count: int) -> pd.DataFrame:
-    """The six checks on the seeds' sample ("trajectory_sample": `n_trajectory_students` windows with
-    >= `trajectory_min_steps` steps, every skill counted, as the original) and on the whole test split
-    ("test_split", skills with >= `min_skill_count` rows), each under both definitions: "original"
-    read with the legacy scalar gain, "meaningful" with the per-skill gain (metrics.CHECKS)."""
-    tables = []
-    for rows, traj, min_count in (("trajectory_sample", sample, 1), ("test_split", whole, min_skill_count)):
-        if not len(traj):
-            continue
-        for defs in DEFINITIONS:
-            gain = "gain_scalar" if defs == "original" else "gain_skill"
-            tables.append(trajectory_checks(traj, gain, defs, min_count).assign(rows=rows))
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-
-
 def _update_record(out: Path, cfg: Config) -> None:
     """If config.json describes another configuration than the run about to happen (a resume with
     more epochs or another device, or a new run in an old folder), rewrite it (keeping its argv)."""
@@ -489,8 +353,8 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
             f"{row['epoch_seconds']:.1f}s{' *' if improved else ''}")
         st = exp.state(epoch, history, best_auc, bad)
         if improved:
-            _save_atomic(st, best_path)
-        _save_atomic(st, last)
+            save_atomic(st, best_path)
+        save_atomic(st, last)
         write_text_atomic(out / "history.csv", pd.DataFrame(history).to_csv(index=False))
     if best_path.exists():
         exp.model.load_state_dict(load_checkpoint(best_path, exp.device)["model"])

@@ -2,7 +2,6 @@
 output layer gives one logit per skill; the logit of the next skill is the prediction."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 
