@@ -1,0 +1,160 @@
+"""Trajectory tables across runs (gainakt.analysis.trajectories) and the explorer's widgets
+(gainakt.analysis.explore), on a toy results tree (tests/trajectory_fixtures.py)."""
+import json
+import sys
+from pathlib import Path
+
+import ipywidgets as W
+import nbformat
+import pandas as pd
+import pytest
+from ipywidgets.embed import dependency_state, embed_data
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from trajectory_fixtures import DATASET, make_results  # noqa: E402
+
+from gainakt.analysis import explore as E  # noqa: E402
+from gainakt.analysis import gains  # noqa: E402
+from gainakt.analysis import trajectories as T  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return make_results(tmp_path_factory.mktemp("results"))
+
+
+@pytest.fixture(scope="module")
+def runs(root):
+    return T.trajectory_runs(root, dataset=DATASET)
+
+
+@pytest.fixture(scope="module")
+def traj(runs):
+    return T.read_trajectories(runs)
+
+
+def test_runs_are_discovered_with_names(root, runs):
+    assert list(runs.run) == ["V2 as_intended small s1", "V2 as_intended small s2",
+                              "V3 as_intended small s1", "V3 as_intended small s2"]
+    (Path(runs.dir[0]) / "trajectories.csv").rename(Path(runs.dir[0]) / "t.bak")
+    try:
+        assert len(T.trajectory_runs(root, dataset=DATASET)) == 3   # a run without trajectories is left out
+    finally:
+        (Path(runs.dir[0]) / "t.bak").rename(Path(runs.dir[0]) / "trajectories.csv")
+
+
+def test_attempts_count_per_student_window_skill(traj):
+    one = traj[(traj.run == "V2 as_intended small s1") & (traj.student == 7)]
+    assert list(one[one.skill == 0].attempt) == [1, 2, 3, 4, 5, 6]
+    assert list(one[one.skill == 1].attempt) == [1, 2, 3, 4, 5, 6]
+
+
+def test_curves_measure_shape_and_falls(traj):
+    c = T.curves(traj, min_attempts=3)
+    v2 = c[(c.variant == "V2") & (c.student == 7) & (c.skill == 0)].iloc[0]
+    assert v2.first == pytest.approx(0.5) and v2["last"] == pytest.approx(1.0)
+    assert v2.first_share == pytest.approx(0.5) and v2.attempts_to_90 == 3 and v2.decreases == 0
+    t = traj.copy()
+    t.loc[(t.run == "V2 as_intended small s1") & (t.student == 7) & (t.skill == 0) & (t.attempt == 4),
+          "mastery_current"] = 0.1
+    c2 = T.curves(t, min_attempts=3)
+    assert c2.decreases.sum() == 1
+    table = T.shape_table(c)
+    assert list(table.index) == [("V2", "as_intended"), ("V3", "as_intended")]
+    assert (table.seeds == 2).all()
+
+
+def test_check_table_counts_passes_over_seeds(traj, runs):
+    table = T.check_table(T.read_checks(runs), gain="gain_skill")
+    assert table.loc["1 check1", ("V2 as_intended", "passed")] == "1/2"   # (1 + seed) even for seed 1 only
+    assert table.loc["1 check1", ("", "target")] == "> 0.2"
+    assert "(n=2)" in table.loc["3 check3", ("V3 as_intended", "value")]
+
+
+def test_common_pairs_are_held_by_every_run(traj):
+    pairs = T.common_pairs(traj, 4)
+    assert len(pairs) == 4 and len({s for s, _ in pairs}) == 3   # one per student before a second
+    assert pairs[0] == (7, 0)                                    # most attempts first
+    assert T.common_pairs(traj, 10, min_attempts=7) == []
+
+
+def test_per_skill_gains_average_seeds_and_drop_rare_skills(runs):
+    g = T.per_skill_gains(runs, min_n=20)
+    assert set(g.skill) == {0, 1, 2} and (g.seeds == 2).all()
+    assert g[(g.variant == "V2") & (g.skill == 0)].gain.iloc[0] == pytest.approx(0.3)
+
+
+def _link_models(w):
+    state = embed_data(views=[w], state=dependency_state(w))["manager_state"]["state"]
+    return [m["state"] for m in state.values() if m["model_name"] == "LinkModel"]
+
+
+def test_static_views_are_linked_in_the_front_end(runs, traj):
+    box = E.static_trajectories(runs, traj, pairs_per_group=2, dpi=30)
+    picker, outer = box.children
+    assert isinstance(picker, W.Dropdown) and list(picker.options) == ["toy as_intended small s1",
+                                                                      "toy as_intended small s2"]
+    assert isinstance(outer, W.Stack) and len(outer.children) == 2
+    buttons, inner = outer.children[0].children
+    assert isinstance(buttons, W.ToggleButtons) and len(buttons.options) == len(inner.children) == 2
+    images = [v.children[0].value for v in inner.children]
+    assert all(i[:4] == b"\x89PNG" for i in images) and images[0] != images[1]
+    links = _link_models(box)   # the group picker and each group's buttons, index -> selected_index
+    assert len(links) == 3
+    assert all(link["source"][1] == "index" and link["target"][1] == "selected_index" for link in links)
+
+
+def test_static_skill_picker_circles_the_picked_skill(runs, root):
+    points, x, xlabel = E.skill_points(T.per_skill_gains(runs), gains.load_reference(root, DATASET))
+    assert x == "bkt_learn"
+    box = E.static_skill_picker(points, x, xlabel)
+    picker, stack = box.children
+    assert list(picker.options) == ["skill 0", "skill 1", "skill 2"] and len(stack.children) == 3
+    first = stack.children[0].value
+    assert first.count("<circle") == 2 and "<b>skill 0</b>" in first   # both variants' points circled
+    assert len(_link_models(box)) == 1
+    no_ref, x2, _ = E.skill_points(T.per_skill_gains(runs), None)
+    assert x2 == "accuracy" and len(no_ref) == len(points)
+
+
+def test_live_explorer_redraws_on_student_and_skill(root):
+    ex = E.Explorer(root, reference_loader=lambda ds: gains.load_reference(root, ds), dpi=30)
+    assert ex.dataset.value == DATASET and ex.run.value == "V2 as_intended small s1"
+    assert ex.compare.value == "V3 as_intended small s1"          # same flavour and seed, other variant
+    image, table = ex.image.value, ex.table.value
+    assert image[:4] == b"\x89PNG" and "V3 as_intended small s1: mastery" in table
+    ex.student.value = 11
+    assert ex.image.value != image and ex.table.value != table
+    assert [v for _, v in ex.skill.options] == [0, 1, 2, 3]
+    image, table = ex.image.value, ex.table.value
+    ex.skill.value = 2
+    assert ex.image.value != image and ex.table.value != table
+    table = ex.table.value
+    ex.compare.value = "(none)"
+    assert "V3" not in ex.table.value and table != ex.table.value
+    scatter = ex.scatter.value
+    ex.scatter_skill.value = 2
+    assert ex.scatter.value != scatter and "<b>skill 2</b>" in ex.scatter.value
+
+
+def test_book_page_drops_live_only_cells(tmp_path):
+    from gainakt.book import LIVE_TAG, analysis_page_text
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("live()")])
+    nb.cells[1].metadata["tags"] = [LIVE_TAG]
+    src = tmp_path / "n.ipynb"
+    nbformat.write(nb, src)
+    page = json.loads(analysis_page_text(src))
+    assert ["".join(c["source"]) for c in page["cells"]] == ["x = 1"]
+    assert page["metadata"]["mystnb"] == {"execution_mode": "force"}
+
+
+def test_explore_notebook_is_a_book_page():
+    from gainakt.book import analysis_pages
+
+    root = Path(__file__).resolve().parents[1]
+    assert analysis_pages(root)["notebooks/explore.ipynb"] == "book/exploration/explore.ipynb"
+    nb = nbformat.read(root / "notebooks" / "explore.ipynb", as_version=4)
+    live = [c for c in nb.cells if "live-only" in c.metadata.get("tags", [])]
+    assert any("Explorer(" in c.source for c in live)
+    assert pd.Series([c.cell_type for c in nb.cells]).eq("code").sum() >= 3
