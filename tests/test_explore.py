@@ -98,6 +98,8 @@ def test_static_views_are_linked_in_the_front_end(runs, traj):
     buttons, inner = outer.children[0].children
     assert isinstance(buttons, W.ToggleButtons) and len(buttons.options) == len(inner.children) == 2
     images = [v.children[0].value for v in inner.children]
+    assert inner.children[0].children[0].width == "210"                     # 7 in at 30 dpi: natural size
+    assert "V3 mastery" in inner.children[0].children[1].value               # columns named by variant
     assert all(i[:4] == b"\x89PNG" for i in images) and images[0] != images[1]
     links = _link_models(box)   # the group picker and each group's buttons, index -> selected_index
     assert len(links) == 3
@@ -122,7 +124,7 @@ def test_live_explorer_redraws_on_student_and_skill(root):
     assert ex.dataset.value == DATASET and ex.run.value == "V2 as_intended small s1"
     assert ex.compare.value == "V3 as_intended small s1"          # same flavour and seed, other variant
     image, table = ex.image.value, ex.table.value
-    assert image[:4] == b"\x89PNG" and "V3 as_intended small s1: mastery" in table
+    assert image[:4] == b"\x89PNG" and "V3 as_intended small s1 mastery" in table
     ex.student.value = 11
     assert ex.image.value != image and ex.table.value != table
     assert [v for _, v in ex.skill.options] == [0, 1, 2, 3]

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from . import trajectories as T
 
-STATIC_DPI = 72   # views embedded in the book page: small PNGs, the page ships all of them
+STATIC_DPI = 100  # 7 in x 100 dpi = the book's 700 px column, shown at natural size (not stretched)
 LIVE_DPI = 90
 CORRECT, INCORRECT = "#1a9850", "#d73027"
 
@@ -67,6 +67,12 @@ def trajectory_figure(window_by_run: dict[str, pd.DataFrame], skill: int) -> Fig
     return fig
 
 
+def image_widget(fig: Figure, dpi: int) -> W.Image:
+    """The figure as an Image widget shown at its natural pixel width (the widget would otherwise
+    stretch it to the page width)."""
+    return W.Image(value=png(fig, dpi), format="png", width=str(int(round(fig.get_figwidth() * dpi))))
+
+
 def png(fig: Figure, dpi: int, colors: int = 64) -> bytes:
     """The figure as PNG bytes, quantised to a palette of `colors` (a third of the size: the
     static page embeds every view)."""
@@ -80,18 +86,20 @@ def png(fig: Figure, dpi: int, colors: int = 64) -> bytes:
     return out.getvalue()
 
 
-def attempts_table(window_by_run: dict[str, pd.DataFrame], skill: int) -> str:
-    """HTML table: for each attempt at `skill`, the response and, per run, Encoder 1's p, the IM
-    head's p, the mastery after the attempt and the attempt's own gain."""
+def attempts_table(window_by_run: dict[str, pd.DataFrame], skill: int, names: dict[str, str] | None = None) -> str:
+    """HTML table (in its own horizontal scroll box): for each attempt at `skill`, the response and,
+    per run (headed by `names[run]`, default the run), Encoder 1's p, the IM head's p, the mastery
+    after the attempt and the attempt's own gain."""
     cols = {"p_enc1": "p enc1", "p_im": "p IM", "mastery_current": "mastery", "gain_skill": "gain"}
     parts = []
     for name, d in window_by_run.items():
         on = d[d.skill == skill][["attempt", "step", "response", *cols]].rename(columns=cols)
-        parts.append(on.set_index(["attempt", "step", "response"]).add_prefix(f"{name}: "))
+        parts.append(on.set_index(["attempt", "step", "response"]).add_prefix(f"{(names or {}).get(name, name)} "))
     if not parts:
         return "<p>no rows</p>"
     t = pd.concat(parts, axis=1)
-    return t.reset_index().to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0)
+    table = t.reset_index().to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0)
+    return f'<div style="overflow-x:auto;max-width:100%">{table}</div>'
 
 
 def svg_scatter(points: pd.DataFrame, x: str, y: str, highlight: int | None, xlabel: str, ylabel: str,
@@ -185,8 +193,8 @@ def static_trajectories(runs: pd.DataFrame, traj: pd.DataFrame, pairs_per_group:
         for student, skill in pairs:
             by_run = {r: d for r, d in t[t.student == student].groupby("run", sort=True)}
             fig = trajectory_figure(by_run, skill)
-            images.append(W.VBox([W.Image(value=png(fig, dpi), format="png"),
-                                  W.HTML(attempts_table(by_run, skill))]))
+            short = dict(zip(g.run, g.variant))
+            images.append(W.VBox([image_widget(fig, dpi), W.HTML(attempts_table(by_run, skill, short))]))
             tables.append(_pairs_label(t, student, skill))
         buttons = W.ToggleButtons(options=tables, description="", style={"button_width": "auto"})
         stack = W.Stack(images, selected_index=0)
@@ -308,7 +316,9 @@ class Explorer:
         if self._busy or self.student.value is None or self.skill.value is None:
             return
         by_run = self.window_by_run()
-        self.image.value = png(trajectory_figure(by_run, self.skill.value), self.dpi)
+        fig = trajectory_figure(by_run, self.skill.value)
+        self.image.value = png(fig, self.dpi)
+        self.image.width = str(int(round(fig.get_figwidth() * self.dpi)))
         self.table.value = attempts_table(by_run, self.skill.value)
 
     def _fill_scatter(self):
