@@ -87,7 +87,7 @@ def png(fig: Figure, dpi: int, colors: int = 64) -> bytes:
 
 
 def attempts_table(window_by_run: dict[str, pd.DataFrame], skill: int, names: dict[str, str] | None = None) -> str:
-    """HTML table (in its own horizontal scroll box): for each attempt at `skill`, the response and,
+    """HTML table (in its own scroll box, about 12 rows high): for each attempt at `skill`, the response and,
     per run (headed by `names[run]`, default the run), Encoder 1's p, the IM head's p, the mastery
     after the attempt and the attempt's own gain."""
     cols = {"p_enc1": "p enc1", "p_im": "p IM", "mastery_current": "mastery", "gain_skill": "gain"}
@@ -99,7 +99,7 @@ def attempts_table(window_by_run: dict[str, pd.DataFrame], skill: int, names: di
         return "<p>no rows</p>"
     t = pd.concat(parts, axis=1)
     table = t.reset_index().to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0)
-    return f'<div style="overflow-x:auto;max-width:100%">{table}</div>'
+    return f'<div style="overflow:auto;max-width:100%;max-height:22em">{table}</div>'
 
 
 def svg_scatter(points: pd.DataFrame, x: str, y: str, highlight: int | None, xlabel: str, ylabel: str,
@@ -115,7 +115,7 @@ def svg_scatter(points: pd.DataFrame, x: str, y: str, highlight: int | None, xla
     px = lambda v: pad_l + (v - x0) / (x1 - x0) * (width - pad_l - pad_r)  # noqa: E731
     py = lambda v: height - pad_b - (v - y0) / (y1 - y0) * (height - pad_t - pad_b)  # noqa: E731
     palette = matplotlib.colormaps["tab10"].colors
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+    out = [f'<div><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'font-family="sans-serif" font-size="10">',
            f'<rect x="{pad_l}" y="{pad_t}" width="{width - pad_l - pad_r}" '
            f'height="{height - pad_t - pad_b}" fill="none" stroke="#999"/>']
@@ -138,7 +138,7 @@ def svg_scatter(points: pd.DataFrame, x: str, y: str, highlight: int | None, xla
             if np.isfinite(a) and np.isfinite(b):
                 out.append(f'<circle cx="{px(a):.0f}" cy="{py(b):.0f}" r="7" fill="none" stroke="#000" '
                            f'stroke-width="2"/>')
-    out.append("</svg>")
+    out.append("</svg></div>")
     return "".join(out)
 
 
