@@ -95,14 +95,21 @@ def test_static_views_are_linked_in_the_front_end(runs, traj):
     assert isinstance(picker, W.Dropdown) and list(picker.options) == ["toy as_intended small s1",
                                                                       "toy as_intended small s2"]
     assert isinstance(outer, W.Stack) and len(outer.children) == 2
-    buttons, inner = outer.children[0].children
-    assert isinstance(buttons, W.ToggleButtons) and len(buttons.options) == len(inner.children) == 2
-    images = [v.children[0].value for v in inner.children]
-    assert inner.children[0].children[0].width == "210"                     # 7 in at 30 dpi: natural size
-    assert "V3 mastery" in inner.children[0].children[1].value               # columns named by variant
+    buttons, panels = outer.children[0].children
+    assert isinstance(buttons, W.ToggleButtons) and len(buttons.options) == 2
+    left, right = panels.children
+    assert list(left.children[0].options) == ["V2 as_intended small s1", "V3 as_intended small s1"]
+    assert (left.children[0].index, right.children[0].index) == (0, 1)      # two variants side by side
+    runs_left, runs_right = left.children[1], right.children[1]
+    assert runs_left.children == runs_right.children                         # drawn once, shown twice
+    v2_views = runs_left.children[0].children
+    images = [v.children[0].value for v in v2_views]
     assert all(i[:4] == b"\x89PNG" for i in images) and images[0] != images[1]
-    links = _link_models(box)   # the group picker and each group's buttons, index -> selected_index
-    assert len(links) == 3
+    assert v2_views[0].children[0].width == "105"                           # 3.5 in at 30 dpi: natural size
+    assert "mastery" in v2_views[0].children[1].value
+    # the group picker; per group: the buttons to each run's pairs, and each panel's run picker
+    links = _link_models(box)
+    assert len(links) == 1 + 2 * (2 + 2)
     assert all(link["source"][1] == "index" and link["target"][1] == "selected_index" for link in links)
 
 

@@ -31,13 +31,14 @@ CORRECT, INCORRECT = "#1a9850", "#d73027"
 
 
 # ------------------------------------------------------------------ figures
-def trajectory_figure(window_by_run: dict[str, pd.DataFrame], skill: int) -> Figure:
-    """One column per run: top, the student's window (responses as ticks, Encoder 1's and the IM
-    head's predicted probability of each response, the chosen skill's steps shaded); bottom, the
+def trajectory_figure(window_by_run: dict[str, pd.DataFrame], skill: int, width: float | None = None) -> Figure:
+    """One column per run: top, the student's window (responses as ticks, Encoder 1's and Encoder 2's (IM
+    head) predicted probability of each response, the chosen skill's steps shaded); bottom, the
     mastery of the chosen skill after each of its attempts, its own gain, and the mean mastery over
-    all skills. `window_by_run`: run name -> that run's trajectory rows of one student and window."""
+    all skills. `window_by_run`: run name -> that run's trajectory rows of one student and window;
+    `width`: inches (default 3.5 per run, 7 for one)."""
     n = max(1, len(window_by_run))
-    fig = Figure(figsize=(3.5 * n if n > 1 else 7.0, 4.4))
+    fig = Figure(figsize=(width or (3.5 * n if n > 1 else 7.0), 4.8))
     axes = fig.subplots(2, n, squeeze=False, sharex="col")
     for j, (name, d) in enumerate(window_by_run.items()):
         top, bottom = axes[0, j], axes[1, j]
@@ -45,7 +46,7 @@ def trajectory_figure(window_by_run: dict[str, pd.DataFrame], skill: int) -> Fig
         for s in on.step:
             top.axvspan(s - 0.5, s + 0.5, color="#ffe08a", lw=0, alpha=0.6)
         top.plot(d.step, d.p_enc1, lw=1, color="#4575b4", label="Encoder 1 p")
-        top.plot(d.step, d.p_im, lw=1, color="#984ea3", label="IM head p")
+        top.plot(d.step, d.p_im, lw=1, color="#984ea3", label="Encoder 2 p (IM head)")
         colors = np.where(d.response_next == 1, CORRECT, INCORRECT)
         top.scatter(d.step, np.where(d.response_next == 1, 1.04, -0.04), c=colors, marker="|", s=40)
         top.set(ylim=(-0.1, 1.1), title=name, ylabel="P(next correct)" if j == 0 else "")
@@ -61,9 +62,10 @@ def trajectory_figure(window_by_run: dict[str, pd.DataFrame], skill: int) -> Fig
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=8)
             ax.title.set_fontsize(9)
-    axes[0, 0].legend(fontsize=7, loc="lower left", framealpha=0.8)
-    axes[1, 0].legend(fontsize=7, loc="center right", framealpha=0.8)
-    fig.tight_layout()
+    handles = [h for ax in axes[:, 0] for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=min(5, len(handles)) if n > 1
+               else 2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.12 if n == 1 and (width or 7) < 5 else 0.07, 1, 1))
     return fig
 
 
@@ -88,13 +90,14 @@ def png(fig: Figure, dpi: int, colors: int = 64) -> bytes:
 
 def attempts_table(window_by_run: dict[str, pd.DataFrame], skill: int, names: dict[str, str] | None = None) -> str:
     """HTML table (in its own scroll box, about 12 rows high): for each attempt at `skill`, the response and,
-    per run (headed by `names[run]`, default the run), Encoder 1's p, the IM head's p, the mastery
+    per run (headed by `names[run]`, default the run), Encoder 1's p, Encoder 2's p, the mastery
     after the attempt and the attempt's own gain."""
-    cols = {"p_enc1": "p enc1", "p_im": "p IM", "mastery_current": "mastery", "gain_skill": "gain"}
+    cols = {"p_enc1": "p enc1", "p_im": "p enc2", "mastery_current": "mastery", "gain_skill": "gain"}
     parts = []
     for name, d in window_by_run.items():
         on = d[d.skill == skill][["attempt", "step", "response", *cols]].rename(columns=cols)
-        parts.append(on.set_index(["attempt", "step", "response"]).add_prefix(f"{(names or {}).get(name, name)} "))
+        head = (names or {}).get(name, name)
+        parts.append(on.set_index(["attempt", "step", "response"]).add_prefix(f"{head} " if head else ""))
     if not parts:
         return "<p>no rows</p>"
     t = pd.concat(parts, axis=1)
@@ -180,27 +183,40 @@ def view_groups(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def static_trajectories(runs: pd.DataFrame, traj: pd.DataFrame, pairs_per_group: int = 4,
                         dpi: int = STATIC_DPI) -> W.VBox:
-    """A picker of run groups (`view_groups`) and, per group, toggle buttons over its
-    `pairs_per_group` most practised (student, skill) pairs; each button shows the precomputed
-    figure of that student and skill, the group's variants side by side. Only front-end links."""
+    """Precomputed views switched in the browser. A picker of run groups (`view_groups`: same
+    dataset, flavour and seed); per group, toggle buttons over its `pairs_per_group` most practised
+    (student, skill) pairs, and two panels side by side, each with its own picker of the group's
+    runs (left: the first variant, right: the second). Each run has one half-width figure and one
+    table per pair, drawn once: both panels show the same widget models, and one front-end link per
+    run ties the buttons to the run's pair. So the page ships runs x pairs figures, not their
+    product with the variants. Only front-end links (``jslink``): no kernel needed."""
     group_names, children = [], []
     for name, g in view_groups(runs):
         t = traj[traj.run.isin(g.run)]
         pairs = T.common_pairs(t, pairs_per_group)
         if not pairs:
             continue
-        images, tables = [], []
-        for student, skill in pairs:
-            by_run = {r: d for r, d in t[t.student == student].groupby("run", sort=True)}
-            fig = trajectory_figure(by_run, skill)
-            short = dict(zip(g.run, g.variant))
-            images.append(W.VBox([image_widget(fig, dpi), W.HTML(attempts_table(by_run, skill, short))]))
-            tables.append(_pairs_label(t, student, skill))
-        buttons = W.ToggleButtons(options=tables, description="", style={"button_width": "auto"})
-        stack = W.Stack(images, selected_index=0)
-        W.jslink((buttons, "index"), (stack, "selected_index"))
+        labels = [_pairs_label(t, student, skill) for student, skill in pairs]
+        buttons = W.ToggleButtons(options=labels, style={"button_width": "auto"})
+        per_run = []
+        for run in g.run:
+            views = []
+            for student, skill in pairs:
+                d = t[(t.run == run) & (t.student == student)]
+                fig = trajectory_figure({run: d}, skill, width=3.5)
+                views.append(W.VBox([image_widget(fig, dpi), W.HTML(attempts_table({run: d}, skill, {run: ""}))]))
+            pair_stack = W.Stack(views, selected_index=0)
+            W.jslink((buttons, "index"), (pair_stack, "selected_index"))
+            per_run.append(pair_stack)
+        panels = []
+        for side in range(2):
+            pick = W.Dropdown(options=list(g.run), index=min(side, len(g) - 1),
+                              layout=W.Layout(width="95%"))
+            stack = W.Stack(per_run, selected_index=pick.index)
+            W.jslink((pick, "index"), (stack, "selected_index"))
+            panels.append(W.VBox([pick, stack], layout=W.Layout(width="50%")))
         group_names.append(name)
-        children.append(W.VBox([buttons, stack]))
+        children.append(W.VBox([buttons, W.HBox(panels)]))
     if not children:
         return W.VBox([W.HTML("<p>No finished run with trajectories.csv.</p>")])
     picker = W.Dropdown(options=group_names, description="runs", layout=W.Layout(width="420px"))
