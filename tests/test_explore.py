@@ -167,3 +167,15 @@ def test_explore_notebook_is_a_book_page():
     live = [c for c in nb.cells if "live-only" in c.metadata.get("tags", [])]
     assert any("Explorer(" in c.source for c in live)
     assert pd.Series([c.cell_type for c in nb.cells]).eq("code").sum() >= 3
+
+
+def test_chapter_figures_draw_one_line_per_group_and_pair(traj):
+    from gainakt.analysis import trajectory_figures as TF
+
+    fig = TF.mastery_by_attempt(T.mastery_by_attempt(traj, max_attempt=4))
+    assert len(fig.axes[0].lines) == 2                                # V2 and V3 as_intended
+    first = {"V2 as_intended small s1": T.common_pairs(traj, 2), "V3 as_intended small s1": T.common_pairs(traj, 2)}
+    fig = TF.curve_grid(traj, first)
+    assert [len(ax.lines) for ax in fig.axes] == [2, 2]
+    v2 = fig.axes[0].lines[0].get_ydata()
+    assert list(v2) == pytest.approx([0.5, 0.8, 1.0, 1.0, 1.0, 1.0])  # student 7, skill 0: +0.3 per attempt

@@ -38,7 +38,7 @@ def curve_grid(traj: pd.DataFrame, pairs: dict[str, list[tuple[int, int]]], ncol
                        s=14, zorder=3)
         ax.set(title=name, xlabel="attempt", ylim=(0, 1.05))
         ax.title.set_fontsize(9)
-        ax.legend(fontsize=6.5, loc="lower right")
+        ax.legend(fontsize=6.5, loc="center right")
     for ax in grid[:, 0]:
         ax.set_ylabel("mastery")
     for ax in list(grid.flat)[len(names):]:
