@@ -174,7 +174,7 @@ def _pairs_label(traj: pd.DataFrame, student: int, skill: int) -> str:
 
 def view_groups(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Runs shown side by side in one static view: same dataset, flavour, label and seed (the
-    variants differ), named 'assist2015 as_intended s42'."""
+    variants differ), named like 'assist2015 as_intended small s42'."""
     out = []
     for (ds, fl, lab, seed), g in runs.groupby(["dataset", "flavour", "label", "seed"], sort=True):
         out.append((" ".join(str(x) for x in (ds, fl, lab, f"s{seed}") if x != ""), g))
