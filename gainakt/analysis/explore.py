@@ -106,10 +106,11 @@ def attempts_table(window_by_run: dict[str, pd.DataFrame], skill: int, names: di
 
 
 def svg_scatter(points: pd.DataFrame, x: str, y: str, highlight: int | None, xlabel: str, ylabel: str,
-                width: int = 460, height: int = 300) -> str:
+                width: int = 460, height: int = 300, layer: str = "all") -> str:
     """A small self-contained SVG scatter of `points` (columns skill, series, x, y), one colour per
-    series, the `highlight` skill circled in every series. Integer pixel coordinates keep it small:
-    the static page ships one per skill."""
+    series, the `highlight` skill circled in every series. `layer`: "all"; "base" (axes and points,
+    no circles); "marks" (only the circles, on a transparent canvas of the same size and scale, to
+    lay over the base: the static page ships the base once and one small layer per skill)."""
     pad_l, pad_r, pad_t, pad_b = 46, 110, 10, 34
     xs, ys = points[x].to_numpy(float), points[y].to_numpy(float)
     x0, x1 = np.nanmin(xs), np.nanmax(xs)
@@ -119,9 +120,15 @@ def svg_scatter(points: pd.DataFrame, x: str, y: str, highlight: int | None, xla
     py = lambda v: height - pad_b - (v - y0) / (y1 - y0) * (height - pad_t - pad_b)  # noqa: E731
     palette = matplotlib.colormaps["tab10"].colors
     out = [f'<div><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'font-family="sans-serif" font-size="10">',
-           f'<rect x="{pad_l}" y="{pad_t}" width="{width - pad_l - pad_r}" '
-           f'height="{height - pad_t - pad_b}" fill="none" stroke="#999"/>']
+           f'font-family="sans-serif" font-size="10">']
+    if layer == "marks":
+        for a, b in zip(points.loc[points.skill == highlight, x], points.loc[points.skill == highlight, y]):
+            if np.isfinite(a) and np.isfinite(b):
+                out.append(f'<circle cx="{px(a):.0f}" cy="{py(b):.0f}" r="7" fill="none" stroke="#000" '
+                           f'stroke-width="2"/>')
+        return "".join(out) + "</svg></div>"
+    out.append(f'<rect x="{pad_l}" y="{pad_t}" width="{width - pad_l - pad_r}" '
+               f'height="{height - pad_t - pad_b}" fill="none" stroke="#999"/>')
     for v in np.linspace(x0, x1, 5):
         out.append(f'<text x="{px(v):.0f}" y="{height - pad_b + 13}" text-anchor="middle">{v:.2g}</text>')
     for v in np.linspace(y0, y1, 5):
@@ -136,7 +143,7 @@ def svg_scatter(points: pd.DataFrame, x: str, y: str, highlight: int | None, xla
         out.append(f'<path d="{path}" stroke="{color}" stroke-width="5" stroke-linecap="round" opacity="0.55"/>')
         out.append(f'<text x="{width - pad_r + 8}" y="{pad_t + 12 + 14 * i}" fill="{color}">'
                    f'● {html.escape(str(name))}</text>')
-        h = g[g.skill == highlight]
+        h = g[g.skill == highlight] if layer == "all" else g.iloc[:0]
         for a, b in zip(h[x], h[y]):
             if np.isfinite(a) and np.isfinite(b):
                 out.append(f'<circle cx="{px(a):.0f}" cy="{py(b):.0f}" r="7" fill="none" stroke="#000" '
@@ -226,17 +233,25 @@ def static_trajectories(runs: pd.DataFrame, traj: pd.DataFrame, pairs_per_group:
 
 
 def static_skill_picker(points: pd.DataFrame, x: str, xlabel: str, skills=None) -> W.VBox:
-    """A skill picker over precomputed SVG scatters (mean gain per skill against `x`), each with
-    its skill circled and its numbers listed. Only front-end links."""
+    """A skill picker over a scatter of mean gain per skill against `x`: the picked skill circled
+    and its numbers listed. The scatter is drawn once; each skill adds only a layer of circles, laid
+    over it in one grid cell, and a small table. Only front-end links."""
     skills = sorted(points.skill.unique()) if skills is None else list(skills)
     if not skills:
         return W.VBox([W.HTML("<p>No per-skill gains (skill_gains.csv) yet.</p>")])
-    views = [W.HTML(svg_scatter(points, x, "gain", s, xlabel, "mean gain of the skill")
-                    + skill_numbers(points, s, x)) for s in skills]
+    ylabel = "mean gain of the skill"
+    cell = dict(layout=W.Layout(grid_area="plot"))
+    # the base sits in a one-child Stack too, so that base and circles are nested alike and align
+    base = W.Stack([W.HTML(svg_scatter(points, x, "gain", None, xlabel, ylabel, layer="base"))],
+                   selected_index=0, **cell)
+    marks = W.Stack([W.HTML(svg_scatter(points, x, "gain", s, xlabel, ylabel, layer="marks")) for s in skills],
+                    selected_index=0, **cell)
+    plot = W.GridBox([base, marks], layout=W.Layout(grid_template_areas='"plot"', grid_template_columns="auto"))
+    numbers = W.Stack([W.HTML(skill_numbers(points, s, x)) for s in skills], selected_index=0)
     picker = W.Dropdown(options=[f"skill {s}" for s in skills], description="skill")
-    stack = W.Stack(views, selected_index=0)
-    W.jslink((picker, "index"), (stack, "selected_index"))
-    return W.VBox([picker, stack])
+    for stack in (marks, numbers):
+        W.jslink((picker, "index"), (stack, "selected_index"))
+    return W.VBox([picker, plot, numbers])
 
 
 # ------------------------------------------------------------------ live explorer (kernel)

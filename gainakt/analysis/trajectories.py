@@ -160,8 +160,8 @@ def common_pairs(traj: pd.DataFrame, n: int, min_attempts: int = 3) -> list[tupl
 
 def per_skill_gains(runs: pd.DataFrame, min_n: int = 20) -> pd.DataFrame:
     """Per skill and variant-flavour: the mean over seeds of each run's per-skill mean gain
-    (``gain_own_mean`` of skill_gains.csv, test split), with the skill's accuracy and n (skills
-    seen at least `min_n` times in a run)."""
+    (``gain_own_mean`` of skill_gains.csv, test split), with the skill's accuracy and its largest n
+    over seeds (skills seen at least `min_n` times in a run)."""
     parts = []
     for r in runs.itertuples():
         f = Path(r.dir) / "skill_gains.csv"
@@ -173,5 +173,5 @@ def per_skill_gains(runs: pd.DataFrame, min_n: int = 20) -> pd.DataFrame:
         return pd.DataFrame(columns=["variant", "flavour", "skill", "gain", "accuracy", "n", "seeds"])
     d = pd.concat(parts, ignore_index=True)
     return (d.groupby(["variant", "flavour", "skill"])
-            .agg(gain=("gain_own_mean", "mean"), accuracy=("accuracy", "mean"), n=("n", "mean"),
+            .agg(gain=("gain_own_mean", "mean"), accuracy=("accuracy", "mean"), n=("n", "max"),
                  seeds=("seed", "nunique")).reset_index())
