@@ -117,15 +117,16 @@ def test_static_skill_picker_circles_the_picked_skill(runs, root):
     points, x, xlabel = E.skill_points(T.per_skill_gains(runs), gains.load_reference(root, DATASET))
     assert x == "bkt_learn"
     box = E.static_skill_picker(points, x, xlabel)
-    picker, plot, numbers = box.children
+    picker, plot = box.children
     base, marks = plot.children
-    assert list(picker.options) == ["skill 0", "skill 1", "skill 2"] and len(marks.children) == len(numbers.children) == 3
+    assert list(picker.options) == ["skill 0", "skill 1", "skill 2"] and len(marks.children) == 3
     assert base.layout.grid_area == marks.layout.grid_area == "plot"         # circles laid over the base
     assert base.children[0].value.count("<circle") == 0 and base.children[0].value.count("<path") == 2
     first = marks.children[0].value
     assert first.count("<circle") == 2 and "<path" not in first               # both variants' points circled
-    assert "<b>skill 0</b>" in numbers.children[0].value
-    assert len(_link_models(box)) == 2
+    assert "<b>skill 0</b>" in first                                          # and the skill's numbers
+    assert len({id(m.layout) for m in marks.children}) == 1                   # one shared Layout
+    assert len(_link_models(box)) == 1
     full = E.svg_scatter(points, x, "gain", 1, xlabel, "g")
     assert full.count("<circle") == 2 and full.count("<path") == 2
     no_ref, x2, _ = E.skill_points(T.per_skill_gains(runs), None)

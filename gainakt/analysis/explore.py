@@ -18,6 +18,7 @@ import html
 import io
 
 import ipywidgets as W
+from ipywidgets.widgets.widget_string import HTMLStyle
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -69,10 +70,16 @@ def trajectory_figure(window_by_run: dict[str, pd.DataFrame], skill: int, width:
     return fig
 
 
-def image_widget(fig: Figure, dpi: int) -> W.Image:
+def image_widget(fig: Figure, dpi: int, **kw) -> W.Image:
     """The figure as an Image widget shown at its natural pixel width (the widget would otherwise
     stretch it to the page width)."""
-    return W.Image(value=png(fig, dpi), format="png", width=str(int(round(fig.get_figwidth() * dpi))))
+    return W.Image(value=png(fig, dpi), format="png", width=str(int(round(fig.get_figwidth() * dpi))), **kw)
+
+
+def _shared() -> dict:
+    """One Layout and one style for many precomputed HTML views: each widget would otherwise carry
+    its own (about 1.5 kB of embedded state per view)."""
+    return {"layout": W.Layout(), "style": HTMLStyle()}
 
 
 def png(fig: Figure, dpi: int, colors: int = 64) -> bytes:
@@ -198,6 +205,8 @@ def static_trajectories(runs: pd.DataFrame, traj: pd.DataFrame, pairs_per_group:
     run ties the buttons to the run's pair. So the page ships runs x pairs figures, not their
     product with the variants. Only front-end links (``jslink``): no kernel needed."""
     group_names, children = [], []
+    html_kw, box_kw = _shared(), {"layout": W.Layout()}
+    image_kw = {"layout": W.Layout()}
     for name, g in view_groups(runs):
         t = traj[traj.run.isin(g.run)]
         pairs = T.common_pairs(t, pairs_per_group)
@@ -211,7 +220,8 @@ def static_trajectories(runs: pd.DataFrame, traj: pd.DataFrame, pairs_per_group:
             for student, skill in pairs:
                 d = t[(t.run == run) & (t.student == student)]
                 fig = trajectory_figure({run: d}, skill, width=3.5)
-                views.append(W.VBox([image_widget(fig, dpi), W.HTML(attempts_table({run: d}, skill, {run: ""}))]))
+                views.append(W.VBox([image_widget(fig, dpi, **image_kw),
+                                     W.HTML(attempts_table({run: d}, skill, {run: ""}), **html_kw)], **box_kw))
             pair_stack = W.Stack(views, selected_index=0)
             W.jslink((buttons, "index"), (pair_stack, "selected_index"))
             per_run.append(pair_stack)
@@ -234,8 +244,8 @@ def static_trajectories(runs: pd.DataFrame, traj: pd.DataFrame, pairs_per_group:
 
 def static_skill_picker(points: pd.DataFrame, x: str, xlabel: str, skills=None) -> W.VBox:
     """A skill picker over a scatter of mean gain per skill against `x`: the picked skill circled
-    and its numbers listed. The scatter is drawn once; each skill adds only a layer of circles, laid
-    over it in one grid cell, and a small table. Only front-end links."""
+    and its numbers listed. The scatter is drawn once; each skill adds only a layer (its circles,
+    laid over the scatter in one grid cell, and its table below). Only front-end links."""
     skills = sorted(points.skill.unique()) if skills is None else list(skills)
     if not skills:
         return W.VBox([W.HTML("<p>No per-skill gains (skill_gains.csv) yet.</p>")])
@@ -244,14 +254,15 @@ def static_skill_picker(points: pd.DataFrame, x: str, xlabel: str, skills=None) 
     # the base sits in a one-child Stack too, so that base and circles are nested alike and align
     base = W.Stack([W.HTML(svg_scatter(points, x, "gain", None, xlabel, ylabel, layer="base"))],
                    selected_index=0, **cell)
-    marks = W.Stack([W.HTML(svg_scatter(points, x, "gain", s, xlabel, ylabel, layer="marks")) for s in skills],
-                    selected_index=0, **cell)
-    plot = W.GridBox([base, marks], layout=W.Layout(grid_template_areas='"plot"', grid_template_columns="auto"))
-    numbers = W.Stack([W.HTML(skill_numbers(points, s, x)) for s in skills], selected_index=0)
+    # each skill's layer: its circles over the base, then its numbers below the scatter
+    kw = _shared()
+    marks = W.Stack([W.HTML(svg_scatter(points, x, "gain", s, xlabel, ylabel, layer="marks")
+                            + skill_numbers(points, s, x), **kw) for s in skills], selected_index=0, **cell)
+    plot = W.GridBox([base, marks], layout=W.Layout(grid_template_areas='"plot"', grid_template_columns="auto",
+                                                    align_items="flex-start"))
     picker = W.Dropdown(options=[f"skill {s}" for s in skills], description="skill")
-    for stack in (marks, numbers):
-        W.jslink((picker, "index"), (stack, "selected_index"))
-    return W.VBox([picker, plot, numbers])
+    W.jslink((picker, "index"), (marks, "selected_index"))
+    return W.VBox([picker, plot])
 
 
 # ------------------------------------------------------------------ live explorer (kernel)
