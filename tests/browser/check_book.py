@@ -403,6 +403,10 @@ def check_click(chromium: str, server: BookServer, page: str, shots: Path, budge
                        budget_ms=budget_ms, dump_dom=True, timeout=timeout)
     report = read_report(dom)
     res.problems = judge_click(report)
+    if report and report.get("height", 0) > HEIGHT:  # the whole page, after the same click
+        run_chromium(chromium, server.base + page + "#book-check-click", screenshot=shot,
+                     height=min(int(report["height"]) + 40, MAX_HEIGHT), budget_ms=budget_ms,
+                     dump_dom=False, timeout=timeout)
     res.screenshot = shot if shot.exists() else None
     if res.screenshot is None:
         res.problems.append("no screenshot was written")
