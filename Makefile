@@ -51,7 +51,8 @@ ifeq ($(BROWSER_CHECK),0)
 else
 	@$(STEP) chromium scripts/ensure_chromium.sh
 	@REQUIRE_BROWSER=1 $(STEP) browser-tests $(PY) -m pytest tests/browser
-	@REQUIRE_BROWSER=1 $(STEP) browser $(PY) tests/browser/check_book.py --build _build/html --out _build/screenshots
+	@REQUIRE_BROWSER=1 $(STEP) browser $(PY) tests/browser/check_book.py --build _build/html --out _build/screenshots \
+		--click book/exploration/explore.html
 endif
 
 experiments: $(VENV)/.installed  ## run the training notebooks with the driver into book/runs/ (long)

@@ -126,18 +126,28 @@ ANALYSIS_SOURCES = "notebooks/analysis_*.ipynb"
 HIDE_TAG = "hide-input"
 
 
+# Other notebooks made into pages the same way (source -> page), e.g. the explorer (issue 21).
+EXTRA_PAGES = {"notebooks/explore.ipynb": "book/exploration/explore.ipynb"}
+# Cell tag: the cell needs a kernel (Python callbacks), so it is left out of the book page.
+LIVE_TAG = "live-only"
+
+
 def analysis_pages(repo_root: Path) -> dict[str, str]:
-    """{analysis notebook: its book page}, both relative to `repo_root`."""
-    return {str(p.relative_to(repo_root)): f"book/analysis/{p.stem.removeprefix('analysis_')}.ipynb"
-            for p in sorted(repo_root.glob(ANALYSIS_SOURCES))}
+    """{analysis notebook: its book page}, both relative to `repo_root` (with `EXTRA_PAGES`)."""
+    pages = {str(p.relative_to(repo_root)): f"book/analysis/{p.stem.removeprefix('analysis_')}.ipynb"
+             for p in sorted(repo_root.glob(ANALYSIS_SOURCES))}
+    pages.update({s: d for s, d in EXTRA_PAGES.items() if (repo_root / s).is_file()})
+    return pages
 
 
 def analysis_page_text(src: Path) -> str:
     """The book page of analysis notebook `src`: no outputs, no execution records (so the text depends
-    on the source only and a build leaves `git status` clean), code folded, marked for execution."""
+    on the source only and a build leaves `git status` clean), code folded, cells tagged `LIVE_TAG`
+    dropped, marked for execution."""
     import nbformat
 
     nb = nbformat.read(str(src), as_version=4)
+    nb.cells = [c for c in nb.cells if LIVE_TAG not in c.metadata.get("tags", [])]
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":

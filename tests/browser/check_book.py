@@ -16,6 +16,11 @@ It uses only the standard library and Debian's chromium CLI (`--dump-dom`,
 script to each HTML page it serves; that script writes what it measures into
 the <html data-book-check="..."> attribute, which --dump-dom then returns.
 
+With --click PAGE it also opens PAGE with the fragment #book-check-click: the probe clicks the
+first inactive toggle button of the page once its widgets rendered (front-end links only, no
+kernel), and the check fails unless the figures shown change; that screenshot, taken after the
+click, is <out>/<page>__click.png.
+
 It also fails a page that overflows horizontally at 1280 px: the page wider than the window, or an
 article element past the column's right edge that is not inside its own horizontal scroll box.
 
@@ -137,7 +142,21 @@ PROBE_JS = r"""
     // Figures drawn much wider than the column are shrunk, and their labels with them.
     var squeezed = imgs.length ? Array.prototype.slice.call(root.querySelectorAll('img')).filter(function (img) {
       return img.naturalWidth > 0 && img.clientWidth > 0 && img.clientWidth < 0.75 * img.naturalWidth; }).length : 0;
+    // Click check (URL fragment #book-check-click): once every widget rendered, click the first
+    // inactive toggle button of the article and record the visible images before and a second after.
+    if (location.hash.indexOf('book-check-click') >= 0 && views.length && rendered === views.length) {
+      var visibleImgs = function () {
+        return Array.prototype.slice.call(root.querySelectorAll('.jupyter-widgets img')).filter(function (i) {
+          return i.offsetParent !== null && i.getClientRects().length; }).map(function (i) { return i.src; });
+      };
+      if (!window.__bcClick) {
+        var btn = root.querySelector('.widget-toggle-buttons button:not(.mod-active)');
+        window.__bcClick = {target: btn ? btn.textContent.trim() : null, before: visibleImgs(), after: null};
+        if (btn) { btn.click(); setTimeout(function () { window.__bcClick.after = visibleImgs(); }, 1000); }
+      }
+    }
     var report = {
+      click: window.__bcClick || null,
       mathWide: mathWide, imagesSqueezed: squeezed,
       pageOverflow: Math.max(0, document.documentElement.scrollWidth - window.innerWidth),
       overflowing: overflowing,
@@ -360,6 +379,44 @@ def check_page(chromium: str, server: BookServer, build: Path, page: str, shots:
     return res
 
 
+def judge_click(report: dict | None) -> list[str]:
+    """Problems of a click check (see PROBE_JS): no toggle button, or the visible figures unchanged."""
+    click = (report or {}).get("click")
+    if not click:
+        return ["click check: the widgets never all rendered, so nothing was clicked"]
+    if not click.get("target"):
+        return ["click check: no inactive toggle button (.widget-toggle-buttons) on the page"]
+    if not click.get("after"):
+        return [f"click check: no figure visible after clicking {click['target']!r}"]
+    if click["after"] == click["before"]:
+        return [f"click check: the visible figures did not change after clicking {click['target']!r}"]
+    return []
+
+
+def check_click(chromium: str, server: BookServer, page: str, shots: Path, budget_ms: int,
+                timeout: float) -> PageResult:
+    """Open `page` with #book-check-click: a toggle button is clicked in the page and the visible
+    figures must change; the screenshot (taken after the click) goes to <shots>/<page>__click.png."""
+    res = PageResult(page + " (click)")
+    shot = shots / screenshot_name(page).replace(".png", "__click.png")
+    dom = run_chromium(chromium, server.base + page + "#book-check-click", screenshot=shot, height=HEIGHT,
+                       budget_ms=budget_ms, dump_dom=True, timeout=timeout)
+    report = read_report(dom)
+    res.problems = judge_click(report)
+    if report and report.get("height", 0) > HEIGHT:  # the whole page, after the same click
+        run_chromium(chromium, server.base + page + "#book-check-click", screenshot=shot,
+                     height=min(int(report["height"]) + 40, MAX_HEIGHT), budget_ms=budget_ms,
+                     dump_dom=False, timeout=timeout)
+    res.screenshot = shot if shot.exists() else None
+    if res.screenshot is None:
+        res.problems.append("no screenshot was written")
+    if report and report.get("click"):
+        c = report["click"]
+        res.notes.append(f"clicked {c.get('target')!r}: {len(c.get('before') or [])} figure(s) shown before, "
+                         f"{len(c.get('after') or [])} after, changed: {c.get('after') != c.get('before')}")
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Check the built book in headless Chromium.")
     ap.add_argument("--build", default="_build/html", help="built HTML folder (default: %(default)s)")
@@ -372,6 +429,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="fail unless at least N checked pages carry widgets (default: %(default)s)")
     ap.add_argument("--require-images", type=int, default=1, metavar="N",
                     help="fail unless at least N checked pages carry figures (default: %(default)s)")
+    ap.add_argument("--click", action="append", default=[], metavar="PAGE",
+                    help="also click a toggle button on PAGE (relative to --build) and require the "
+                         "shown figure to change; screenshot <out>/<page>__click.png (repeatable)")
     ap.add_argument("--chromium", help="browser binary (default: $CHROMIUM or /usr/bin/chromium)")
     ap.add_argument("--budget-ms", type=int, default=20000, help="virtual time per page")
     ap.add_argument("--timeout", type=float, default=120, help="wall-clock seconds per Chromium run")
@@ -393,13 +453,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pages = args.pages if args.pages else discover_pages(build)
     pages = [p for p in pages if not any(fnmatch.fnmatch(p, pat) for pat in args.exclude)]
-    if not pages:
+    if not pages and not args.click:
         print(f"browser check: no page with figures, widgets or math under {build}", file=sys.stderr)
         return 2
     shots = Path(args.out)
     shots.mkdir(parents=True, exist_ok=True)
 
     results: list[PageResult] = []
+    clicks: list[PageResult] = []
     with BookServer(build) as server:
         for page in pages:
             t0 = time.monotonic()
@@ -416,7 +477,21 @@ def main(argv: list[str] | None = None) -> int:
             for prob in res.problems:
                 print(f"       PROBLEM: {prob}")
 
-    failed = [r for r in results if r.problems]
+        for page in args.click:
+            t0 = time.monotonic()
+            try:
+                res = check_click(chromium, server, page, shots, args.budget_ms, args.timeout)
+            except (RuntimeError, subprocess.TimeoutExpired, OSError) as err:
+                res = PageResult(page + " (click)", problems=[f"chromium failed: {err}"])
+            clicks.append(res)
+            print(f"[{'FAIL' if res.problems else 'ok'}] {res.page} ({time.monotonic() - t0:.1f}s)"
+                  + (f" -> {res.screenshot}" if res.screenshot else ""))
+            for note in res.notes:
+                print(f"       {note}")
+            for prob in res.problems:
+                print(f"       PROBLEM: {prob}")
+
+    failed = [r for r in results + clicks if r.problems]
     totals = [(build / r.page).read_text(encoding="utf-8", errors="replace") for r in results]
     n_widget_pages = sum(expectations(t).widget_views > 0 for t in totals)
     n_image_pages = sum(expectations(t).images > 0 for t in totals)
@@ -428,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"browser check: PROBLEM: {n_image_pages} checked pages carry figures, "
               f"{args.require_images} required")
         failed.append(PageResult("(figure pages)"))
-    passed = len(results) - len([r for r in results if r.problems])
+    passed = len([r for r in results + clicks if not r.problems])
     print(f"book-check: {passed} passed, {len(failed)} failed")
     return 1 if failed else 0
 

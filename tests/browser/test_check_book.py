@@ -165,3 +165,50 @@ def test_widget_renders_only_with_vendored_manager(tmp_path, capsys):
     assert cb.main(args + ["--pages", "cdn.html"]) == 1
     out = capsys.readouterr().out
     assert "0 of 1 widgets rendered" in out and "other hosts" in out
+
+
+@needs_chromium
+@pytest.mark.skipif(not (ASSETS / "embed-amd.js").exists(), reason="vendored widget scripts missing")
+def test_click_changes_the_explorer_view(tmp_path, capsys):
+    """The explorer's precomputed views (toy runs), embedded like the book embeds them: a click on a
+    student's toggle button shows another figure, with no kernel; a page without buttons fails."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from ipywidgets.embed import dependency_state, embed_data
+    from trajectory_fixtures import DATASET, make_results
+
+    from gainakt.analysis import explore as E
+    from gainakt.analysis import trajectories as T
+
+    runs = T.trajectory_runs(make_results(tmp_path / "results"), dataset=DATASET)
+    box = E.static_trajectories(runs, T.read_trajectories(runs), pairs_per_group=3, dpi=30)
+    data = embed_data(views=[box], state=dependency_state(box))
+    site = tmp_path / "site"
+    (site / "_static").mkdir(parents=True)
+    for name in ("require.js", "embed-amd.js"):
+        (site / "_static" / name).write_bytes((ASSETS / name).read_bytes())
+    head = (f'<script type="application/vnd.jupyter.widget-state+json">{json.dumps(data["manager_state"])}'
+            '</script><script src="_static/require.js"></script>'
+            '<script data-jupyter-widgets-cdn="" src="_static/embed-amd.js"></script>')
+    view = (f'<div class="cell_output"><script type="application/vnd.jupyter.widget-view+json">'
+            f'{json.dumps(data["view_specs"][0])}</script></div>')
+    (site / "index.html").write_text(page("<p>home</p>"))
+    (site / "explore.html").write_text(page(view, head))
+    (site / "plain.html").write_text(page("<p>no widgets</p>"))
+    shots = tmp_path / "shots"
+    args = ["--build", str(site), "--out", str(shots), "--require-images", "0", "--require-widgets", "0",
+            "--pages"]
+    assert cb.main(args + ["explore.html", "--click", "explore.html"]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "clicked 'student" in out and "changed: True" in out
+    assert (shots / "explore__click.png").stat().st_size > 0
+    with capsys.disabled():
+        print(f"\nscreenshot after the click: {shots / 'explore__click.png'}")
+    assert cb.main(args + ["plain.html", "--click", "plain.html"]) == 1
+    assert "nothing was clicked" in capsys.readouterr().out
+
+
+def test_judge_click():
+    assert cb.judge_click({"click": {"target": "a", "before": ["x"], "after": ["y"]}}) == []
+    assert "did not change" in cb.judge_click({"click": {"target": "a", "before": ["x"], "after": ["x"]}})[0]
+    assert "no inactive toggle" in cb.judge_click({"click": {"target": None, "before": [], "after": None}})[0]
+    assert "never all rendered" in cb.judge_click({"click": None})[0]
