@@ -30,3 +30,25 @@ def test_verdicts_follow_the_numbers(tmp_path):
     assert t.verdict.iloc[0].startswith("refuted as evidence")
     assert t.verdict.iloc[1].startswith("refuted: without the original's bugs")
     assert t.verdict.iloc[2].startswith("refuted: V4 as run is V3 as run")
+
+
+def _v3_runs(tmp_path, gains_of_seed):
+    import numpy as np
+    import pandas as pd
+    for f in ("as_run", "as_intended"):
+        for seed in (42, 43, 44):
+            cfg = make_config("V3", f, dataset="assist2015", seed=seed)
+            d = _write_run(tmp_path, f"V3-{f}-small", cfg, test={"enc2_auc": 0.58})
+            g = gains_of_seed(np.random.default_rng(seed))
+            pd.DataFrame({"skill": range(len(g)), "n": 50, "gain_own_mean": g}).to_csv(d / "skill_gains.csv", index=False)
+    return runs.load_runs(tmp_path)
+
+
+def test_v3_differentiation_claim(tmp_path):
+    # each seed sends a random half of the skills to 0 and the rest to 1: saturated and arbitrary
+    split = claims.claims_table(_v3_runs(tmp_path / "a", lambda r: (r.permutation(40) < 20).astype(float)))
+    row = split.iloc[3]
+    assert row.verdict.startswith("refuted as stated") and "ceiling 0.25" in row.evidence
+    near_constant = claims.claims_table(_v3_runs(tmp_path / "b", lambda r: 0.5 + 0.001 * r.standard_normal(40)))
+    assert near_constant.iloc[3].verdict.startswith("confirmed")
+    assert claims.claims_table(runs.load_runs(tmp_path / "c")).iloc[3].verdict == "pending"

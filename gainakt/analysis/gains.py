@@ -154,3 +154,29 @@ def external_table(runs: pd.DataFrame, reference: pd.DataFrame, label: str = "sm
                              "reference": name, "skills": int(grp.skills.max()),
                              "spearman": _fmt(grp.spearman), "partial (given accuracy)": _fmt(grp["partial (given accuracy)"])})
     return pd.DataFrame(rows)
+
+
+def saturation_table(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",
+                     col: str = "gain_own_mean", low: float = 0.05, high: float = 0.95,
+                     min_n: int = 20) -> pd.DataFrame:
+    """Where the per-skill mean gains sit in (0, 1), per variant and flavour, mean ± sd over seeds:
+    the share of skills (seen at least `min_n` times) below `low`, between, and above `high`, and the
+    variance of the per-skill means beside its ceiling 0.25 (half the skills at 0, half at 1: what a
+    loss that maximises the variance of values bounded in (0, 1) drives them to); trained and untrained."""
+    rows = []
+    for v, fl, g in _groups(runs, label, dataset):
+        for untrained in (False, True):
+            stats_ = []
+            for t in read_skill_tables(g.dir, untrained=untrained):
+                x = t.loc[t.n >= min_n, col].dropna().to_numpy(float)
+                if x.size:
+                    stats_.append(((x < low).mean(), ((x >= low) & (x <= high)).mean(), (x > high).mean(),
+                                   x.var()))
+            if not stats_:
+                continue
+            s = np.asarray(stats_)
+            rows.append({"variant": v, "flavour": fl, "model": "untrained" if untrained else "trained",
+                         "seeds": len(stats_), f"share < {low}": _fmt(s[:, 0]),
+                         f"share in [{low}, {high}]": _fmt(s[:, 1]), f"share > {high}": _fmt(s[:, 2]),
+                         "variance (ceiling 0.25)": _fmt(s[:, 3])})
+    return pd.DataFrame(rows)
