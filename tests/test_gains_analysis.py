@@ -76,3 +76,20 @@ def test_external_table_per_seed_and_untrained(tmp_path):
     un = t[(t.model == "untrained") & (t.reference == "BKT learn rate")].iloc[0]
     assert tr.spearman.startswith("1.0000 ± 0.0000 (n=2)") and un.spearman.startswith("-1.0000")
     assert set(t.reference) == {"BKT learn rate", "accuracy (training folds)"}
+
+
+def test_saturation_table_counts_skills_at_the_bounds(tmp_path):
+    from gainakt.analysis import runs
+    from gainakt.variants import make_config
+    from test_analysis import _write_run
+    for seed in (42, 43):
+        cfg = make_config("V3", "as_intended", dataset="assist2015", seed=seed)
+        d = _write_run(tmp_path, "V3-as_intended-small", cfg, test={"enc1_auc": 0.7})
+        _table([0.01] * 5 + [0.99] * 5).to_csv(d / "skill_gains.csv", index=False)       # the variance optimum
+        _table(np.full(10, 0.5) + 0.01 * np.arange(10), n=[50] * 9 + [5]).to_csv(     # one rare skill
+            d / "skill_gains_untrained.csv", index=False)
+    t = gains.saturation_table(runs.load_runs(tmp_path)).set_index("model")
+    assert t.loc["trained", "share < 0.05"].startswith("0.5000 ± 0.0000")
+    assert t.loc["trained", "share in [0.05, 0.95]"].startswith("0.000000")
+    assert t.loc["trained", "variance (ceiling 0.25)"].startswith("0.2401")
+    assert t.loc["untrained", "share in [0.05, 0.95]"].startswith("1.0000") and t.loc["trained", "seeds"] == 2
