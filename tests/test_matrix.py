@@ -268,13 +268,21 @@ def test_baseline_entries_expand_once_per_dataset_and_seed(tmp_path):
 
 
 @pytest.mark.parametrize("entry, match", [
+    # baselines
     ("{variant: V1, model: pfa}", "not both"),
     ("{model: lstm}", "model 'lstm' is not a baseline; expected one of skill_only, pfa"),
     ("{model: pfa, flavour: as_run}", "'flavour' does not apply to a baseline"),
     ("{tags: [x]}", "'variant' .* or 'model' .* is required"),
     ("{model: pfa, overrides: {model: dkt}}", "overrides may not set 'model'"),
+    # sweeps
+    ("{variant: V1, flavour: as_run, sweep: s}", "'sweep' .* and 'grid' .* go together"),
+    ("{variant: V1, flavour: as_run, grid: {beta_skill_init: [1]}}", "go together"),
+    ("{variant: V1, flavour: as_run, sweep: s, grid: {beta_skil_init: [1]}}", "unknown key 'beta_skil_init'.*did you mean 'beta_skill_init'"),
+    ("{variant: V1, flavour: as_run, sweep: s, grid: {beta_skill_init: 1}}", "non-empty list"),
+    ("{variant: V1, flavour: as_run, sweep: s, grid: {seed: [1, 2]}}", "may not vary 'seed'"),
+    ("{variant: V1, flavour: as_run, sweep: s, grid: {beta_skill_init: [1, 1]}}", "lists a value twice"),
 ])
-def test_baseline_entry_errors(tmp_path, entry, match):
+def test_baseline_and_sweep_entry_errors(tmp_path, entry, match):
     with pytest.raises(MatrixError, match=match):
         expand(write(tmp_path, f"defaults: {{dataset: synthetic, seeds: [0]}}\nruns:\n  - {entry}\n"))
 
@@ -317,19 +325,6 @@ def test_a_sweep_expands_its_grid_and_names_points_by_every_swept_field(tmp_path
     assert shared.tags == ("slice",) and shared.params["epochs"] == 3     # a grid may vary a notebook parameter
     assert shared.params["overrides"] == {"m_sat_init": 0.7, "beta_skill_init": 2.5}
     assert runs[0].params["epochs"] == 2 and runs[0].params["overrides"]["beta_skill_init"] == 1.5
-
-
-@pytest.mark.parametrize("entry, match", [
-    ("{variant: V1, flavour: as_run, sweep: s}", "'sweep' .* and 'grid' .* go together"),
-    ("{variant: V1, flavour: as_run, grid: {beta_skill_init: [1]}}", "go together"),
-    ("{variant: V1, flavour: as_run, sweep: s, grid: {beta_skil_init: [1]}}", "unknown key 'beta_skil_init'.*did you mean 'beta_skill_init'"),
-    ("{variant: V1, flavour: as_run, sweep: s, grid: {beta_skill_init: 1}}", "non-empty list"),
-    ("{variant: V1, flavour: as_run, sweep: s, grid: {seed: [1, 2]}}", "may not vary 'seed'"),
-    ("{variant: V1, flavour: as_run, sweep: s, grid: {beta_skill_init: [1, 1]}}", "lists a value twice"),
-])
-def test_sweep_errors(tmp_path, entry, match):
-    with pytest.raises(MatrixError, match=match):
-        expand(write(tmp_path, f"defaults: {{dataset: synthetic, seeds: [0]}}\nruns:\n  - {entry}\n"))
 
 
 def test_a_shared_sweep_point_asked_differently_is_an_error(tmp_path):
