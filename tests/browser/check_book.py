@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 CHROMIUM_FLAGS = [
@@ -417,6 +417,17 @@ def check_click(chromium: str, server: BookServer, page: str, shots: Path, budge
     return res
 
 
+
+def _report(res: "PageResult", t0: float) -> None:
+    """One line per checked page (with its screenshot), then its notes and problems."""
+    print(f"[{'FAIL' if res.problems else 'ok'}] {res.page} ({time.monotonic() - t0:.1f}s)"
+          + (f" -> {res.screenshot}" if res.screenshot else ""))
+    for note in res.notes:
+        print(f"       {note}")
+    for prob in res.problems:
+        print(f"       PROBLEM: {prob}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Check the built book in headless Chromium.")
     ap.add_argument("--build", default="_build/html", help="built HTML folder (default: %(default)s)")
@@ -469,13 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             except (RuntimeError, subprocess.TimeoutExpired, OSError) as err:
                 res = PageResult(page, problems=[f"chromium failed: {err}"])
             results.append(res)
-            status = "FAIL" if res.problems else "ok"
-            print(f"[{status}] {page} ({time.monotonic() - t0:.1f}s)"
-                  + (f" -> {res.screenshot}" if res.screenshot else ""))
-            for note in res.notes:
-                print(f"       {note}")
-            for prob in res.problems:
-                print(f"       PROBLEM: {prob}")
+            _report(res, t0)
 
         for page in args.click:
             t0 = time.monotonic()
@@ -484,12 +489,7 @@ def main(argv: list[str] | None = None) -> int:
             except (RuntimeError, subprocess.TimeoutExpired, OSError) as err:
                 res = PageResult(page + " (click)", problems=[f"chromium failed: {err}"])
             clicks.append(res)
-            print(f"[{'FAIL' if res.problems else 'ok'}] {res.page} ({time.monotonic() - t0:.1f}s)"
-                  + (f" -> {res.screenshot}" if res.screenshot else ""))
-            for note in res.notes:
-                print(f"       {note}")
-            for prob in res.problems:
-                print(f"       PROBLEM: {prob}")
+            _report(res, t0)
 
     failed = [r for r in results + clicks if r.problems]
     totals = [(build / r.page).read_text(encoding="utf-8", errors="replace") for r in results]
