@@ -8,7 +8,7 @@ def _runs(tmp_path, groups):
     for (v, f), (test, valid_extra, untrained) in groups.items():
         for seed in (42, 43, 44):
             cfg = make_config(v, f, dataset="assist2015", seed=seed)
-            d = _write_run(tmp_path, f"{v}-{f}-small", cfg, test={**test, **valid_extra}, untrained=untrained)
+            _write_run(tmp_path, f"{v}-{f}-small", cfg, test={**test, **valid_extra}, untrained=untrained)
     return runs.load_runs(tmp_path)
 
 

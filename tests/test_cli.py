@@ -1,6 +1,5 @@
 """The configuration's metadata (one source for types, ranges, help, groups) and the CLI's checks:
 bad input is one line naming field, value and what is allowed, exit 2, and nothing is created."""
-import json
 import os
 import subprocess
 import sys

@@ -3,7 +3,6 @@ configurations, stale temporary files, compare that must see metrics.json (issue
 import dataclasses
 import json
 import os
-import pickle
 
 import pandas as pd
 import pytest
