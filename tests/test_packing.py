@@ -7,7 +7,6 @@ import torch
 
 from gainakt import data as kt_data
 from gainakt.batches import iter_steps
-
 from gainakt.packing import Packing
 from gainakt.train import Experiment
 from gainakt.variants import VARIANTS, make_config
