@@ -93,3 +93,22 @@ def test_saturation_table_counts_skills_at_the_bounds(tmp_path):
     assert t.loc["trained", "share in [0.05, 0.95]"].startswith("0.000000")
     assert t.loc["trained", "variance (ceiling 0.25)"].startswith("0.2401")
     assert t.loc["untrained", "share in [0.05, 0.95]"].startswith("1.0000") and t.loc["trained", "seeds"] == 2
+
+
+def test_skills_moved_table_and_external_scatter(tmp_path):
+    from gainakt.analysis import figures, runs
+    from gainakt.variants import make_config
+    from test_analysis import _write_run
+    for seed, moved in ((42, [1, 1, 3]), (43, [2, 2, 2])):
+        cfg = make_config("V2", "as_intended", dataset="assist2015", seed=seed)
+        d = _write_run(tmp_path, "V2-as_intended-small", cfg, test={"enc1_auc": 0.7})
+        pd.DataFrame({"skills_gain_gt_0.1": moved}).to_csv(d / "trajectories.csv", index=False)
+        _table(np.linspace(0.1, 0.9, 8)).to_csv(d / "skill_gains.csv", index=False)
+        _table(np.full(8, 0.5)).to_csv(d / "skill_gains_untrained.csv", index=False)
+    df = runs.load_runs(tmp_path)
+    t = gains.skills_moved_table(df).iloc[0]
+    assert t.seeds == 2 and t.skills == 8 and t["median skills with gain > 0.1"].startswith("1.5000 ± 0.7071")
+    ref = pd.DataFrame({"skill": np.arange(8), "bkt_learn": np.linspace(0, 1, 8), "train_accuracy": 0.7})
+    fig = figures.external_scatter(df, ref, gains.REFERENCES)
+    assert len(fig.axes) == 2          # one row (V2 as intended) x the two references present
+    assert len(fig.axes[0].collections) == 2   # untrained and trained points

@@ -113,3 +113,35 @@ def training_diagnostics(runs: pd.DataFrame, variants=("V1", "V2", "V3"), label:
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+def external_scatter(runs: pd.DataFrame, reference: pd.DataFrame, refs: dict[str, str], label: str = "small",
+                     dataset: str = "assist2015", col: str = "gain_own_mean", min_n: int = 20):
+    """Per-skill mean gain (mean over seeds, skills seen at least `min_n` times in every seed) against
+    each classical per-skill quantity: one row per variant and flavour, one column per reference;
+    grey crosses: the untrained model of the same configuration."""
+    from .gains import _groups, read_skill_tables
+    groups = list(_groups(runs, label, dataset))
+    refs = {c: n for c, n in refs.items() if c in reference}
+    if not groups or not refs:
+        return _no_runs()
+    fig, axes = plt.subplots(len(groups), len(refs), figsize=(7.2, 2.1 * len(groups)), squeeze=False)
+    for i, (v, fl, g) in enumerate(groups):
+        for untrained, style in ((True, dict(marker="x", color="0.6", s=10)),
+                                 (False, dict(marker="o", color=FLAVOUR_COLOURS.get(fl, "k"), s=10, alpha=0.8))):
+            tabs = read_skill_tables(g.dir, untrained=untrained)
+            if not tabs:
+                continue
+            m = pd.concat(tabs).groupby("skill").agg(n=("n", "min"), gain=(col, "mean")).reset_index()
+            m = m[m.n >= min_n].merge(reference, on="skill")
+            for j, (c, name) in enumerate(refs.items()):
+                ax = axes[i, j]
+                ax.scatter(m[c], m.gain, **style, label="untrained" if untrained else "trained")
+                if i == len(groups) - 1:
+                    ax.set_xlabel(name, fontsize=8)
+                if j == 0:
+                    ax.set_ylabel(f"{v} {fl.replace('_', ' ')}\nmean gain", fontsize=8)
+                ax.tick_params(labelsize=7)
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
