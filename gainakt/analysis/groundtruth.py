@@ -86,3 +86,153 @@ def follows(gains: pd.DataFrame, truth: pd.DataFrame, col: str = "gain_own_mean"
     m = gains[["skill", "n", col]].merge(truth, on="skill")
     m = m[m.n >= min_n]
     return {c: spearman(m[col], m[c]) for c in refs}
+
+
+def learning_curve_slope(students, n_skills: int, early=(0, 2), late=(5, 15)) -> np.ndarray:
+    """Per skill: accuracy on a student's attempts `late` minus on attempts `early` (0-based attempt
+    number on that skill, half-open ranges), pooled over `students`: a model-free learning signal
+    of the data, [C] (NaN where a range has no attempt)."""
+    hits, counts = np.zeros((2, n_skills)), np.zeros((2, n_skills))
+    for s in students:
+        order = np.argsort(s.skills, kind="stable")
+        sk, r = s.skills[order], s.responses[order]
+        first = np.r_[True, sk[1:] != sk[:-1]]
+        attempt = np.arange(len(sk)) - np.flatnonzero(first)[np.cumsum(first) - 1]
+        for row, (lo, hi) in enumerate((early, late)):
+            sel = (attempt >= lo) & (attempt < hi)
+            np.add.at(hits[row], sk[sel], r[sel])
+            np.add.at(counts[row], sk[sel], 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acc = hits / counts
+    return acc[1] - acc[0]
+
+
+def _key(synthetic: dict) -> str:
+    return repr(sorted((synthetic or {}).items()))
+
+
+def load_groundtruth_runs(results_root="results") -> pd.DataFrame:
+    """Finished GainAKT runs of the ground-truth group (results/synthetic/<v>-<flavour>-gt-<c>/seed<k>),
+    one row each as `gainakt.analysis.runs.load_runs`, with a `condition` column."""
+    from .runs import load_runs
+    runs = load_runs(results_root, dataset="synthetic")
+    if not len(runs):
+        return runs.assign(condition=pd.Series(dtype=str))
+    cond = runs.label.map({label_of(c): c for c in CONDITIONS})
+    return runs.assign(condition=cond)[cond.notna()].reset_index(drop=True)
+
+
+def per_run(runs: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
+    """One row per run and model (trained: best checkpoint; untrained: the noise floor): condition,
+    variant, flavour, seed, model, skills, and the Spearman of per-skill `col` with each true
+    quantity (columns named as TRUTH_COLUMNS' keys). The truth is re-simulated from each run's own
+    ``synthetic`` settings."""
+    truths: dict[str, pd.DataFrame] = {}
+    rows = []
+    for _, r in runs.iterrows():
+        syn = r.config.get("synthetic") or {}
+        truth = truths.setdefault(_key(syn), truth_table(syn))
+        for model, untrained in (("trained", False), ("untrained", True)):
+            tabs = read_skill_tables([r.dir], untrained=untrained)
+            if not tabs:
+                continue
+            n_ok = int((tabs[0].n >= min_n).sum())
+            rows.append({"condition": r.condition, "variant": r.variant, "flavour": r.flavour, "seed": r.seed,
+                         "model": model, "skills": n_ok, "dir": r.dir, **follows(tabs[0], truth, col, min_n)})
+    cols = ["condition", "variant", "flavour", "seed", "model", "skills", "dir", *TRUTH_COLUMNS]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def bkt_params(results_root, condition: str) -> pd.DataFrame | None:
+    """BKT's per-skill parameters on condition `condition`'s data (seed 0), None if not run."""
+    from ..report import resolve
+    f = resolve(results_root) / "synthetic" / f"bkt-baseline-{label_of(condition)}" / "seed0" / "skill_params.csv"
+    return pd.read_csv(f) if f.is_file() else None
+
+
+def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min_n: int = 20) -> pd.DataFrame:
+    """Per condition: Spearman with the true learning rates of BKT's learn rate (the ceiling a
+    classical model reaches on the same data) and of the model-free learning-curve slope (accuracy
+    on attempts 5-14 minus attempts 0-1, training folds), and of BKT's guess, slip and prior with
+    the true ones. `synthetic_of(condition)` gives the condition's SimConfig overrides."""
+    rows = []
+    for c in conditions:
+        syn = synthetic_of(c)
+        students, truth = simulate(SimConfig(**syn))
+        t = truth_table(syn)
+        slope = learning_curve_slope([s for s in students if s.fold >= 0], len(t))
+        row = {"condition": c, "true rate max/min": float(t.learn_rate.max() / t.learn_rate.min()),
+               "learning-curve slope ~ rate": spearman(slope, t.learn_rate)}
+        b = bkt_params(results_root, c)
+        if b is not None:
+            m = t.merge(b, on="skill")
+            m = m[m.train_attempts >= min_n]
+            row.update({"BKT learn ~ rate": spearman(m.bkt_learn, m.learn_rate),
+                        "BKT guess ~ guess": spearman(m.bkt_guess, m.guess),
+                        "BKT slip ~ slip": spearman(m.bkt_slip, m.slip),
+                        "BKT prior ~ prior": spearman(m.bkt_prior, m.prior)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def recovery_table(pr: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
+    """Per condition, variant and flavour: Spearman of per-skill mean gains with the true learning
+    rates, trained and untrained (the noise floor), mean ± sd over seeds (n = seeds), and the
+    cross-seed agreement of the per-skill gains (mean pairwise Spearman), trained and untrained."""
+    rows = []
+    for (c, v, fl), g in pr.groupby(["condition", "variant", "flavour"], sort=False):
+        tr, un = g[g.model == "trained"], g[g.model == "untrained"]
+        agree = {m: cross_seed_agreement(read_skill_tables(gg.dir, untrained=m == "untrained"), col, min_n)
+                 for m, gg in (("trained", tr), ("untrained", un))}
+        fmt = lambda a: "" if not np.isfinite(a["mean"]) else (  # noqa: E731
+            f"{a['mean']:.3f}" + (f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "") + f" ({a['pairs']} pairs)")
+        rows.append({"condition": c, "variant": v, "flavour": fl, "seeds": len(tr),
+                     "Spearman with true rate": _fmt(tr.learn_rate), "untrained": _fmt(un.learn_rate),
+                     "cross-seed agreement": fmt(agree["trained"]), "untrained agreement": fmt(agree["untrained"])})
+    return pd.DataFrame(rows)
+
+
+def follows_table(pr: pd.DataFrame, condition: str = "none", refs: dict[str, str] = TRUTH_COLUMNS) -> pd.DataFrame:
+    """For one condition: Spearman of per-skill mean gains with each true quantity, per variant,
+    flavour and model (trained, untrained), mean ± sd over seeds. Constant truths (the learning rate
+    in condition 'none') are left out."""
+    sel = pr[pr.condition == condition]
+    keep = [c for c in refs if sel[c].notna().any()]
+    rows = []
+    for (v, fl, m), g in sel.groupby(["variant", "flavour", "model"], sort=False):
+        rows.append({"variant": v, "flavour": fl, "model": m, "seeds": len(g),
+                     **{refs[c]: _fmt(g[c]) for c in keep}})
+    return pd.DataFrame(rows)
+
+
+def strongest(pr: pd.DataFrame, condition: str, variant: str, flavour: str, model: str = "trained",
+              refs: dict[str, str] = TRUTH_COLUMNS) -> tuple[str, float]:
+    """The true quantity (TRUTH_COLUMNS key) with the largest |mean Spearman over seeds| for one
+    group, and that mean; ('', nan) when the group has no runs."""
+    g = pr[(pr.condition == condition) & (pr.variant == variant) & (pr.flavour == flavour) & (pr.model == model)]
+    means = g[list(refs)].mean().dropna()
+    if means.empty:
+        return "", np.nan
+    k = means.abs().idxmax()
+    return k, float(means[k])
+
+
+def statements(pr: pd.DataFrame, ceil: pd.DataFrame) -> list[str]:
+    """Plain sentences, one per condition, variant and flavour, saying what the trained gains track,
+    each beside its noise floor and the BKT ceiling."""
+    out = []
+    bkt = ceil.set_index("condition")["BKT learn ~ rate"] if "BKT learn ~ rate" in ceil else pd.Series(dtype=float)
+    for (c, v, fl), g in pr.groupby(["condition", "variant", "flavour"], sort=False):
+        tr, un = g[g.model == "trained"], g[g.model == "untrained"]
+        k, rho = strongest(pr, c, v, fl)
+        if not k:
+            continue
+        s = f"{c} spread, {v} {fl} ({len(tr)} seeds): "
+        if c != "none":
+            s += (f"Spearman with the true learning rate {tr.learn_rate.mean():+.2f} "
+                  f"(untrained {un.learn_rate.mean():+.2f}; BKT {bkt.get(c, np.nan):+.2f}); ")
+        s += f"the gains follow {TRUTH_COLUMNS[k]} most ({rho:+.2f}"
+        ku = un[k].mean() if len(un) else np.nan
+        s += f", untrained {ku:+.2f})."
+        out.append(s)
+    return out
