@@ -92,7 +92,7 @@ def _fake_runs(root, condition, syn, gain_of, seeds=(0, 1, 2)):
 
 def test_tables_from_runs(tmp_path):
     strong, none = {**SMALL, **spread_condition("strong")}, {**SMALL, **spread_condition("none")}
-    _fake_runs(tmp_path, "strong", strong, lambda t, s: t.learn_rate + 1e-6 * s)    # recovers the rate
+    t_strong = _fake_runs(tmp_path, "strong", strong, lambda t, s: t.learn_rate + 1e-6 * s)  # recovers the rate
     _fake_runs(tmp_path, "none", none, lambda t, s: t.prior * (1 + 0.01 * s))        # follows the prior
     runs = G.load_groundtruth_runs(tmp_path)
     assert sorted(runs.condition.unique()) == ["none", "strong"] and len(runs) == 6
@@ -106,6 +106,8 @@ def test_tables_from_runs(tmp_path):
     assert rec.loc["strong", "Spearman with true rate"].startswith("1.0000 ± 0.0000 (n=3)")
     assert rec.loc["strong", "cross-seed agreement"].startswith("1.000") and rec.loc["none", "seeds"] == 3
     assert rec.loc["none", "Spearman with true rate"] == ""
+    cv = pr[(pr.model == "trained") & (pr.condition == "strong")].cv
+    assert cv.iloc[0] == pytest.approx(t_strong.learn_rate.std(ddof=0) / t_strong.learn_rate.mean(), rel=1e-4)
     fol = G.follows_table(pr, "none").set_index("model")
     assert "learn rate" not in fol and fol.loc["trained", "prior"].startswith("1.0000")
     assert G.strongest(pr, "none", "V2", "as_intended") == ("prior", 1.0)
@@ -126,6 +128,15 @@ def test_tables_from_runs(tmp_path):
     assert any(s.startswith("strong spread, V2 as_intended (3 seeds): Spearman with the true learning rate +1.00")
                and "BKT +1.00" in s for s in lines)
     assert any(s.startswith("none spread") and "follow prior most (+1.00" in s for s in lines)
+
+    import matplotlib
+    matplotlib.use("Agg")
+    assert G.most_followed(pr, "none") == "prior" and G.most_followed(pr, "moderate") == ""
+    fig = G.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 5 and titles[1].endswith("ρ +1.00 (untr. " + f"{pr[(pr.condition == 'strong') & (pr.model == 'untrained')].learn_rate.mean():+.2f})")
+    assert titles[0].endswith("not run yet") and titles[4] == "BKT learn\nρ +1.00"
+    assert "not run yet" in G.condition_figure(runs, pr, "none", t, None).axes[4].get_title()
 
 
 def test_simconfig_of_reads_the_matrix(tmp_path):

@@ -124,7 +124,8 @@ def load_groundtruth_runs(results_root="results") -> pd.DataFrame:
 
 def per_run(runs: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
     """One row per run and model (trained: best checkpoint; untrained: the noise floor): condition,
-    variant, flavour, seed, model, skills, and the Spearman of per-skill `col` with each true
+    variant, flavour, seed, model, skills, `cv` (coefficient of variation of per-skill `col` across
+    skills: how far apart the gains are, whatever they follow) and the Spearman of per-skill `col` with each true
     quantity (columns named as TRUTH_COLUMNS' keys). The truth is re-simulated from each run's own
     ``synthetic`` settings."""
     truths: dict[str, pd.DataFrame] = {}
@@ -136,10 +137,11 @@ def per_run(runs: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> 
             tabs = read_skill_tables([r.dir], untrained=untrained)
             if not tabs:
                 continue
-            n_ok = int((tabs[0].n >= min_n).sum())
+            g = tabs[0].loc[tabs[0].n >= min_n, col]
+            cv = float(g.std(ddof=0) / abs(g.mean())) if len(g) and g.mean() != 0 else np.nan
             rows.append({"condition": r.condition, "variant": r.variant, "flavour": r.flavour, "seed": r.seed,
-                         "model": model, "skills": n_ok, "dir": r.dir, **follows(tabs[0], truth, col, min_n)})
-    cols = ["condition", "variant", "flavour", "seed", "model", "skills", "dir", *TRUTH_COLUMNS]
+                         "model": model, "skills": len(g), "cv": cv, "dir": r.dir, **follows(tabs[0], truth, col, min_n)})
+    cols = ["condition", "variant", "flavour", "seed", "model", "skills", "cv", "dir", *TRUTH_COLUMNS]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -177,8 +179,9 @@ def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min
 
 def recovery_table(pr: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
     """Per condition, variant and flavour: Spearman of per-skill mean gains with the true learning
-    rates, trained and untrained (the noise floor), mean ± sd over seeds (n = seeds), and the
-    cross-seed agreement of the per-skill gains (mean pairwise Spearman), trained and untrained."""
+    rates, trained and untrained (the noise floor), mean ± sd over seeds (n = seeds), the CV of the
+    per-skill gains across skills, and the cross-seed agreement of the per-skill gains (mean
+    pairwise Spearman), trained and untrained."""
     rows = []
     for (c, v, fl), g in pr.groupby(["condition", "variant", "flavour"], sort=False):
         tr, un = g[g.model == "trained"], g[g.model == "untrained"]
@@ -188,6 +191,7 @@ def recovery_table(pr: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20
             f"{a['mean']:.3f}" + (f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "") + f" ({a['pairs']} pairs)")
         rows.append({"condition": c, "variant": v, "flavour": fl, "seeds": len(tr),
                      "Spearman with true rate": _fmt(tr.learn_rate), "untrained": _fmt(un.learn_rate),
+                     "per-skill CV": _fmt(tr.cv), "untrained CV": _fmt(un.cv),
                      "cross-seed agreement": fmt(agree["trained"]), "untrained agreement": fmt(agree["untrained"])})
     return pd.DataFrame(rows)
 
@@ -236,3 +240,55 @@ def statements(pr: pd.DataFrame, ceil: pd.DataFrame) -> list[str]:
         s += f", untrained {ku:+.2f})."
         out.append(s)
     return out
+
+
+def most_followed(pr: pd.DataFrame, condition: str, model: str = "trained",
+                  refs: dict[str, str] = TRUTH_COLUMNS) -> str:
+    """The true quantity with the largest mean |Spearman| over every trained run of `condition`
+    ('' when there are none): the x axis of that condition's figure when the rates are all equal."""
+    g = pr[(pr.condition == condition) & (pr.model == model)]
+    means = g[list(refs)].abs().mean().dropna()
+    return str(means.idxmax()) if len(means) else ""
+
+
+def _z(v) -> np.ndarray:
+    v = np.asarray(v, float)
+    sd = np.nanstd(v)
+    return (v - np.nanmean(v)) / sd if sd > 0 else v * 0.0
+
+
+def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth: pd.DataFrame,
+                     bkt: pd.DataFrame | None, x: str = "learn_rate", col: str = "gain_own_mean", min_n: int = 20):
+    """One panel per variant and flavour, and BKT: per-skill mean gain (z-scored within each run, so
+    seeds share a scale) against the true per-skill `x`; trained seeds in colour, the untrained
+    models in grey; BKT's learn rate (z-scored) in the last panel. Titles give the mean Spearman."""
+    import matplotlib.pyplot as plt
+
+    from .figures import FLAVOUR_COLOURS
+    groups = [(v, fl) for v in VARIANTS for fl in FLAVOURS]
+    fig, axes = plt.subplots(1, len(groups) + 1, figsize=(7.2, 2.1), sharey=True, sharex=True)
+    sel = runs[runs.condition == condition] if len(runs) else runs
+    for ax, (v, fl) in zip(axes, groups):
+        g = sel[(sel.variant == v) & (sel.flavour == fl)] if len(sel) else sel
+        for untrained, colour, size in ((True, "0.7", 6), (False, FLAVOUR_COLOURS[fl], 8)):
+            for t in read_skill_tables(g.dir if len(g) else [], untrained=untrained):
+                m = t[t.n >= min_n].merge(truth, on="skill")
+                ax.scatter(m[x], _z(m[col]), s=size, color=colour, alpha=0.6, lw=0)
+        p = pr[(pr.condition == condition) & (pr.variant == v) & (pr.flavour == fl)]
+        rho = {m: p[p.model == m][x].mean() for m in ("trained", "untrained")}
+        ax.set_title(f"{v} {fl.replace('_', ' ')}\nρ {rho['trained']:+.2f} (untr. {rho['untrained']:+.2f})"
+                     if len(p) else f"{v} {fl.replace('_', ' ')}\nnot run yet", fontsize=7)
+    ax = axes[-1]
+    if bkt is not None:
+        m = truth.merge(bkt, on="skill")
+        m = m[m.train_attempts >= min_n]
+        ax.scatter(m[x], _z(m.bkt_learn), s=8, color="k")
+        ax.set_title(f"BKT learn\nρ {spearman(m.bkt_learn, m[x]):+.2f}", fontsize=7)
+    else:
+        ax.set_title("BKT\nnot run yet", fontsize=7)
+    axes[0].set_ylabel("per-skill value (z)", fontsize=7)
+    for ax in axes:
+        ax.tick_params(labelsize=6)
+        ax.set_xlabel(f"true {TRUTH_COLUMNS[x]}", fontsize=7)
+    fig.tight_layout()
+    return fig
