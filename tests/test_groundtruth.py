@@ -117,7 +117,7 @@ def test_tables_from_runs(tmp_path):
     t = G.truth_table(strong)
     b = tmp_path / "synthetic" / "bkt-baseline-gt-strong" / "seed0"
     b.mkdir(parents=True)
-    pd.DataFrame({"skill": t.skill, "train_attempts": 100, "bkt_learn": t.learn_rate, "bkt_guess": t.guess,
+    pd.DataFrame({"skill": t.skill, "train_attempts": 100, "train_accuracy": 0.5, "bkt_learn": t.learn_rate, "bkt_guess": t.guess,
                   "bkt_slip": -t.slip, "bkt_prior": t.prior}).to_csv(b / "skill_params.csv", index=False)
     ceil = G.ceilings(tmp_path, {"strong": strong, "none": none}.get, conditions=("none", "strong"))
     ceil = ceil.set_index("condition")
@@ -137,6 +137,9 @@ def test_tables_from_runs(tmp_path):
     assert len(titles) == 5 and titles[1].endswith("ρ +1.00 (untr. " + f"{pr[(pr.condition == 'strong') & (pr.model == 'untrained')].learn_rate.mean():+.2f})")
     assert titles[0].endswith("not run yet") and titles[4] == "BKT learn\nρ +1.00"
     assert "not run yet" in G.condition_figure(runs, pr, "none", t, None).axes[4].get_title()
+    # BKT's table has its own train_accuracy: the truth's is the x axis
+    fig = G.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"), x="train_accuracy")
+    assert fig.axes[4].get_title() == f"BKT learn\nρ {G.spearman(t.learn_rate, t.train_accuracy):+.2f}"
 
 
 def test_simconfig_of_reads_the_matrix(tmp_path):

@@ -167,7 +167,7 @@ def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min
                "learning-curve slope ~ rate": spearman(slope, t.learn_rate)}
         b = bkt_params(results_root, c)
         if b is not None:
-            m = t.merge(b, on="skill")
+            m = t.merge(b.drop(columns=[c for c in b if c in t and c != "skill"]), on="skill")
             m = m[m.train_attempts >= min_n]
             row.update({"BKT learn ~ rate": spearman(m.bkt_learn, m.learn_rate),
                         "BKT guess ~ guess": spearman(m.bkt_guess, m.guess),
@@ -231,7 +231,7 @@ def statements(pr: pd.DataFrame, ceil: pd.DataFrame) -> list[str]:
         k, rho = strongest(pr, c, v, fl)
         if not k:
             continue
-        s = f"{c} spread, {v} {fl} ({len(tr)} seeds): "
+        s = f"{c} spread, {v} {fl} ({len(tr)} seed{'' if len(tr) == 1 else 's'}): "
         if c != "none":
             s += (f"Spearman with the true learning rate {tr.learn_rate.mean():+.2f} "
                   f"(untrained {un.learn_rate.mean():+.2f}; BKT {bkt.get(c, np.nan):+.2f}); ")
@@ -280,7 +280,7 @@ def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth
                      if len(p) else f"{v} {fl.replace('_', ' ')}\nnot run yet", fontsize=7)
     ax = axes[-1]
     if bkt is not None:
-        m = truth.merge(bkt, on="skill")
+        m = truth.merge(bkt.drop(columns=[c for c in bkt if c in truth and c != "skill"]), on="skill")
         m = m[m.train_attempts >= min_n]
         ax.scatter(m[x], _z(m.bkt_learn), s=8, color="k")
         ax.set_title(f"BKT learn\nρ {spearman(m.bkt_learn, m[x]):+.2f}", fontsize=7)
