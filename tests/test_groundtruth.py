@@ -128,6 +128,8 @@ def test_tables_from_runs(tmp_path):
     assert any(s.startswith("strong spread, V2 as_intended (3 seeds): Spearman with the true learning rate +1.00")
                and "BKT +1.00" in s for s in lines)
     assert any(s.startswith("none spread") and "follow prior most (+1.00" in s for s in lines)
+    weak = G.statements(pr.assign(**{c: pr[c] * 0.2 for c in G.TRUTH_COLUMNS}), ceil.reset_index())
+    assert any(s.startswith("none spread") and "no true quantity clearly (largest: prior (+0.20" in s for s in weak)
 
     import matplotlib
     matplotlib.use("Agg")

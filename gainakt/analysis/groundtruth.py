@@ -221,8 +221,9 @@ def strongest(pr: pd.DataFrame, condition: str, variant: str, flavour: str, mode
     return k, float(means[k])
 
 
-def statements(pr: pd.DataFrame, ceil: pd.DataFrame) -> list[str]:
-    """Plain sentences, one per condition, variant and flavour, saying what the trained gains track,
+def statements(pr: pd.DataFrame, ceil: pd.DataFrame, clear: float = 0.3) -> list[str]:
+    """Plain sentences, one per condition, variant and flavour, saying what the trained gains track
+    (the true quantity with the largest mean |Spearman|, named as followed only from `clear` up),
     each beside its noise floor and the BKT ceiling."""
     out = []
     bkt = ceil.set_index("condition")["BKT learn ~ rate"] if "BKT learn ~ rate" in ceil else pd.Series(dtype=float)
@@ -235,9 +236,10 @@ def statements(pr: pd.DataFrame, ceil: pd.DataFrame) -> list[str]:
         if c != "none":
             s += (f"Spearman with the true learning rate {tr.learn_rate.mean():+.2f} "
                   f"(untrained {un.learn_rate.mean():+.2f}; BKT {bkt.get(c, np.nan):+.2f}); ")
-        s += f"the gains follow {TRUTH_COLUMNS[k]} most ({rho:+.2f}"
         ku = un[k].mean() if len(un) else np.nan
-        s += f", untrained {ku:+.2f})."
+        s += (f"the gains follow {TRUTH_COLUMNS[k]} most" if abs(rho) >= clear else
+              f"the gains follow no true quantity clearly (largest: {TRUTH_COLUMNS[k]}")
+        s += f" ({rho:+.2f}, untrained {ku:+.2f})" + ("." if abs(rho) >= clear else ").")
         out.append(s)
     return out
 
@@ -289,6 +291,6 @@ def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth
     axes[0].set_ylabel("per-skill value (z)", fontsize=7)
     for ax in axes:
         ax.tick_params(labelsize=6)
-        ax.set_xlabel(f"true {TRUTH_COLUMNS[x]}", fontsize=7)
+        ax.set_xlabel("accuracy (train)" if x == "train_accuracy" else f"true {TRUTH_COLUMNS[x]}", fontsize=7)
     fig.tight_layout()
     return fig
