@@ -1,0 +1,296 @@
+"""Ground truth: do learned per-skill gains recover the simulator's true per-skill learning rates?
+
+The runs of experiments.yml tag ``groundtruth`` train on simulated learners (`gainakt.synthetic`)
+under three conditions of the true learning-rate spread (label ``gt-<condition>``); guess, slip,
+prior and difficulty differ by skill and are the same in every condition. For each run this module
+compares the per-skill mean gains (``skill_gains.csv``, best checkpoint, test split) and those of
+the untrained model of the same configuration (``skill_gains_untrained.csv``: the noise floor) with
+the truth, re-simulated from the run's own ``synthetic`` settings. BKT fitted on the same data
+(``results/synthetic/bkt-baseline-gt-<condition>/seed0/skill_params.csv``) is the ceiling.
+
+Only skills with at least `min_n` test interactions enter a statistic (default 20, as
+`gainakt.analysis.gains`). A Spearman correlation with a constant (the true rates of condition
+``none``) is undefined (NaN): there, the question is instead how much stable per-skill difference
+the model shows (cross-seed agreement) and which true quantity it follows.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..synthetic import LEARN_RATE_SPREADS, SimConfig, simulate
+from .gains import _fmt, cross_seed_agreement, read_skill_tables
+
+CONDITIONS = tuple(LEARN_RATE_SPREADS)             # none, moderate, strong
+TAG = "groundtruth"
+VARIANTS = ("V2", "V3")
+FLAVOURS = ("as_run", "as_intended")
+# What a per-skill gain could follow instead of the learning rate: true column -> display name.
+TRUTH_COLUMNS = {"learn_rate": "learn rate", "guess": "guess", "slip": "slip", "prior": "prior",
+                 "difficulty": "difficulty", "train_accuracy": "accuracy (training folds)"}
+
+
+def label_of(condition: str) -> str:
+    return f"gt-{condition}"
+
+
+def simconfig_of(condition: str, matrix="experiments.yml") -> dict:
+    """The SimConfig overrides experiments.yml gives condition `condition` (one source of truth for
+    the data of the GainAKT runs and of BKT); an error if the matrix has none or several."""
+    from ..matrix import expand
+    if condition not in CONDITIONS:
+        raise ValueError(f"unknown condition {condition!r}; allowed: {', '.join(CONDITIONS)}")
+    path = Path(matrix)
+    if not path.is_absolute() and not path.exists():
+        path = Path(__file__).resolve().parents[2] / path
+    found = {repr(sorted(r.params.get("synthetic", {}).items())): r.params.get("synthetic", {})
+             for r in expand(path) if TAG in r.tags and r.name.endswith("-" + label_of(condition))}
+    if len(found) != 1:
+        raise ValueError(f"{path}: expected one 'synthetic' setting for tag {TAG} label "
+                         f"{label_of(condition)}, found {len(found)}")
+    return next(iter(found.values()))
+
+
+def truth_table(synthetic: dict) -> pd.DataFrame:
+    """Per skill: the true learn_rate, difficulty, prior, guess, slip of SimConfig(**synthetic), and
+    the accuracy and number of interactions on the training folds (students with fold >= 0)."""
+    students, truth = simulate(SimConfig(**synthetic))
+    C = len(truth["learn_rate"])
+    train = [s for s in students if s.fold >= 0]
+    sk = np.concatenate([s.skills for s in train])
+    r = np.concatenate([s.responses for s in train])
+    n = np.bincount(sk, minlength=C)
+    hits = np.bincount(sk, weights=r, minlength=C)
+    return pd.DataFrame({"skill": np.arange(C), **{k: truth[k] for k in ("learn_rate", "difficulty", "prior",
+                                                                          "guess", "slip")},
+                         "train_n": n, "train_accuracy": np.where(n > 0, hits / np.maximum(n, 1), np.nan)})
+
+
+def spearman(x, y) -> float:
+    """Spearman's rho, NaN when either side is constant or has fewer than 3 values."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return np.nan
+    return float(stats.spearmanr(x, y).statistic)
+
+
+def follows(gains: pd.DataFrame, truth: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20,
+            refs: dict[str, str] = TRUTH_COLUMNS) -> dict[str, float]:
+    """Spearman of one run's per-skill `col` with each true per-skill quantity (refs' keys), over the
+    skills with at least `min_n` interactions in the run's table."""
+    m = gains[["skill", "n", col]].merge(truth, on="skill")
+    m = m[m.n >= min_n]
+    return {c: spearman(m[col], m[c]) for c in refs}
+
+
+def learning_curve_slope(students, n_skills: int, early=(0, 2), late=(5, 15)) -> np.ndarray:
+    """Per skill: accuracy on a student's attempts `late` minus on attempts `early` (0-based attempt
+    number on that skill, half-open ranges), pooled over `students`: a model-free learning signal
+    of the data, [C] (NaN where a range has no attempt)."""
+    hits, counts = np.zeros((2, n_skills)), np.zeros((2, n_skills))
+    for s in students:
+        order = np.argsort(s.skills, kind="stable")
+        sk, r = s.skills[order], s.responses[order]
+        first = np.r_[True, sk[1:] != sk[:-1]]
+        attempt = np.arange(len(sk)) - np.flatnonzero(first)[np.cumsum(first) - 1]
+        for row, (lo, hi) in enumerate((early, late)):
+            sel = (attempt >= lo) & (attempt < hi)
+            np.add.at(hits[row], sk[sel], r[sel])
+            np.add.at(counts[row], sk[sel], 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acc = hits / counts
+    return acc[1] - acc[0]
+
+
+def _key(synthetic: dict) -> str:
+    return repr(sorted((synthetic or {}).items()))
+
+
+def load_groundtruth_runs(results_root="results") -> pd.DataFrame:
+    """Finished GainAKT runs of the ground-truth group (results/synthetic/<v>-<flavour>-gt-<c>/seed<k>),
+    one row each as `gainakt.analysis.runs.load_runs`, with a `condition` column."""
+    from .runs import load_runs
+    runs = load_runs(results_root, dataset="synthetic")
+    if not len(runs):
+        return runs.assign(condition=pd.Series(dtype=str))
+    cond = runs.label.map({label_of(c): c for c in CONDITIONS})
+    return runs.assign(condition=cond)[cond.notna()].reset_index(drop=True)
+
+
+def per_run(runs: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
+    """One row per run and model (trained: best checkpoint; untrained: the noise floor): condition,
+    variant, flavour, seed, model, skills, `cv` (coefficient of variation of per-skill `col` across
+    skills: how far apart the gains are, whatever they follow) and the Spearman of per-skill `col` with each true
+    quantity (columns named as TRUTH_COLUMNS' keys). The truth is re-simulated from each run's own
+    ``synthetic`` settings."""
+    truths: dict[str, pd.DataFrame] = {}
+    rows = []
+    for _, r in runs.iterrows():
+        syn = r.config.get("synthetic") or {}
+        truth = truths.setdefault(_key(syn), truth_table(syn))
+        for model, untrained in (("trained", False), ("untrained", True)):
+            tabs = read_skill_tables([r.dir], untrained=untrained)
+            if not tabs:
+                continue
+            g = tabs[0].loc[tabs[0].n >= min_n, col]
+            cv = float(g.std(ddof=0) / abs(g.mean())) if len(g) and g.mean() != 0 else np.nan
+            rows.append({"condition": r.condition, "variant": r.variant, "flavour": r.flavour, "seed": r.seed,
+                         "model": model, "skills": len(g), "cv": cv, "dir": r.dir, **follows(tabs[0], truth, col, min_n)})
+    cols = ["condition", "variant", "flavour", "seed", "model", "skills", "cv", "dir", *TRUTH_COLUMNS]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def bkt_params(results_root, condition: str) -> pd.DataFrame | None:
+    """BKT's per-skill parameters on condition `condition`'s data (seed 0), None if not run."""
+    from ..report import resolve
+    f = resolve(results_root) / "synthetic" / f"bkt-baseline-{label_of(condition)}" / "seed0" / "skill_params.csv"
+    return pd.read_csv(f) if f.is_file() else None
+
+
+def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min_n: int = 20) -> pd.DataFrame:
+    """Per condition: Spearman with the true learning rates of BKT's learn rate (the ceiling a
+    classical model reaches on the same data) and of the model-free learning-curve slope (accuracy
+    on attempts 5-14 minus attempts 0-1, training folds), and of BKT's guess, slip and prior with
+    the true ones. `synthetic_of(condition)` gives the condition's SimConfig overrides."""
+    rows = []
+    for c in conditions:
+        syn = synthetic_of(c)
+        students, truth = simulate(SimConfig(**syn))
+        t = truth_table(syn)
+        slope = learning_curve_slope([s for s in students if s.fold >= 0], len(t))
+        row = {"condition": c, "true rate max/min": float(t.learn_rate.max() / t.learn_rate.min()),
+               "learning-curve slope ~ rate": spearman(slope, t.learn_rate)}
+        b = bkt_params(results_root, c)
+        if b is not None:
+            m = t.merge(b.drop(columns=[c for c in b if c in t and c != "skill"]), on="skill")
+            m = m[m.train_attempts >= min_n]
+            row.update({"BKT learn ~ rate": spearman(m.bkt_learn, m.learn_rate),
+                        "BKT guess ~ guess": spearman(m.bkt_guess, m.guess),
+                        "BKT slip ~ slip": spearman(m.bkt_slip, m.slip),
+                        "BKT prior ~ prior": spearman(m.bkt_prior, m.prior)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def recovery_table(pr: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
+    """Per condition, variant and flavour: Spearman of per-skill mean gains with the true learning
+    rates, trained and untrained (the noise floor), mean ± sd over seeds (n = seeds), the CV of the
+    per-skill gains across skills, and the cross-seed agreement of the per-skill gains (mean
+    pairwise Spearman), trained and untrained."""
+    rows = []
+    for (c, v, fl), g in pr.groupby(["condition", "variant", "flavour"], sort=False):
+        tr, un = g[g.model == "trained"], g[g.model == "untrained"]
+        agree = {m: cross_seed_agreement(read_skill_tables(gg.dir, untrained=m == "untrained"), col, min_n)
+                 for m, gg in (("trained", tr), ("untrained", un))}
+        fmt = lambda a: "" if not np.isfinite(a["mean"]) else (  # noqa: E731
+            f"{a['mean']:.3f}" + (f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "") + f" ({a['pairs']} pairs)")
+        rows.append({"condition": c, "variant": v, "flavour": fl, "seeds": len(tr),
+                     "Spearman with true rate": _fmt(tr.learn_rate), "untrained": _fmt(un.learn_rate),
+                     "per-skill CV": _fmt(tr.cv), "untrained CV": _fmt(un.cv),
+                     "cross-seed agreement": fmt(agree["trained"]), "untrained agreement": fmt(agree["untrained"])})
+    return pd.DataFrame(rows)
+
+
+def follows_table(pr: pd.DataFrame, condition: str = "none", refs: dict[str, str] = TRUTH_COLUMNS) -> pd.DataFrame:
+    """For one condition: Spearman of per-skill mean gains with each true quantity, per variant,
+    flavour and model (trained, untrained), mean ± sd over seeds. Constant truths (the learning rate
+    in condition 'none') are left out."""
+    sel = pr[pr.condition == condition]
+    keep = [c for c in refs if sel[c].notna().any()]
+    rows = []
+    for (v, fl, m), g in sel.groupby(["variant", "flavour", "model"], sort=False):
+        rows.append({"variant": v, "flavour": fl, "model": m, "seeds": len(g),
+                     **{refs[c]: _fmt(g[c]) for c in keep}})
+    return pd.DataFrame(rows)
+
+
+def strongest(pr: pd.DataFrame, condition: str, variant: str, flavour: str, model: str = "trained",
+              refs: dict[str, str] = TRUTH_COLUMNS) -> tuple[str, float]:
+    """The true quantity (TRUTH_COLUMNS key) with the largest |mean Spearman over seeds| for one
+    group, and that mean; ('', nan) when the group has no runs."""
+    g = pr[(pr.condition == condition) & (pr.variant == variant) & (pr.flavour == flavour) & (pr.model == model)]
+    means = g[list(refs)].mean().dropna()
+    if means.empty:
+        return "", np.nan
+    k = means.abs().idxmax()
+    return k, float(means[k])
+
+
+def statements(pr: pd.DataFrame, ceil: pd.DataFrame, clear: float = 0.3) -> list[str]:
+    """Plain sentences, one per condition, variant and flavour, saying what the trained gains track
+    (the true quantity with the largest mean |Spearman|, named as followed only from `clear` up),
+    each beside its noise floor and the BKT ceiling."""
+    out = []
+    bkt = ceil.set_index("condition")["BKT learn ~ rate"] if "BKT learn ~ rate" in ceil else pd.Series(dtype=float)
+    for (c, v, fl), g in pr.groupby(["condition", "variant", "flavour"], sort=False):
+        tr, un = g[g.model == "trained"], g[g.model == "untrained"]
+        k, rho = strongest(pr, c, v, fl)
+        if not k:
+            continue
+        s = f"{c} spread, {v} {fl} ({len(tr)} seed{'' if len(tr) == 1 else 's'}): "
+        if c != "none":
+            s += (f"Spearman with the true learning rate {tr.learn_rate.mean():+.2f} "
+                  f"(untrained {un.learn_rate.mean():+.2f}; BKT {bkt.get(c, np.nan):+.2f}); ")
+        ku = un[k].mean() if len(un) else np.nan
+        s += (f"the gains follow {TRUTH_COLUMNS[k]} most" if abs(rho) >= clear else
+              f"the gains follow no true quantity clearly (largest: {TRUTH_COLUMNS[k]}")
+        s += f" ({rho:+.2f}, untrained {ku:+.2f})" + ("." if abs(rho) >= clear else ").")
+        out.append(s)
+    return out
+
+
+def most_followed(pr: pd.DataFrame, condition: str, model: str = "trained",
+                  refs: dict[str, str] = TRUTH_COLUMNS) -> str:
+    """The true quantity with the largest mean |Spearman| over every trained run of `condition`
+    ('' when there are none): the x axis of that condition's figure when the rates are all equal."""
+    g = pr[(pr.condition == condition) & (pr.model == model)]
+    means = g[list(refs)].abs().mean().dropna()
+    return str(means.idxmax()) if len(means) else ""
+
+
+def _z(v) -> np.ndarray:
+    v = np.asarray(v, float)
+    sd = np.nanstd(v)
+    return (v - np.nanmean(v)) / sd if sd > 0 else v * 0.0
+
+
+def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth: pd.DataFrame,
+                     bkt: pd.DataFrame | None, x: str = "learn_rate", col: str = "gain_own_mean", min_n: int = 20):
+    """One panel per variant and flavour, and BKT: per-skill mean gain (z-scored within each run, so
+    seeds share a scale) against the true per-skill `x`; trained seeds in colour, the untrained
+    models in grey; BKT's learn rate (z-scored) in the last panel. Titles give the mean Spearman."""
+    import matplotlib.pyplot as plt
+
+    from .figures import FLAVOUR_COLOURS
+    groups = [(v, fl) for v in VARIANTS for fl in FLAVOURS]
+    fig, axes = plt.subplots(1, len(groups) + 1, figsize=(7.2, 2.1), sharey=True, sharex=True)
+    sel = runs[runs.condition == condition] if len(runs) else runs
+    for ax, (v, fl) in zip(axes, groups):
+        g = sel[(sel.variant == v) & (sel.flavour == fl)] if len(sel) else sel
+        for untrained, colour, size in ((True, "0.7", 6), (False, FLAVOUR_COLOURS[fl], 8)):
+            for t in read_skill_tables(g.dir if len(g) else [], untrained=untrained):
+                m = t[t.n >= min_n].merge(truth, on="skill")
+                ax.scatter(m[x], _z(m[col]), s=size, color=colour, alpha=0.6, lw=0)
+        p = pr[(pr.condition == condition) & (pr.variant == v) & (pr.flavour == fl)]
+        rho = {m: p[p.model == m][x].mean() for m in ("trained", "untrained")}
+        ax.set_title(f"{v} {fl.replace('_', ' ')}\nρ {rho['trained']:+.2f} (untr. {rho['untrained']:+.2f})"
+                     if len(p) else f"{v} {fl.replace('_', ' ')}\nnot run yet", fontsize=7)
+    ax = axes[-1]
+    if bkt is not None:
+        m = truth.merge(bkt.drop(columns=[c for c in bkt if c in truth and c != "skill"]), on="skill")
+        m = m[m.train_attempts >= min_n]
+        ax.scatter(m[x], _z(m.bkt_learn), s=8, color="k")
+        ax.set_title(f"BKT learn\nρ {spearman(m.bkt_learn, m[x]):+.2f}", fontsize=7)
+    else:
+        ax.set_title("BKT\nnot run yet", fontsize=7)
+    axes[0].set_ylabel("per-skill value (z)", fontsize=7)
+    for ax in axes:
+        ax.tick_params(labelsize=6)
+        ax.set_xlabel("accuracy (train)" if x == "train_accuracy" else f"true {TRUTH_COLUMNS[x]}", fontsize=7)
+    fig.tight_layout()
+    return fig

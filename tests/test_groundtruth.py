@@ -1,0 +1,165 @@
+"""Ground truth: per-skill guess/slip and spread conditions of the simulator, and the analysis that
+compares learned per-skill gains with the true learning rates (small simulated data, fake runs)."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gainakt.analysis import groundtruth as G
+from gainakt.synthetic import SimConfig, load_ground_truth, simulate, spread_condition, write_dataset
+from gainakt.variants import make_config
+from test_analysis import _write_run
+
+SMALL = dict(n_students=200, n_skills=8, min_len=10, max_len=40, guess_spread=0.1, slip_spread=0.05)
+
+
+def test_guess_and_slip_differ_by_skill_only_when_asked():
+    _, flat = simulate(SimConfig(n_students=20, n_skills=6))
+    assert (flat["guess"] == 0.2).all() and (flat["slip"] == 0.1).all()
+    _, t = simulate(SimConfig(**SMALL))
+    assert np.ptp(t["guess"]) > 0.02 and ((t["guess"] >= 0.1) & (t["guess"] <= 0.3)).all()
+    assert ((t["slip"] >= 0.05) & (t["slip"] <= 0.15)).all()
+    # the other per-skill truths and the practice pattern do not move when guess and slip spread
+    st0, t0 = simulate(SimConfig(**{**SMALL, "guess_spread": 0.0, "slip_spread": 0.0}))
+    st1, _ = simulate(SimConfig(**SMALL))
+    for k in ("learn_rate", "difficulty", "prior"):
+        np.testing.assert_array_equal(t[k], t0[k])
+    assert [len(s.skills) for s in st0] == [len(s.skills) for s in st1]
+    with pytest.raises(ValueError, match="guess_spread"):
+        SimConfig(guess=0.1, guess_spread=0.2)
+
+
+def test_spread_conditions_keep_skill_order():
+    truths = {c: simulate(SimConfig(**SMALL, **spread_condition(c)))[1] for c in G.CONDITIONS}
+    assert np.ptp(truths["none"]["learn_rate"]) == 0
+    r = {c: truths[c]["learn_rate"] for c in ("moderate", "strong")}
+    assert r["moderate"].max() / r["moderate"].min() < r["strong"].max() / r["strong"].min() <= 10.0001
+    np.testing.assert_array_equal(np.argsort(r["moderate"]), np.argsort(r["strong"]))
+    for k in ("difficulty", "prior", "guess", "slip"):
+        np.testing.assert_array_equal(truths["none"][k], truths["strong"][k])
+    with pytest.raises(ValueError, match="allowed: none, moderate, strong"):
+        spread_condition("huge")
+
+
+def test_ground_truth_saved_per_skill(tmp_path):
+    cfg = SimConfig(**SMALL)
+    folder = write_dataset(tmp_path / "synthetic", cfg)
+    saved, truth = load_ground_truth(folder), simulate(cfg)[1]
+    np.testing.assert_allclose(saved["guess"], truth["guess"])
+    np.testing.assert_allclose(saved["slip"], truth["slip"])
+    # a file written before guess and slip were per skill reads back with the global values
+    js = json.loads((folder / "ground_truth.json").read_text())
+    del js["guess"], js["slip"]
+    (folder / "ground_truth.json").write_text(json.dumps(js))
+    old = load_ground_truth(folder)
+    assert old["guess"].tolist() == [cfg.guess] * cfg.n_skills
+
+
+def test_truth_table_and_spearman():
+    t = G.truth_table(SMALL)
+    assert list(t.skill) == list(range(8)) and set(G.TRUTH_COLUMNS) <= set(t.columns)
+    assert t.train_n.sum() > 0 and t.train_accuracy.between(0, 1).all()
+    assert np.isnan(G.spearman([1, 1, 1, 1], [1, 2, 3, 4])) and np.isnan(G.spearman([1, 2], [2, 1]))
+    assert G.spearman([1, 2, 3, 4], [10, 20, 30, 45]) == pytest.approx(1.0)
+    gains = pd.DataFrame({"skill": t.skill, "n": 50, "gain_own_mean": -t.guess})
+    f = G.follows(gains, t)
+    assert f["guess"] == pytest.approx(-1.0)
+    gains.loc[0, "n"] = 1          # a rare skill leaves the comparison
+    assert G.follows(gains, t.assign(guess=t.guess.where(t.skill > 0, 99)))["guess"] == pytest.approx(-1.0)
+
+
+def test_learning_curve_slope_orders_skills_by_rate():
+    cfg = SimConfig(n_students=1500, n_skills=6, seed=0, **spread_condition("strong"))
+    st, truth = simulate(cfg)
+    slope = G.learning_curve_slope(st, 6)
+    assert G.spearman(slope, truth["learn_rate"]) > 0.6
+
+
+def _fake_runs(root, condition, syn, gain_of, seeds=(0, 1, 2)):
+    """GainAKT run folders whose trained per-skill gains are gain_of(truth, seed), untrained noise."""
+    t = G.truth_table(syn)
+    rng = np.random.default_rng(7)
+    for v in ("V2",):
+        for seed in seeds:
+            cfg = make_config(v, "as_intended", dataset="synthetic", seed=seed, synthetic=syn)
+            d = _write_run(root, f"{v}-as_intended-{G.label_of(condition)}", cfg, test={"enc1_auc": 0.7})
+            base = pd.DataFrame({"skill": t.skill, "n": 50})
+            base.assign(gain_own_mean=gain_of(t, seed)).to_csv(d / "skill_gains.csv", index=False)
+            base.assign(gain_own_mean=rng.normal(size=len(t))).to_csv(d / "skill_gains_untrained.csv", index=False)
+    return t
+
+
+def test_tables_from_runs(tmp_path):
+    strong, none = {**SMALL, **spread_condition("strong")}, {**SMALL, **spread_condition("none")}
+    t_strong = _fake_runs(tmp_path, "strong", strong, lambda t, s: t.learn_rate + 1e-6 * s)  # recovers the rate
+    _fake_runs(tmp_path, "none", none, lambda t, s: t.prior * (1 + 0.01 * s))        # follows the prior
+    runs = G.load_groundtruth_runs(tmp_path)
+    assert sorted(runs.condition.unique()) == ["none", "strong"] and len(runs) == 6
+    pr = G.per_run(runs)
+    assert len(pr) == 12 and set(pr.model) == {"trained", "untrained"}
+    tr = pr[pr.model == "trained"].set_index("condition")
+    assert (tr.loc["strong", "learn_rate"] == 1.0).all() and tr.loc["none", "learn_rate"].isna().all()
+    assert (tr.loc["none", "prior"] == 1.0).all()
+
+    rec = G.recovery_table(pr).set_index("condition")
+    assert rec.loc["strong", "Spearman with true rate"].startswith("1.0000 ± 0.0000 (n=3)")
+    assert rec.loc["strong", "cross-seed agreement"].startswith("1.000") and rec.loc["none", "seeds"] == 3
+    assert rec.loc["none", "Spearman with true rate"] == ""
+    cv = pr[(pr.model == "trained") & (pr.condition == "strong")].cv
+    assert cv.iloc[0] == pytest.approx(t_strong.learn_rate.std(ddof=0) / t_strong.learn_rate.mean(), rel=1e-4)
+    fol = G.follows_table(pr, "none").set_index("model")
+    assert "learn rate" not in fol and fol.loc["trained", "prior"].startswith("1.0000")
+    assert G.strongest(pr, "none", "V2", "as_intended") == ("prior", 1.0)
+    assert G.strongest(pr, "moderate", "V2", "as_intended")[0] == ""
+
+    # BKT's per-skill parameters: a perfect learn rate on 'strong', none on 'none'
+    t = G.truth_table(strong)
+    b = tmp_path / "synthetic" / "bkt-baseline-gt-strong" / "seed0"
+    b.mkdir(parents=True)
+    pd.DataFrame({"skill": t.skill, "train_attempts": 100, "train_accuracy": 0.5, "bkt_learn": t.learn_rate, "bkt_guess": t.guess,
+                  "bkt_slip": -t.slip, "bkt_prior": t.prior}).to_csv(b / "skill_params.csv", index=False)
+    ceil = G.ceilings(tmp_path, {"strong": strong, "none": none}.get, conditions=("none", "strong"))
+    ceil = ceil.set_index("condition")
+    assert ceil.loc["strong", "BKT learn ~ rate"] == pytest.approx(1.0)
+    assert ceil.loc["strong", "BKT slip ~ slip"] == pytest.approx(-1.0)
+    assert np.isnan(ceil.loc["none", "BKT learn ~ rate"]) and np.isnan(ceil.loc["none", "learning-curve slope ~ rate"])
+    lines = G.statements(pr, ceil.reset_index())
+    assert any(s.startswith("strong spread, V2 as_intended (3 seeds): Spearman with the true learning rate +1.00")
+               and "BKT +1.00" in s for s in lines)
+    assert any(s.startswith("none spread") and "follow prior most (+1.00" in s for s in lines)
+    weak = G.statements(pr.assign(**{c: pr[c] * 0.2 for c in G.TRUTH_COLUMNS}), ceil.reset_index())
+    assert any(s.startswith("none spread") and "no true quantity clearly (largest: prior (+0.20" in s for s in weak)
+
+    import matplotlib
+    matplotlib.use("Agg")
+    assert G.most_followed(pr, "none") == "prior" and G.most_followed(pr, "moderate") == ""
+    fig = G.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 5 and titles[1].endswith("ρ +1.00 (untr. " + f"{pr[(pr.condition == 'strong') & (pr.model == 'untrained')].learn_rate.mean():+.2f})")
+    assert titles[0].endswith("not run yet") and titles[4] == "BKT learn\nρ +1.00"
+    assert "not run yet" in G.condition_figure(runs, pr, "none", t, None).axes[4].get_title()
+    # BKT's table has its own train_accuracy: the truth's is the x axis
+    fig = G.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"), x="train_accuracy")
+    assert fig.axes[4].get_title() == f"BKT learn\nρ {G.spearman(t.learn_rate, t.train_accuracy):+.2f}"
+
+
+def test_simconfig_of_reads_the_matrix(tmp_path):
+    m = tmp_path / "m.yml"
+    m.write_text("defaults: {dataset: synthetic, flavour: [as_run, as_intended], seeds: [0]}\nruns:\n"
+                 "  - {variant: V2, tags: [groundtruth], label: gt-none, synthetic: {n_skills: 5}}\n"
+                 "  - {variant: V3, tags: [groundtruth], label: gt-none, synthetic: {n_skills: 5}}\n"
+                 "  - {variant: V2, tags: [groundtruth], label: gt-strong, synthetic: {n_skills: 5}}\n"
+                 "  - {variant: V3, tags: [groundtruth], label: gt-strong, synthetic: {n_skills: 6}}\n")
+    assert G.simconfig_of("none", m) == {"n_skills": 5}
+    with pytest.raises(ValueError, match="found 2"):
+        G.simconfig_of("strong", m)
+    with pytest.raises(ValueError, match="found 0"):
+        G.simconfig_of("moderate", m)
+    with pytest.raises(ValueError, match="unknown condition"):
+        G.simconfig_of("wide", m)
+    # the project's own matrix: one setting per condition, differing only in the learning rates
+    syn = {c: G.simconfig_of(c) for c in G.CONDITIONS}
+    assert all({k: v for k, v in s.items() if not k.startswith("learn_rate")} ==
+               {k: v for k, v in syn["none"].items() if not k.startswith("learn_rate")} for s in syn.values())
+    assert all({k: s[k] for k in ("learn_rate_min", "learn_rate_max")} == spread_condition(c) for c, s in syn.items())
