@@ -26,7 +26,7 @@ from .gains import _fmt, cross_seed_agreement, read_skill_tables
 
 CONDITIONS = tuple(LEARN_RATE_SPREADS)             # none, moderate, strong
 TAG = "groundtruth"
-VARIANTS = ("V2", "V3")
+VARIANTS = ("V1", "V2", "V3")
 FLAVOURS = ("as_run", "as_intended")
 # What a per-skill gain could follow instead of the learning rate: true column -> display name.
 TRUTH_COLUMNS = {"learn_rate": "learn rate", "guess": "guess", "slip": "slip", "prior": "prior",
@@ -268,7 +268,12 @@ def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth
 
     from .figures import FLAVOUR_COLOURS
     groups = [(v, fl) for v in VARIANTS for fl in FLAVOURS]
-    fig, axes = plt.subplots(1, len(groups) + 1, figsize=(7.2, 2.1), sharey=True, sharex=True)
+    ncols = 4   # panels of about 1.8 in: variant x flavour, then BKT, on rows of four
+    nrows = -(-(len(groups) + 1) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(7.2, 2.2 * nrows), sharey=True, sharex=True, squeeze=False)
+    axes = list(grid.flat)[: len(groups) + 1]
+    for ax in list(grid.flat)[len(groups) + 1:]:
+        ax.axis("off")
     sel = runs[runs.condition == condition] if len(runs) else runs
     for ax, (v, fl) in zip(axes, groups):
         g = sel[(sel.variant == v) & (sel.flavour == fl)] if len(sel) else sel
@@ -288,7 +293,8 @@ def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth
         ax.set_title(f"BKT learn\nρ {spearman(m.bkt_learn, m[x]):+.2f}", fontsize=7)
     else:
         ax.set_title("BKT\nnot run yet", fontsize=7)
-    axes[0].set_ylabel("per-skill value (z)", fontsize=7)
+    for row in grid:
+        row[0].set_ylabel("per-skill value (z)", fontsize=7)
     for ax in axes:
         ax.tick_params(labelsize=6)
         ax.set_xlabel("accuracy (train)" if x == "train_accuracy" else f"true {TRUTH_COLUMNS[x]}", fontsize=7)
