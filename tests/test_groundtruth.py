@@ -135,13 +135,14 @@ def test_tables_from_runs(tmp_path):
     matplotlib.use("Agg")
     assert G.most_followed(pr, "none") == "prior" and G.most_followed(pr, "moderate") == ""
     fig = G.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"))
-    titles = [ax.get_title() for ax in fig.axes]
-    assert len(titles) == 5 and titles[1].endswith("ρ +1.00 (untr. " + f"{pr[(pr.condition == 'strong') & (pr.model == 'untrained')].learn_rate.mean():+.2f})")
-    assert titles[0].endswith("not run yet") and titles[4] == "BKT learn\nρ +1.00"
-    assert "not run yet" in G.condition_figure(runs, pr, "none", t, None).axes[4].get_title()
+    titles = [ax.get_title() for ax in fig.axes][:7]   # V1-V3 x 2 flavours, then BKT (an 8th panel is off)
+    untrained = pr[(pr.condition == 'strong') & (pr.model == 'untrained')].learn_rate.mean()
+    assert titles[3] == "V2 as intended\nρ +1.00 (untr. " + f"{untrained:+.2f})"
+    assert titles[2].endswith("not run yet") and titles[6] == "BKT learn\nρ +1.00"
+    assert "not run yet" in G.condition_figure(runs, pr, "none", t, None).axes[6].get_title()
     # BKT's table has its own train_accuracy: the truth's is the x axis
     fig = G.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"), x="train_accuracy")
-    assert fig.axes[4].get_title() == f"BKT learn\nρ {G.spearman(t.learn_rate, t.train_accuracy):+.2f}"
+    assert fig.axes[6].get_title() == f"BKT learn\nρ {G.spearman(t.learn_rate, t.train_accuracy):+.2f}"
 
 
 def test_simconfig_of_reads_the_matrix(tmp_path):
