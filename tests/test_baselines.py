@@ -167,6 +167,9 @@ def test_baseline_table_means_and_sds_over_seeds(tiny_data, tmp_path):
             dataset=tiny_data, log=lambda *a: None)
     run(Config(model="bkt", **TINY), tmp_path / "synthetic" / "bkt-baseline" / "seed0", dataset=tiny_data,
         log=lambda *a: None)
+    labelled = tmp_path / "synthetic" / "bkt-baseline-gt-none" / "seed0"   # a baseline with a label
+    labelled.mkdir(parents=True)
+    (labelled / "metrics.json").write_text((tmp_path / "synthetic" / "bkt-baseline" / "seed0" / "metrics.json").read_text())
     t = baseline_table(tmp_path).set_index("model")
     aucs = [json.loads((tmp_path / "synthetic" / "dkt-baseline" / f"seed{s}" / "metrics.json").read_text())
             ["test"]["enc1_auc"] for s in (0, 1)]
@@ -182,6 +185,7 @@ def test_baseline_table_means_and_sds_over_seeds(tiny_data, tmp_path):
     c = comparison_table(tmp_path, "synthetic").set_index("model")
     assert c.loc["V1-as_run-small Encoder 2", "test_auc_mean"] == pytest.approx(0.8)
     assert c.loc["dkt", "test_auc_mean"] == t.loc["dkt", "test_auc_mean"]
+    assert not any(m.startswith("bkt-baseline-gt-none") for m in c.index)   # not read as a GainAKT run
 
 
 def test_cli_bad_input_is_one_line(tmp_path, capsys):

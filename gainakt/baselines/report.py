@@ -67,14 +67,14 @@ def skill_params(results_dir: str | Path, dataset: str, seed: int = 0) -> pd.Dat
 
 
 def gainakt_runs(results_dir: str | Path = "results") -> pd.DataFrame:
-    """Encoder 1 and Encoder 2 of every GainAKT3Exp run under results/ (folders not ending in
-    -baseline), one row per run and encoder, with the same columns as `baseline_runs`."""
+    """Encoder 1 and Encoder 2 of every GainAKT3Exp run under results/ (baselines, whose metrics.json
+    names their model, left out), one row per run and encoder, with the same columns as `baseline_runs`."""
     rows = []
     for f in sorted(Path(results_dir).glob("*/*/seed*/metrics.json")):
         name = f.parent.parent.name
-        if name.endswith("-baseline"):
-            continue
         m = json.loads(f.read_text())
+        if "model" in m:   # a baseline run (also one with a label, e.g. bkt-baseline-gt-none)
+            continue
         for enc, label in (("enc1", "Encoder 1"), ("enc2", "Encoder 2")):
             rows.append({"dataset": f.parents[2].name, "model": f"{name} {label}",
                          "seed": int(f.parent.name.removeprefix("seed")),
