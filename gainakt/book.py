@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 
 from . import PACKAGE_ROOT
-from .matrix import MatrixError, expand, select, status
+from .matrix import MatrixError, expand
+from .selection import select, status
 
 
 

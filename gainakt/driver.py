@@ -22,7 +22,8 @@ from .atomic import write_json_atomic
 from .executors import Progress, run_dask, run_local
 from .faults import pause_after_plan
 from .locks import read_lock
-from .matrix import Run, run_state
+from .matrix import Run
+from .selection import run_state
 from .runner import RunResult
 
 __all__ = ["drive", "DriveReport", "format_table"]

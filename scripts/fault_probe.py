@@ -465,7 +465,7 @@ def _(ctx):
 @case("drivers", "driver SIGKILLed mid-run, then restarted")
 def _(ctx):
     from gainakt.locks import process_alive
-    from gainakt.matrix import run_state
+    from gainakt.selection import run_state
     root, r = _driver_root(ctx, 60.0)
     d = _driver(root)
     try:
@@ -493,7 +493,7 @@ def _driver_with_fast_run(root):
 
 @case("drivers", "pool worker SIGKILLed mid-run (fault injection)")
 def _(ctx):
-    from gainakt.matrix import run_state
+    from gainakt.selection import run_state
     root, r = _driver_root(ctx, 0.2)
     kill = root / "kill-me"
     kill.write_text(r.key)

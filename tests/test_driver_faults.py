@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from gainakt.locks import acquire_lock, lock_is_live, process_alive, read_lock
-from gainakt.matrix import expand, run_state
+from gainakt.matrix import expand
+from gainakt.selection import run_state
 from run_fixtures import REPO, TINY, new_root
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")

@@ -23,7 +23,8 @@ import pytest
 from gainakt import driver
 from gainakt.book import main as book_main
 from gainakt.driver import drive
-from gainakt.matrix import expand, status
+from gainakt.matrix import expand
+from gainakt.selection import status
 from run_fixtures import FAILING, REPO, TINY, new_root, small_matrix
 
 NOTEBOOKS = [

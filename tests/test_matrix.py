@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from gainakt.atomic import atomic_dir, clean_stale_tmp, write_json_atomic, write_text_atomic
-from gainakt.matrix import MatrixError, Run, expand, select, status
+from gainakt.matrix import MatrixError, Run, expand
+from gainakt.selection import select, status
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from gainakt import runner
 from gainakt.locks import LOCK_STALE_AFTER_S, acquire_lock, break_lock, lock_is_live, read_lock
-from gainakt.matrix import Run, expand, status
+from gainakt.matrix import Run, expand
+from gainakt.selection import status
 from gainakt.runner import execute_run
 from run_fixtures import FAILING, TINY, new_root, small_matrix
 

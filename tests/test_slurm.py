@@ -26,7 +26,8 @@ import pytest
 
 from gainakt.book import main as book_main
 from gainakt.driver import drive
-from gainakt.matrix import expand, status
+from gainakt.matrix import expand
+from gainakt.selection import status
 from run_fixtures import REPO, new_root, small_matrix
 
 SCRIPT = REPO / "scripts" / "slurm_local.sh"
