@@ -303,7 +303,7 @@ def test_committed_baseline_runs_are_the_matrix_entries():
         diff = config_differences(json.loads(stored.read_text())["config"], asked)
         assert diff == {}, f"{r.key}: committed config differs from its entry: {diff}"
         checked += 1
-    assert checked == len(runs) == 27 + 3   # every baseline of the matrix is committed (+ BKT on 3 simulations)
+    assert checked == len(runs) == 27 + 5   # every baseline of the matrix is committed (+ BKT on 5 simulations)
 
 
 SWEEP = """\
