@@ -135,14 +135,47 @@ def test_tables_from_runs(tmp_path):
     matplotlib.use("Agg")
     assert G.most_followed(pr, "none") == "prior" and G.most_followed(pr, "moderate") == ""
     fig = G.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"))
-    titles = [ax.get_title() for ax in fig.axes][:7]   # V1-V3 x 2 flavours, then BKT (an 8th panel is off)
+    titles = [ax.get_title() for ax in fig.axes][:8]   # V1-V3 x 2 flavours, V6 as intended, then BKT
     untrained = pr[(pr.condition == 'strong') & (pr.model == 'untrained')].learn_rate.mean()
     assert titles[3] == "V2 as intended\nρ +1.00 (untr. " + f"{untrained:+.2f})"
-    assert titles[2].endswith("not run yet") and titles[6] == "BKT learn\nρ +1.00"
-    assert "not run yet" in G.condition_figure(runs, pr, "none", t, None).axes[6].get_title()
+    assert titles[2].endswith("not run yet") and titles[6] == "V6 as intended\nnot run yet"
+    assert titles[7] == "BKT learn\nρ +1.00"
+    assert "not run yet" in G.condition_figure(runs, pr, "none", t, None).axes[7].get_title()
     # BKT's table has its own train_accuracy: the truth's is the x axis
     fig = G.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"), x="train_accuracy")
-    assert fig.axes[6].get_title() == f"BKT learn\nρ {G.spearman(t.learn_rate, t.train_accuracy):+.2f}"
+    assert fig.axes[7].get_title() == f"BKT learn\nρ {G.spearman(t.learn_rate, t.train_accuracy):+.2f}"
+
+
+def test_labels_sizes_and_partial_given_accuracy(tmp_path):
+    assert G.parse_label("gt-moderate") == ("moderate", None) and G.label_of("moderate") == "gt-moderate"
+    assert G.parse_label("gt-moderate-n375") == ("moderate", 375) and G.label_of("moderate", 375) == "gt-moderate-n375"
+    assert G.parse_label("small") is None and G.parse_label("gt-wide") is None and G.parse_label("gt-none-x") is None
+    assert ("V6", "as_run") not in G.groups() and ("V6", "as_intended") in G.groups()
+    # gains that are per-skill accuracy carry nothing beyond it; gains that are the rate do
+    t = G.truth_table({**SMALL, "n_skills": 12, **spread_condition("strong")})
+    acc = pd.DataFrame({"skill": t.skill, "n": 50, "gain_own_mean": t.train_accuracy})
+    rate = acc.assign(gain_own_mean=t.learn_rate)
+    assert np.isnan(G.partial_given_accuracy(acc, t))     # accuracy explains them entirely
+    assert G.partial_given_accuracy(rate, t) > 0.5
+    assert np.isnan(G.partial_given_accuracy(rate, t.assign(learn_rate=0.1)))
+    # runs at another number of students are kept apart from the main comparison
+    syn = {**SMALL, **spread_condition("moderate")}
+    _fake_runs(tmp_path, "moderate", syn, lambda t, s: t.learn_rate)
+    small = {**syn, "n_students": 100}
+    tt = G.truth_table(small)
+    for seed in (0, 1):
+        cfg = make_config("V6", "as_intended", dataset="synthetic", seed=seed, synthetic=small)
+        from test_analysis import _write_run as write
+        d = write(tmp_path, f"V6-as_intended-{G.label_of('moderate', 100)}", cfg, test={"enc1_auc": 0.7})
+        base = pd.DataFrame({"skill": tt.skill, "n": 50})
+        base.assign(gain_own_mean=tt.learn_rate).to_csv(d / "skill_gains.csv", index=False)
+        base.assign(gain_own_mean=tt.prior).to_csv(d / "skill_gains_untrained.csv", index=False)
+    runs = G.load_groundtruth_runs(tmp_path)
+    assert sorted(set(runs.students)) == [100, SMALL["n_students"]] and len(runs) == 5
+    assert len(G.main_runs(runs)) == 3 and set(G.main_runs(runs).variant) == {"V2"}
+    sc = G.scale_table(G.per_run(runs), tmp_path, synthetic_of=lambda c, students=None: small if students == 100 else syn)
+    row = sc.set_index("students").loc[100]
+    assert row.variant == "V6" and row.seeds == 2 and row["Spearman with true rate"].startswith("1.0000")
 
 
 def test_simconfig_of_reads_the_matrix(tmp_path):

@@ -41,8 +41,11 @@ def partial_spearman(x, y, z) -> float:
     A = np.column_stack([np.ones_like(rz), rz])
     res = lambda v: v - A @ np.linalg.lstsq(A, v, rcond=None)[0]  # noqa: E731
     ex, ey = res(rx), res(ry)
-    den = np.sqrt((ex ** 2).sum() * (ey ** 2).sum())
-    return float((ex * ey).sum() / den) if den > 0 else np.nan
+    # a side that z explains entirely leaves rounding noise, not a residual: undefined, not a number
+    tiny = 1e-9 * len(rx) ** 2
+    if (ex ** 2).sum() < tiny or (ey ** 2).sum() < tiny:
+        return np.nan
+    return float((ex * ey).sum() / np.sqrt((ex ** 2).sum() * (ey ** 2).sum()))
 
 
 def external_validity(gains: pd.DataFrame, reference: pd.DataFrame, refs: dict[str, str],

@@ -1,8 +1,10 @@
 """Ground truth: do learned per-skill gains recover the simulator's true per-skill learning rates?
 
 The runs of experiments.yml tag ``groundtruth`` train on simulated learners (`gainakt.synthetic`)
-under three conditions of the true learning-rate spread (label ``gt-<condition>``); guess, slip,
-prior and difficulty differ by skill and are the same in every condition. For each run this module
+under three conditions of the true learning-rate spread (label ``gt-<condition>``, 1,500 students);
+guess, slip, prior and difficulty differ by skill and are the same in every condition. Labels
+``gt-<condition>-n<students>`` hold the same condition at another number of students (the scale
+check of the corrected model V6). For each run this module
 compares the per-skill mean gains (``skill_gains.csv``, best checkpoint, test split) and those of
 the untrained model of the same configuration (``skill_gains_untrained.csv``: the noise floor) with
 the truth, re-simulated from the run's own ``synthetic`` settings. BKT fitted on the same data
@@ -22,24 +24,47 @@ import pandas as pd
 from scipy import stats
 
 from ..synthetic import LEARN_RATE_SPREADS, SimConfig, simulate
-from .gains import _fmt, cross_seed_agreement, read_skill_tables
+from ..variants import BEYOND
+from .gains import _fmt, cross_seed_agreement, partial_spearman, read_skill_tables
 
 CONDITIONS = tuple(LEARN_RATE_SPREADS)             # none, moderate, strong
 TAG = "groundtruth"
-VARIANTS = ("V1", "V2", "V3")
+VARIANTS = ("V1", "V2", "V3", "V6")
 FLAVOURS = ("as_run", "as_intended")
+
+
+def groups() -> list[tuple[str, str]]:
+    """The (variant, flavour) pairs of the experiment: both flavours of the seeds' variants, only
+    as intended for the models beyond them (V6)."""
+    return [(v, fl) for v in VARIANTS for fl in FLAVOURS if not (v in BEYOND and fl != "as_intended")]
 # What a per-skill gain could follow instead of the learning rate: true column -> display name.
 TRUTH_COLUMNS = {"learn_rate": "learn rate", "guess": "guess", "slip": "slip", "prior": "prior",
                  "difficulty": "difficulty", "train_accuracy": "accuracy (training folds)"}
 
 
-def label_of(condition: str) -> str:
-    return f"gt-{condition}"
+def label_of(condition: str, students: int | None = None) -> str:
+    """The runs' label: 'gt-<condition>' for the main runs, 'gt-<condition>-n<students>' for the
+    scale check."""
+    return f"gt-{condition}" + ("" if students is None else f"-n{students}")
 
 
-def simconfig_of(condition: str, matrix="experiments.yml") -> dict:
-    """The SimConfig overrides experiments.yml gives condition `condition` (one source of truth for
-    the data of the GainAKT runs and of BKT); an error if the matrix has none or several."""
+def parse_label(label: str) -> tuple[str, int | None] | None:
+    """'gt-moderate' -> ('moderate', None): a main run; 'gt-moderate-n375' -> ('moderate', 375);
+    None for a label of another experiment."""
+    parts = str(label).split("-")
+    if len(parts) < 2 or parts[0] != "gt" or parts[1] not in CONDITIONS:
+        return None
+    if len(parts) == 2:
+        return parts[1], None
+    if len(parts) == 3 and parts[2][:1] == "n" and parts[2][1:].isdigit():
+        return parts[1], int(parts[2][1:])
+    return None
+
+
+def simconfig_of(condition: str, matrix="experiments.yml", students: int | None = None) -> dict:
+    """The SimConfig overrides experiments.yml gives condition `condition` at `students` students
+    (default: the main runs'), one source of truth for the data of the GainAKT runs and of BKT; an
+    error if the matrix has none or several."""
     from ..matrix import expand
     if condition not in CONDITIONS:
         raise ValueError(f"unknown condition {condition!r}; allowed: {', '.join(CONDITIONS)}")
@@ -47,10 +72,10 @@ def simconfig_of(condition: str, matrix="experiments.yml") -> dict:
     if not path.is_absolute() and not path.exists():
         path = Path(__file__).resolve().parents[2] / path
     found = {repr(sorted(r.params.get("synthetic", {}).items())): r.params.get("synthetic", {})
-             for r in expand(path) if TAG in r.tags and r.name.endswith("-" + label_of(condition))}
+             for r in expand(path) if TAG in r.tags and r.name.endswith("-" + label_of(condition, students))}
     if len(found) != 1:
         raise ValueError(f"{path}: expected one 'synthetic' setting for tag {TAG} label "
-                         f"{label_of(condition)}, found {len(found)}")
+                         f"{label_of(condition, students)}, found {len(found)}")
     return next(iter(found.values()))
 
 
@@ -88,6 +113,17 @@ def follows(gains: pd.DataFrame, truth: pd.DataFrame, col: str = "gain_own_mean"
     return {c: spearman(m[col], m[c]) for c in refs}
 
 
+def partial_given_accuracy(gains: pd.DataFrame, truth: pd.DataFrame, col: str = "gain_own_mean",
+                           min_n: int = 20, value: str = "learn_rate") -> float:
+    """Partial Spearman of one run's per-skill `col` with the true `value` given per-skill accuracy
+    on the training folds; NaN when the truth is constant (condition none)."""
+    m = gains[["skill", "n", col]].merge(truth, on="skill")
+    m = m[(m.n >= min_n) & m[col].notna() & m.train_accuracy.notna()]
+    if len(m) < 4 or np.ptp(m[value]) == 0 or np.ptp(m[col]) == 0:
+        return np.nan
+    return partial_spearman(m[col], m[value], m.train_accuracy)
+
+
 def learning_curve_slope(students, n_skills: int, early=(0, 2), late=(5, 15)) -> np.ndarray:
     """Per skill: accuracy on a student's attempts `late` minus on attempts `early` (0-based attempt
     number on that skill, half-open ranges), pooled over `students`: a model-free learning signal
@@ -112,22 +148,34 @@ def _key(synthetic: dict) -> str:
 
 
 def load_groundtruth_runs(results_root="results") -> pd.DataFrame:
-    """Finished GainAKT runs of the ground-truth group (results/synthetic/<v>-<flavour>-gt-<c>/seed<k>),
-    one row each as `gainakt.analysis.runs.load_runs`, with a `condition` column."""
+    """Finished GainAKT runs of the ground-truth group (results/synthetic/<v>-<flavour>-gt-<c>[-n<s>]/seed<k>),
+    one row each as `gainakt.analysis.runs.load_runs`, with columns `condition`, `students` (the
+    simulation's, from the run's config) and `main` (a run of the three conditions' comparison, not
+    of the scale check: its label has no ``-n<students>``)."""
     from .runs import load_runs
     runs = load_runs(results_root, dataset="synthetic")
     if not len(runs):
-        return runs.assign(condition=pd.Series(dtype=str))
-    cond = runs.label.map({label_of(c): c for c in CONDITIONS})
-    return runs.assign(condition=cond)[cond.notna()].reset_index(drop=True)
+        return runs.assign(condition=pd.Series(dtype=str), students=pd.Series(dtype=int),
+                           main=pd.Series(dtype=bool))
+    parsed = runs.label.map(parse_label)
+    runs = runs[parsed.notna()].reset_index(drop=True)
+    parsed = parsed[parsed.notna()].reset_index(drop=True)
+    students = [int((c.get("synthetic") or {}).get("n_students", SimConfig().n_students)) for c in runs.config]
+    return runs.assign(condition=parsed.str[0], students=students, main=parsed.str[1].isna())
+
+
+def main_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the three conditions' comparison (at 1,500 students), not the scale check's."""
+    return runs[runs.main].reset_index(drop=True) if len(runs) else runs
 
 
 def per_run(runs: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
     """One row per run and model (trained: best checkpoint; untrained: the noise floor): condition,
-    variant, flavour, seed, model, skills, `cv` (coefficient of variation of per-skill `col` across
-    skills: how far apart the gains are, whatever they follow) and the Spearman of per-skill `col` with each true
-    quantity (columns named as TRUTH_COLUMNS' keys). The truth is re-simulated from each run's own
-    ``synthetic`` settings."""
+    students, variant, flavour, seed, model, skills, `cv` (coefficient of variation of per-skill `col`
+    across skills: how far apart the gains are, whatever they follow), the Spearman of per-skill `col`
+    with each true quantity (columns named as TRUTH_COLUMNS' keys) and `partial`: the partial Spearman
+    with the true learning rate given per-skill training accuracy (what the gains know about learning
+    speed that accuracy does not). The truth is re-simulated from each run's own ``synthetic`` settings."""
     truths: dict[str, pd.DataFrame] = {}
     rows = []
     for _, r in runs.iterrows():
@@ -139,16 +187,21 @@ def per_run(runs: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> 
                 continue
             g = tabs[0].loc[tabs[0].n >= min_n, col]
             cv = float(g.std(ddof=0) / abs(g.mean())) if len(g) and g.mean() != 0 else np.nan
-            rows.append({"condition": r.condition, "variant": r.variant, "flavour": r.flavour, "seed": r.seed,
-                         "model": model, "skills": len(g), "cv": cv, "dir": r.dir, **follows(tabs[0], truth, col, min_n)})
-    cols = ["condition", "variant", "flavour", "seed", "model", "skills", "cv", "dir", *TRUTH_COLUMNS]
+            rows.append({"condition": r.condition, "students": r.students, "main": r.main, "variant": r.variant,
+                         "flavour": r.flavour, "seed": r.seed, "model": model, "skills": len(g), "cv": cv,
+                         "dir": r.dir, **follows(tabs[0], truth, col, min_n),
+                         "partial": partial_given_accuracy(tabs[0], truth, col, min_n)})
+    cols = ["condition", "students", "main", "variant", "flavour", "seed", "model", "skills", "cv", "dir",
+            *TRUTH_COLUMNS, "partial"]
     return pd.DataFrame(rows, columns=cols)
 
 
-def bkt_params(results_root, condition: str) -> pd.DataFrame | None:
-    """BKT's per-skill parameters on condition `condition`'s data (seed 0), None if not run."""
+def bkt_params(results_root, condition: str, students: int | None = None) -> pd.DataFrame | None:
+    """BKT's per-skill parameters on condition `condition`'s data at `students` students (seed 0),
+    None if not run."""
     from ..report import resolve
-    f = resolve(results_root) / "synthetic" / f"bkt-baseline-{label_of(condition)}" / "seed0" / "skill_params.csv"
+    f = (resolve(results_root) / "synthetic" / f"bkt-baseline-{label_of(condition, students)}" / "seed0"
+         / "skill_params.csv")
     return pd.read_csv(f) if f.is_file() else None
 
 
@@ -167,12 +220,45 @@ def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min
                "learning-curve slope ~ rate": spearman(slope, t.learn_rate)}
         b = bkt_params(results_root, c)
         if b is not None:
-            m = t.merge(b.drop(columns=[c for c in b if c in t and c != "skill"]), on="skill")
-            m = m[m.train_attempts >= min_n]
+            m = _with_bkt(t, b, min_n)
             row.update({"BKT learn ~ rate": spearman(m.bkt_learn, m.learn_rate),
+                        "BKT learn ~ rate | accuracy": _partial(m.bkt_learn, m.learn_rate, m.train_accuracy),
                         "BKT guess ~ guess": spearman(m.bkt_guess, m.guess),
                         "BKT slip ~ slip": spearman(m.bkt_slip, m.slip),
                         "BKT prior ~ prior": spearman(m.bkt_prior, m.prior)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _with_bkt(truth: pd.DataFrame, bkt: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """The truth table joined with BKT's per-skill parameters, skills with `min_n` training attempts."""
+    m = truth.merge(bkt.drop(columns=[c for c in bkt if c in truth and c != "skill"]), on="skill")
+    return m[m.train_attempts >= min_n]
+
+
+def _partial(x, y, z) -> float:
+    return partial_spearman(x, y, z) if np.ptp(np.asarray(y, float)) > 0 else np.nan
+
+
+def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "moderate",
+                synthetic_of=simconfig_of, min_n: int = 20) -> pd.DataFrame:
+    """Condition `condition` at each number of students that has runs: per variant and flavour, the
+    Spearman of per-skill mean gains with the true rates and its partial given accuracy (mean ± sd
+    over seeds), the untrained model's Spearman, and BKT's on the same data (the ceiling)."""
+    rows = []
+    sel = pr[pr.condition == condition]
+    for (n, v, fl), g in sel.groupby(["students", "variant", "flavour"], sort=True):
+        tr, un = g[g.model == "trained"], g[g.model == "untrained"]
+        row = {"students": int(n), "variant": v, "flavour": fl, "seeds": len(tr),
+               "Spearman with true rate": _fmt(tr.learn_rate), "partial | accuracy": _fmt(tr.partial),
+               "untrained": _fmt(un.learn_rate)}
+        main = bool(g.main.iloc[0]) if "main" in g else True
+        size = None if main else int(n)
+        b = bkt_params(results_root, condition, size)
+        if b is not None:
+            m = _with_bkt(truth_table(synthetic_of(condition, students=size)), b, min_n)
+            row.update({"BKT learn ~ rate": f"{spearman(m.bkt_learn, m.learn_rate):.3f}",
+                        "BKT partial | accuracy": f"{_partial(m.bkt_learn, m.learn_rate, m.train_accuracy):.3f}"})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -191,6 +277,7 @@ def recovery_table(pr: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20
             f"{a['mean']:.3f}" + (f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "") + f" ({a['pairs']} pairs)")
         rows.append({"condition": c, "variant": v, "flavour": fl, "seeds": len(tr),
                      "Spearman with true rate": _fmt(tr.learn_rate), "untrained": _fmt(un.learn_rate),
+                     "partial | accuracy": _fmt(tr.partial), "untrained partial": _fmt(un.partial),
                      "per-skill CV": _fmt(tr.cv), "untrained CV": _fmt(un.cv),
                      "cross-seed agreement": fmt(agree["trained"]), "untrained agreement": fmt(agree["untrained"])})
     return pd.DataFrame(rows)
@@ -267,15 +354,15 @@ def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth
     import matplotlib.pyplot as plt
 
     from .figures import FLAVOUR_COLOURS
-    groups = [(v, fl) for v in VARIANTS for fl in FLAVOURS]
+    groups_ = groups()
     ncols = 4   # panels of about 1.8 in: variant x flavour, then BKT, on rows of four
-    nrows = -(-(len(groups) + 1) // ncols)
+    nrows = -(-(len(groups_) + 1) // ncols)
     fig, grid = plt.subplots(nrows, ncols, figsize=(7.2, 2.2 * nrows), sharey=True, sharex=True, squeeze=False)
-    axes = list(grid.flat)[: len(groups) + 1]
-    for ax in list(grid.flat)[len(groups) + 1:]:
+    axes = list(grid.flat)[: len(groups_) + 1]
+    for ax in list(grid.flat)[len(groups_) + 1:]:
         ax.axis("off")
     sel = runs[runs.condition == condition] if len(runs) else runs
-    for ax, (v, fl) in zip(axes, groups):
+    for ax, (v, fl) in zip(axes, groups_):
         g = sel[(sel.variant == v) & (sel.flavour == fl)] if len(sel) else sel
         for untrained, colour, size in ((True, "0.7", 6), (False, FLAVOUR_COLOURS[fl], 8)):
             for t in read_skill_tables(g.dir if len(g) else [], untrained=untrained):
@@ -287,8 +374,7 @@ def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth
                      if len(p) else f"{v} {fl.replace('_', ' ')}\nnot run yet", fontsize=7)
     ax = axes[-1]
     if bkt is not None:
-        m = truth.merge(bkt.drop(columns=[c for c in bkt if c in truth and c != "skill"]), on="skill")
-        m = m[m.train_attempts >= min_n]
+        m = _with_bkt(truth, bkt, min_n)
         ax.scatter(m[x], _z(m.bkt_learn), s=8, color="k")
         ax.set_title(f"BKT learn\nρ {spearman(m.bkt_learn, m[x]):+.2f}", fontsize=7)
     else:
