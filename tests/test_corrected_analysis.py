@@ -41,3 +41,49 @@ def test_design_table_rows_agreement_and_external_validity(tmp_path):
     assert abs(float(t.loc[("V2", ""), "agreement"].split(" ")[0])) < 0.5
     assert "partial rho BKT learn | accuracy" in t.columns
     assert design_table(runs.iloc[:0], ref).empty
+
+
+def test_design_path_reads_the_ablation_rows_of_the_matrix():
+    from gainakt.analysis.corrected import design_path
+    t = design_path().set_index("ablation")
+    # every ablation row changes one V6 setting, back to the original's value or (tanh) beyond it
+    assert set(t.index) == {"sigmoid", "signed", "no_intercept", "clamps", "fixed_temperature", "curve_lr1"}
+    assert t.index.is_unique
+    assert t.loc["curve_lr1", "field"] == "curve_lr_multiplier" and t.loc["curve_lr1", "V6"] == 50.0
+    assert t.loc["curve_lr1", "ablation value"] == t.loc["curve_lr1", "original"] == 1.0
+    assert t.loc["signed", "ablation value"] == "tanh" and t.loc["signed", "original"] == "sigmoid"
+    assert all(t["what it is"].str.len() > 10)
+
+
+def test_checks_and_targets(tmp_path):
+    from gainakt.analysis.corrected import checks_table, targets_table
+    rng = np.random.default_rng(1)
+    C = 12
+    learn = np.linspace(0.05, 0.5, C)
+    rows = []
+    for seed in (42, 43, 44):
+        r = _run(tmp_path, "V6", "small", seed, learn + 0.01 * rng.standard_normal(C), rng.standard_normal(C), acc=0.72)
+        r.update({"valid_gain_skill_per_skill_cv": 0.5 + 0.01 * seed, "untrained_gain_skill_per_skill_cv": 0.1})
+        rows.append(r)
+    for seed in (42, 43):   # V1 as intended: only 2 seeds, so its target is pending
+        rows.append(_run(tmp_path, "V1", "small", seed, learn, learn, acc=0.71))
+    runs = pd.DataFrame(rows)
+    ck = checks_table(runs).set_index("variant")
+    assert ck.loc["V6", "per-skill CV of gains (untrained)"].startswith("0.1000 ± 0.0000 (n=3)")
+    assert ck.loc["V6", "per-skill CV of gains"].startswith("0.9300")
+
+    base = pd.DataFrame({"dataset": ["assist2015"] * 3, "model": ["pfa", "bkt", "dkt"],
+                         "test_auc_mean": [0.68, 0.70, 0.72]})
+    gt = pd.DataFrame({"variant": "V6", "flavour": "as_intended", "model": "trained", "condition": "moderate",
+                       "main": True, "learn_rate": [0.85, 0.9, 0.95], "partial": [0.5, 0.55, 0.6]})
+    t = targets_table(runs, base, gt)
+    e2 = t[t.target.str.startswith("Encoder 2")].iloc[0]
+    assert "(BKT)" in e2.target and e2.threshold == "0.700" and e2.status == "missed by 0.080"   # 0.62 < 0.70
+    e1 = t[t.target.str.startswith("Encoder 1")].iloc[0]
+    assert e1.threshold == "pending (V1 as intended: 2/3 seeds)" and e1.status == "pending (no reference)"
+    assert t[t.target.str.startswith("cross-seed")].status.iloc[0] == "met"
+    sims = t[t.target.str.startswith("simulated")].status.tolist()
+    assert sims == ["met", "missed by 0.050"]
+    # no ground truth and no baselines yet: pending, not an error
+    t0 = targets_table(runs, None, None)
+    assert t0.status.str.startswith("pending").sum() == 4

@@ -70,3 +70,119 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
                     row["partial rho BKT learn | accuracy"] = _ms(bkt["partial (given accuracy)"])
         out.append(row)
     return pd.DataFrame(out)
+
+
+# --- the design path: V6's switches, each ablated alone ---------------------------------------------
+
+def design_path(matrix="experiments.yml", dataset: str = "assist2015") -> pd.DataFrame:
+    """One row per ablation entry of experiments.yml (variant V6, label ``small-v6-<switch>``): the
+    Config field it changes, V6's value, the ablation's value, the original's (the Config default)
+    and the field's help text (what the switch is for)."""
+    import dataclasses
+    from pathlib import Path
+
+    from ..config import Config
+    from ..matrix import expand
+    from ..report import resolve
+    from ..variants import BEYOND
+
+    v6 = BEYOND["V6"].settings
+    helps = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(Config)}
+    rows, seen = [], set()
+    for r in expand(resolve(Path(matrix))):
+        label = r.name.removeprefix(f"{r.variant}-{r.flavour}-")
+        if r.variant != "V6" or r.dataset != dataset or not label.startswith(ABLATION_PREFIX) or label in seen:
+            continue
+        seen.add(label)
+        over = r.params.get("overrides", {})
+        for k in (k for k in over if k in v6 and over[k] != v6[k]):
+            rows.append({"ablation": label.removeprefix(ABLATION_PREFIX), "field": k, "V6": v6[k],
+                         "ablation value": over[k], "original": getattr(Config(), k), "what it is": helps.get(k, "")})
+    return pd.DataFrame(rows, columns=["ablation", "field", "V6", "ablation value", "original", "what it is"])
+
+
+# --- the seeds' own checks, each beside the untrained model ------------------------------------------
+
+CHECKS = {"gain_skill_per_skill_cv": "per-skill CV of gains", "gain_skill_response_ratio": "correct/incorrect ratio",
+          "mastery_corr_original": "mastery-response r (original)", "mastery_corr_target": "mastery-response r (read-out skill)",
+          "monotonicity_violations": "monotonicity violations"}
+
+
+def checks_table(runs: pd.DataFrame, dataset: str = "assist2015", checks: dict[str, str] = CHECKS) -> pd.DataFrame:
+    """Per configuration (as `design_table`): each of the seeds' checks on the validation split,
+    trained (best checkpoint) and untrained, mean ± sd over seeds."""
+    from .gains import _fmt
+    rows = []
+    for v, fl, label in configurations(runs, dataset):
+        g = _rows(runs, dataset, v, fl, label)
+        row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g)}
+        for m, name in checks.items():
+            row[name] = _fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
+            row[f"{name} (untrained)"] = _fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _rows(runs, dataset, v, fl, label):
+    return runs[(runs.dataset == dataset) & (runs.variant == v) & (runs.flavour == fl) & (runs.label == label)]
+
+
+def _switch(label: str) -> str:
+    return label.removeprefix(ABLATION_PREFIX) if label != "small" else ""
+
+
+# --- the issue's targets, each with its value and whether it is met ----------------------------------
+
+def _verdict(values, threshold: float, min_seeds: int = 3) -> tuple[str, str]:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
+    if v.size < min_seeds:
+        return (_ms(v) or "-"), f"pending ({v.size}/{min_seeds} seeds)"
+    return _ms(v), "met" if v.mean() >= threshold else f"missed by {threshold - v.mean():.3f}"
+
+
+def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt: pd.DataFrame | None = None,
+                  dataset: str = "assist2015", variant: str = "V6", label: str = "small",
+                  col: str = "gain_own_mean", min_n: int = 20, min_seeds: int = 3) -> pd.DataFrame:
+    """Issue 19's targets for `variant` (default V6): Encoder 2 test AUC against the best of PFA and
+    BKT (`baselines`: `gainakt.baselines.report.baseline_table`), Encoder 1 against V1 as intended,
+    cross-seed agreement at least 0.8, and on the simulated learners (`gt`: `groundtruth.per_run`)
+    the Spearman with the true rates at moderate spread at least 0.8 and its partial given accuracy
+    at least 0.6. Value: mean ± sd over seeds; status: met / missed by how much / pending."""
+    g = _rows(runs, dataset, variant, "as_intended", label) if len(runs) else runs
+    rows = []
+
+    def add(target, threshold, values, where, threshold_text=None):
+        value, status = _verdict(values, threshold, min_seeds) if np.isfinite(threshold) else (_ms(values), "pending (no reference)")
+        rows.append({"target": target, "threshold": threshold_text or (f"{threshold:.3f}" if np.isfinite(threshold) else "-"),
+                     "value": value, "status": status, "where": where})
+
+    best, name = np.nan, ""
+    if baselines is not None and len(baselines):
+        b = baselines[(baselines.dataset == dataset) & baselines.model.astype(str).isin(["pfa", "bkt"])]
+        if len(b):
+            i = b.test_auc_mean.idxmax()
+            best, name = float(b.test_auc_mean[i]), str(b.model[i]).upper()
+    add(f"Encoder 2 test AUC ≥ best of PFA and BKT{f' ({name})' if name else ''}", best,
+        g.get("test_enc2_auc", []), "Table 2")
+    v1 = _rows(runs, dataset, "V1", "as_intended", label) if len(runs) else runs
+    ref = float(v1.test_enc1_auc.mean()) if len(v1) >= min_seeds else np.nan
+    add("Encoder 1 test AUC ≥ V1 as intended", ref, g.get("test_enc1_auc", []), "Table 2",
+        None if np.isfinite(ref) else f"pending (V1 as intended: {len(v1)}/{min_seeds} seeds)")
+    a = cross_seed_agreement(read_skill_tables(g.dir if len(g) else []), col, min_n)
+    if len(g) < min_seeds or not np.isfinite(a["mean"]):
+        status = f"pending ({len(g)}/{min_seeds} seeds)"
+    else:
+        status = "met" if a["mean"] >= 0.8 else f"missed by {0.8 - a['mean']:.3f}"
+    rows.append({"target": "cross-seed agreement of per-skill mean gains ≥ 0.8", "threshold": "0.800",
+                 "value": "-" if not np.isfinite(a["mean"]) else f"{a['mean']:.3f}" + (
+                     f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "") + f" ({a['pairs']} pairs)",
+                 "status": status, "where": "Table 2"})
+    if gt is not None and len(gt):
+        sel = gt[(gt.variant == variant) & (gt.flavour == "as_intended") & (gt.model == "trained")
+                 & (gt.condition == "moderate")]
+        sel = sel[sel["main"]] if "main" in sel else sel
+    else:
+        sel = pd.DataFrame(columns=["learn_rate", "partial"])
+    add("simulated learners, moderate spread: Spearman with the true rates ≥ 0.8", 0.8, sel.learn_rate, "Table 5")
+    add("simulated learners, moderate spread: partial Spearman given accuracy ≥ 0.6", 0.6, sel.partial, "Table 5")
+    return pd.DataFrame(rows)

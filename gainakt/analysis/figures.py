@@ -23,11 +23,12 @@ def _no_runs():
     return fig
 
 
-def learning_curves(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015", ncols: int = 3):
+def learning_curves(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015", ncols: int = 3,
+                    variants=tuple(VARIANTS)):
     """Validation AUC per epoch of both encoders (Encoder 1 solid, Encoder 2 dashed), one panel
     per variant, one line per seed, colour by flavour; epoch 0 is the untrained model and a dot
     marks each run's best epoch (the checkpoint that is tested)."""
-    sel, variants = _select(runs, VARIANTS, label, dataset)
+    sel, variants = _select(runs, variants, label, dataset)
     if not variants:
         return _no_runs()
     nrows = int(np.ceil(len(variants) / ncols))

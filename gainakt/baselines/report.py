@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..report import resolve
+
 # Published pyKT test AUCs on assist2015 (pyKT's own evaluation: its windows and question/concept
 # handling, not ours; Liu et al. 2022, "pyKT: A Python Library to Benchmark Deep Learning based
 # Knowledge Tracing Models", NeurIPS Datasets and Benchmarks).
@@ -23,7 +25,7 @@ ORDER = ("skill_only", "pfa", "bkt", "dkt", "sakt")
 def baseline_runs(results_dir: str | Path = "results") -> pd.DataFrame:
     """One row per finished baseline run: dataset, model, seed, valid/test AUC and accuracy, seconds, converged."""
     rows = []
-    for f in sorted(Path(results_dir).glob("*/*-baseline/seed*/metrics.json")):
+    for f in sorted(resolve(results_dir).glob("*/*-baseline/seed*/metrics.json")):
         m = json.loads(f.read_text())
         seed_dir = f.parent
         rows.append({"dataset": seed_dir.parents[1].name, "model": m["model"],
@@ -56,7 +58,7 @@ def skill_params(results_dir: str | Path, dataset: str, seed: int = 0) -> pd.Dat
     """Per-skill parameters of the classical baselines on `dataset`, joined on skill."""
     out = None
     for model in ("skill_only", "pfa", "bkt"):
-        f = Path(results_dir) / dataset / f"{model}-baseline" / f"seed{seed}" / "skill_params.csv"
+        f = resolve(results_dir) / dataset / f"{model}-baseline" / f"seed{seed}" / "skill_params.csv"
         if not f.is_file():
             continue
         t = pd.read_csv(f)
@@ -70,7 +72,7 @@ def gainakt_runs(results_dir: str | Path = "results") -> pd.DataFrame:
     """Encoder 1 and Encoder 2 of every GainAKT3Exp run under results/ (baselines, whose metrics.json
     names their model, left out), one row per run and encoder, with the same columns as `baseline_runs`."""
     rows = []
-    for f in sorted(Path(results_dir).glob("*/*/seed*/metrics.json")):
+    for f in sorted(resolve(results_dir).glob("*/*/seed*/metrics.json")):
         name = f.parent.parent.name
         m = json.loads(f.read_text())
         if "model" in m:   # a baseline run (also one with a label, e.g. bkt-baseline-gt-none)
