@@ -26,8 +26,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gainakt.driver import drive  # noqa: E402
-from gainakt.matrix import expand  # noqa: E402
+from gainakt.pipeline.driver import drive  # noqa: E402
+from gainakt.pipeline.matrix import expand  # noqa: E402
 
 FIXTURE = REPO / "tests" / "fixtures" / "tiny_run.ipynb"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from gainakt.config import Config
-from gainakt.matrix import load_matrix
+from gainakt.pipeline.matrix import load_matrix
 
 REPO = Path(__file__).resolve().parents[1]
 _SIZE_KEYS = ("d_model", "n_blocks", "n_heads", "d_ff", "batch_size")

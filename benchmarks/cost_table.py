@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gainakt import data as kt_data
-from gainakt.matrix import expand
+from gainakt.pipeline.matrix import expand
 from gainakt.variants import make_config
 
 REPO = Path(__file__).resolve().parents[1]

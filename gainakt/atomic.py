@@ -53,7 +53,7 @@ def _tmp_is_stale(p: Path) -> bool:
     """A temporary file of this module is stale if its writer (the pid in its name) is gone, or,
     without a pid, if it is older than STALE_TMP_AGE_S. Our own process's files are never stale
     (an interrupted write of ours removes its file itself)."""
-    from .locks import process_alive
+    from .pipeline.locks import process_alive
     m = re.search(r"\.p(\d+)-[^.]*\.tmp$", p.name)
     if m:
         pid = int(m.group(1))

@@ -10,8 +10,8 @@
 
 Selection flags (``--variant``, ``--dataset``, ``--tag``, ``--flavour``, ``--key``) are
 repeatable and take shell patterns (``--variant 'V3*'``); values of one flag are OR-ed, different
-flags AND-ed. See :mod:`gainakt.matrix` for the matrix file, and :mod:`gainakt.driver`,
-:mod:`gainakt.executors` and :mod:`gainakt.runner` for what a run does. Exit status of ``run``: 0 if nothing failed, 1 if a run failed, 2 for a bad
+flags AND-ed. See :mod:`gainakt.pipeline.matrix` for the matrix file, and :mod:`gainakt.pipeline.driver`,
+:mod:`gainakt.pipeline.executors` and :mod:`gainakt.pipeline.runner` for what a run does. Exit status of ``run``: 0 if nothing failed, 1 if a run failed, 2 for a bad
 matrix or selection, 130 if interrupted.
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 
 from . import PACKAGE_ROOT
-from .matrix import MatrixError, expand
-from .selection import select, status
+from .pipeline.matrix import MatrixError, expand
+from .pipeline.selection import select, status
 
 
 
@@ -66,7 +66,7 @@ def _runs(args):
 
 
 def cmd_run(args) -> int:
-    from .driver import drive, format_table
+    from .pipeline.driver import drive, format_table
 
     repo_root, runs = _runs(args)
     if not runs:
@@ -78,7 +78,7 @@ def cmd_run(args) -> int:
             print("error: --cluster slurm needs --executor dask and no --scheduler",
                   file=sys.stderr)
             return 2
-        from .slurm import SlurmOptions
+        from .pipeline.slurm import SlurmOptions
         slurm = SlurmOptions(jobs=args.jobs, queue=args.queue, account=args.account,
                              walltime=args.walltime, memory=args.job_mem,
                              gpus=args.gpus_per_job, extra=args.sbatch or [],

@@ -44,7 +44,7 @@ torch.set_num_threads(1)
 
 from gainakt import data as kt_data  # noqa: E402
 from gainakt.atomic import write_text_atomic  # noqa: E402
-from gainakt.locks import acquire_lock, lock_is_live, read_lock  # noqa: E402
+from gainakt.pipeline.locks import acquire_lock, lock_is_live, read_lock  # noqa: E402
 from gainakt.repro import compare_runs, write_config  # noqa: E402
 from gainakt.train import CheckpointError, ResumeConflictError, load_checkpoint, run  # noqa: E402
 from gainakt.variants import make_config  # noqa: E402
@@ -374,7 +374,7 @@ def _dead_lock(ctx, zombie: bool):
     folder = ctx.fresh("lock")
     folder.mkdir()
     lock = folder / ".seed0.lock"
-    code = (f"from pathlib import Path; from gainakt.locks import acquire_lock; import os, signal;"
+    code = (f"from pathlib import Path; from gainakt.pipeline.locks import acquire_lock; import os, signal;"
             f"acquire_lock(Path({str(lock)!r}), key='x'); os.kill(os.getpid(), signal.SIGKILL)")
     p = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(REPO)))
     if zombie:
@@ -416,7 +416,7 @@ def _(ctx):
 
 
 def _driver_root(ctx, sleep_s):
-    from gainakt.matrix import expand
+    from gainakt.pipeline.matrix import expand
     from run_fixtures import TINY as FIXTURE
     root = ctx.fresh("drivers")
     (root / "notebooks").mkdir(parents=True)
@@ -464,8 +464,8 @@ def _(ctx):
 
 @case("drivers", "driver SIGKILLed mid-run, then restarted")
 def _(ctx):
-    from gainakt.locks import process_alive
-    from gainakt.selection import run_state
+    from gainakt.pipeline.locks import process_alive
+    from gainakt.pipeline.selection import run_state
     root, r = _driver_root(ctx, 60.0)
     d = _driver(root)
     try:
@@ -493,7 +493,7 @@ def _driver_with_fast_run(root):
 
 @case("drivers", "pool worker SIGKILLed mid-run (fault injection)")
 def _(ctx):
-    from gainakt.selection import run_state
+    from gainakt.pipeline.selection import run_state
     root, r = _driver_root(ctx, 0.2)
     kill = root / "kill-me"
     kill.write_text(r.key)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gainakt.analysis import cost, runs
-from gainakt.matrix import expand
+from gainakt.pipeline.matrix import expand
 from test_analysis import _write_run
 from gainakt.variants import make_config
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from gainakt.locks import acquire_lock, lock_is_live, process_alive, read_lock
-from gainakt.matrix import expand
-from gainakt.selection import run_state
+from gainakt.pipeline.locks import acquire_lock, lock_is_live, process_alive, read_lock
+from gainakt.pipeline.matrix import expand
+from gainakt.pipeline.selection import run_state
 from run_fixtures import REPO, TINY, new_root
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
@@ -118,7 +118,7 @@ def test_zombie_lock_owner_is_not_live_and_the_run_is_executed(tmp_path_factory)
     root = new_root(tmp_path_factory, "zombie")
     (run,) = one_run_matrix(root, 0.2)
     lock = run.lock_path(root)
-    code = ("import os, signal, sys; from pathlib import Path; from gainakt.locks import acquire_lock;"
+    code = ("import os, signal, sys; from pathlib import Path; from gainakt.pipeline.locks import acquire_lock;"
             f"acquire_lock(Path({str(lock)!r}), key='x', worker='zombie', attempt=1);"
             "os.kill(os.getpid(), signal.SIGKILL)")
     env = dict(os.environ, PYTHONPATH=str(REPO))

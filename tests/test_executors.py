@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from gainakt import driver
+from gainakt.pipeline import driver
 from gainakt.book import main as book_main
-from gainakt.driver import drive
-from gainakt.matrix import expand
-from gainakt.selection import status
+from gainakt.pipeline.driver import drive
+from gainakt.pipeline.matrix import expand
+from gainakt.pipeline.selection import status
 from run_fixtures import FAILING, REPO, TINY, new_root, small_matrix
 
 NOTEBOOKS = [

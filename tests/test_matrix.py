@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from gainakt.atomic import atomic_dir, clean_stale_tmp, write_json_atomic, write_text_atomic
-from gainakt.matrix import MatrixError, Run, expand
-from gainakt.selection import select, status
+from gainakt.pipeline.matrix import MatrixError, Run, expand
+from gainakt.pipeline.selection import select, status
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""One run in this process (gainakt.runner) and its lock file (gainakt.locks)."""
+"""One run in this process (gainakt.pipeline.runner) and its lock file (gainakt.pipeline.locks)."""
 from __future__ import annotations
 
 import json
@@ -7,11 +7,11 @@ import socket
 import time
 from pathlib import Path
 
-from gainakt import runner
-from gainakt.locks import LOCK_STALE_AFTER_S, acquire_lock, break_lock, lock_is_live, read_lock
-from gainakt.matrix import Run, expand
-from gainakt.selection import status
-from gainakt.runner import execute_run
+from gainakt.pipeline import runner
+from gainakt.pipeline.locks import LOCK_STALE_AFTER_S, acquire_lock, break_lock, lock_is_live, read_lock
+from gainakt.pipeline.matrix import Run, expand
+from gainakt.pipeline.selection import status
+from gainakt.pipeline.runner import execute_run
 from run_fixtures import FAILING, TINY, new_root, small_matrix
 
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from gainakt.book import main as book_main
-from gainakt.driver import drive
-from gainakt.matrix import expand
-from gainakt.selection import status
+from gainakt.pipeline.driver import drive
+from gainakt.pipeline.matrix import expand
+from gainakt.pipeline.selection import status
 from run_fixtures import REPO, new_root, small_matrix
 
 SCRIPT = REPO / "scripts" / "slurm_local.sh"
@@ -102,7 +102,7 @@ def _cancel_mid_run(root: Path, runs, proc: subprocess.Popen, env, timeout=300.0
 
 def test_job_script_books_threads_and_gpus():
     """No Slurm needed: the batch script the driver's SLURMCluster would submit."""
-    from gainakt.slurm import SlurmOptions, slurm_cluster
+    from gainakt.pipeline.slurm import SlurmOptions, slurm_cluster
 
     c = slurm_cluster(SlurmOptions(queue="gpu", account="proj", walltime="02:00:00",
                                    memory="8GB", gpus=1, extra=["--qos=short"]),

@@ -82,7 +82,7 @@ def design_path(matrix="experiments.yml", dataset: str = "assist2015") -> pd.Dat
     from pathlib import Path
 
     from ..config import Config
-    from ..matrix import expand
+    from ..pipeline.matrix import expand
     from ..report import resolve
     from ..variants import BEYOND
 

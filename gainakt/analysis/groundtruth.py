@@ -65,7 +65,7 @@ def simconfig_of(condition: str, matrix="experiments.yml", students: int | None 
     """The SimConfig overrides experiments.yml gives condition `condition` at `students` students
     (default: the main runs'), one source of truth for the data of the GainAKT runs and of BKT; an
     error if the matrix has none or several."""
-    from ..matrix import expand
+    from ..pipeline.matrix import expand
     if condition not in CONDITIONS:
         raise ValueError(f"unknown condition {condition!r}; allowed: {', '.join(CONDITIONS)}")
     path = Path(matrix)

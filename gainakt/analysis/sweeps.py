@@ -2,7 +2,7 @@
 numbers computed their way and with a regression that reports its uncertainty, and the seed spread
 that every difference between points has to beat.
 
-Sweep runs are experiments.yml entries with ``sweep`` and ``grid`` (gainakt.matrix): their run
+Sweep runs are experiments.yml entries with ``sweep`` and ``grid`` (gainakt.pipeline.matrix): their run
 names are ``<variant>-<flavour>-<label>-<sweep>-<field><value>-...``, their configs hold the values.
 
     sr = sweep_runs(load_runs("results"), "phase2")

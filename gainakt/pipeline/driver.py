@@ -3,7 +3,7 @@
 :func:`drive` skips finished runs (unless ``force``, which empties their results folders first),
 and each worker checks again under the run's lock (another driver may have finished it since the
 plan was made: then it is reported as skipped, and its result is left as it is),
-hands the rest to :func:`gainakt.executors.run_local` or :func:`gainakt.executors.run_dask`, and
+hands the rest to :func:`gainakt.pipeline.executors.run_local` or :func:`gainakt.pipeline.executors.run_dask`, and
 writes the summary table and ``results/_driver/summary-<timestamp>.json``; its exit code is 0 only
 if nothing failed.
 """
@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .atomic import write_json_atomic
+from ..atomic import write_json_atomic
 from .executors import Progress, run_dask, run_local
 from .faults import pause_after_plan
 from .locks import read_lock
@@ -66,7 +66,7 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
 
     Returns a :class:`DriveReport`; prints progress to stderr and (through ``echo``) the plan
     for a dry run. No pool or cluster is started (no Slurm job submitted) when nothing needs
-    to run. ``slurm``: :class:`gainakt.slurm.SlurmOptions` for the dask executor. Without
+    to run. ``slurm``: :class:`gainakt.pipeline.slurm.SlurmOptions` for the dask executor. Without
     ``force`` a missing run keeps what an interrupted attempt left in its results folder (the
     training notebook resumes from its checkpoints); with ``force`` the folder is deleted first.
     """
@@ -108,7 +108,7 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
 
     # A forced run starts from an empty results folder (the training notebook resumes from
     # <results_dir>/checkpoints, which would turn a re-run into a re-evaluation): the worker empties
-    # it under the run's lock (gainakt.runner.execute_run), never while another driver runs it.
+    # it under the run's lock (gainakt.pipeline.runner.execute_run), never while another driver runs it.
     if todo:
         pause_after_plan()      # fault injection for the race tests; a no-op otherwise
 

@@ -68,7 +68,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from .config import CHOICES
+from ..config import CHOICES
 
 __all__ = ["Run", "MatrixError", "expand", "load_matrix",
            "PARAM_ORDER", "LIFTED_PARAMS", "DEFAULT_NOTEBOOK", "BASELINE_NOTEBOOK", "BASELINE_MODELS"]
@@ -245,14 +245,14 @@ def _validators() -> dict:
     """Known variants and Config fields, from the package (skipped if it cannot be imported)."""
     out: dict[str, Any] = {}
     try:
-        from .variants import ALL_VARIANTS
+        from ..variants import ALL_VARIANTS
         out["variants"] = set(ALL_VARIANTS)
     except Exception:  # pragma: no cover - the model package is written in parallel
         pass
     try:
         from dataclasses import fields as dc_fields
 
-        from .config import Config
+        from ..config import Config
         out["fields"] = {f.name for f in dc_fields(Config)}
     except Exception:  # pragma: no cover
         pass
@@ -458,9 +458,9 @@ def _point_name(fields: tuple[str, ...], given: Mapping, variant, flavour) -> st
 
 
 def _default_value(field_name: str, variant, flavour):
-    from .config import Config
+    from ..config import Config
     try:
-        from .variants import variant_settings
+        from ..variants import variant_settings
         settings = variant_settings(variant, flavour) if variant else {}
     except (KeyError, ValueError):   # a fixture variant (validate: false)
         settings = {}

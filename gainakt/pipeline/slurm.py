@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import PACKAGE_ROOT
+from .. import PACKAGE_ROOT
 
 __all__ = ["SlurmOptions", "slurm_cluster", "KeepJobs"]
 

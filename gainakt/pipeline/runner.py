@@ -9,7 +9,7 @@ temporary file beside ``notebook_out`` and renamed into place only on success. A
 notebook is kept in the log folder as ``<key>.failed.ipynb``. A lock file with a heartbeat says
 that an attempt is in flight.
 
-Fault injection for tests: :mod:`gainakt.faults`; lock files: :mod:`gainakt.locks`.
+Fault injection for tests: :mod:`gainakt.pipeline.faults`; lock files: :mod:`gainakt.pipeline.locks`.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import PACKAGE_ROOT
-from .atomic import clean_stale_tmp
+from .. import PACKAGE_ROOT
+from ..atomic import clean_stale_tmp
 from .faults import fault_engine
 from .locks import acquire_lock, read_lock
 from .matrix import Run

@@ -4,11 +4,11 @@
   ``ProcessPoolExecutor`` slots); a worker process that dies (``BrokenProcessPool``) costs its
   run one attempt, its pool is recreated and the run retried while the others go on.
 * :func:`run_dask` submits one task per run to a Dask cluster (a ``LocalCluster``, Slurm jobs
-  through :mod:`gainakt.slurm`, or the scheduler at ``--scheduler ADDRESS``); ``KilledWorker``,
+  through :mod:`gainakt.pipeline.slurm`, or the scheduler at ``--scheduler ADDRESS``); ``KilledWorker``,
   cancelled futures, lost connections and task exceptions are retried by the driver's own loop.
-* :func:`gainakt.driver.drive` does the bookkeeping around either (what to run, summary, exit code).
+* :func:`gainakt.pipeline.driver.drive` does the bookkeeping around either (what to run, summary, exit code).
 
-Each run is executed by :func:`gainakt.runner.execute_run`, the same function everywhere.
+Each run is executed by :func:`gainakt.pipeline.runner.execute_run`, the same function everywhere.
 Retries: a failure caused by the infrastructure (the worker or kernel died, a lost connection,
 an exception outside the notebook) is retried up to ``retries`` times. A notebook that raises
 (``PapermillExecutionError``) or times out is reported as failed straight away: running the
@@ -257,7 +257,7 @@ def run_dask(runs: Sequence[Run], *, repo_root, log_dir, scheduler: str | None =
     ``KilledWorker``; set ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0`` there to let
     the driver count every attempt).
 
-    ``slurm`` (a :class:`gainakt.slurm.SlurmOptions`): instead of the LocalCluster, submit
+    ``slurm`` (a :class:`gainakt.pipeline.slurm.SlurmOptions`): instead of the LocalCluster, submit
     ``slurm.jobs`` (default ``workers``) Slurm jobs of one worker each through dask-jobqueue,
     with the scheduler in this process (same settings as the LocalCluster); lost jobs are
     re-submitted, all are cancelled at the end.

@@ -1,6 +1,6 @@
 """Which runs of the matrix to act on, and where each one stands (done, running, a stale lock, missing).
 
-`gainakt.matrix` says what the runs are; this module selects among them (the driver's --variant,
+`gainakt.pipeline.matrix` says what the runs are; this module selects among them (the driver's --variant,
 --dataset, --tag, --flavour, --key) and reads their state from the run folders and their locks.
 """
 from __future__ import annotations
