@@ -71,3 +71,24 @@ def test_welch_t_and_mean_sd():
     assert runs.welch_t([1, 2], [1]) != runs.welch_t([1, 2], [1])  # NaN with one value
     assert runs.welch_t([2, 2.1, 1.9], [1, 1.1, 0.9]) == pytest.approx(12.247, rel=1e-3)
     assert runs.mean_sd([1.0, 2.0, 3.0], 1) == "2.0 ± 1.0 (n=3)"
+
+
+def test_training_diagnostics_draws_the_drift_of_every_curve_scalar(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from gainakt.analysis.figures import training_diagnostics
+    cfg = make_config("V2", "as_run", dataset="assist2015", seed=42)
+    d = _write_run(tmp_path, "V2-as_run-small", cfg, test={"enc1_auc": 0.7})
+    h = pd.read_csv(d / "history.csv")
+    for col, v in {"grad_gains_im": 1e-3, "grad_gains_variance": 1e-1, "grad_gains_contrastive": 0.0,
+                   "valid_saturation_fraction_readout": 0.9, "theta": 0.5, "offset": 2.0, "msat_mean": 0.8,
+                   "beta_mean": 2.0, "gamma_mean": 1.0, "beta_std": 0.1, "gamma_std": 0.01}.items():
+        h[col] = v + 0.01 * h.epoch if v else 0.0
+    h.to_csv(d / "history.csv", index=False)
+    fig = training_diagnostics(runs.load_runs(tmp_path), variants=("V2",))
+    axes = fig.axes[:5]
+    assert [a.get_title() for a in axes] == ["grad at gains (log)", "flat read-out share", "theta, offset, M_sat",
+                                            "mean beta, gamma", "sd of beta, gamma"]
+    assert [len(a.lines) for a in axes] == [2, 1, 3, 2, 2]   # no contrastive line: its gradient is 0
+    assert list(axes[2].lines[2].get_ydata()) == list(h.msat_mean)
+    assert axes[0].get_yscale() == "log"

@@ -79,13 +79,14 @@ def training_diagnostics(runs: pd.DataFrame, variants=("V1", "V2", "V3"), label:
     """Per variant (rows), over epochs: (a) the gradient norm each loss term sends to the gains
     projection (IM solid, variance dashed, contrastive dotted; log scale), (b) the share of steps
     whose read-out skill sits on a flat part of its learning curve, (c) the learned threshold theta
-    (solid) and sigmoid offset (dashed), (d) the spread of beta (solid) and gamma (dashed) across
-    skills / students. One line per seed, colour by flavour."""
+    (solid), sigmoid offset (dashed) and mean M_sat (dotted), (d) the mean of beta (solid) and gamma
+    (dashed), (e) their spread across skills / students. One line per seed, colour by flavour."""
     sel, variants = _select(runs, variants, label, dataset)
     if not variants:
         return _no_runs()
-    fig, axes = plt.subplots(len(variants), 4, figsize=(7.2, 2.0 * len(variants) + 0.4), squeeze=False)
-    titles = ["grad at gains (log)", "flat read-out share", "theta, offset", "sd of beta, gamma"]
+    fig, axes = plt.subplots(len(variants), 5, figsize=(7.2, 1.9 * len(variants) + 0.4), squeeze=False)
+    titles = ["grad at gains (log)", "flat read-out share", "theta, offset, M_sat", "mean beta, gamma",
+              "sd of beta, gamma"]
     for i, v in enumerate(variants):
         for _, r in sel[sel.variant == v].iterrows():
             h = pd.read_csv(f"{r.dir}/history.csv")
@@ -95,10 +96,12 @@ def training_diagnostics(runs: pd.DataFrame, variants=("V1", "V2", "V3"), label:
                     axes[i, 0].plot(h.epoch, h[col].where(h[col] > 0), color=c, ls=ls, lw=1)
             if "valid_saturation_fraction_readout" in h:
                 axes[i, 1].plot(h.epoch, h.valid_saturation_fraction_readout, color=c, lw=1)
-            axes[i, 2].plot(h.epoch, h.theta, color=c, lw=1)
-            axes[i, 2].plot(h.epoch, h.offset, color=c, lw=1, ls="--")
-            axes[i, 3].plot(h.epoch, h.beta_std, color=c, lw=1)
-            axes[i, 3].plot(h.epoch, h.gamma_std, color=c, lw=1, ls="--")
+            for col, ls in (("theta", "-"), ("offset", "--"), ("msat_mean", ":")):
+                if col in h:
+                    axes[i, 2].plot(h.epoch, h[col], color=c, lw=1, ls=ls)
+            for j, what in ((3, "mean"), (4, "std")):
+                axes[i, j].plot(h.epoch, h[f"beta_{what}"], color=c, lw=1)
+                axes[i, j].plot(h.epoch, h[f"gamma_{what}"], color=c, lw=1, ls="--")
         axes[i, 0].set_ylabel(v, fontsize=9)
         if axes[i, 0].lines:
             axes[i, 0].set_yscale("log")
