@@ -4,7 +4,8 @@
 #   nohup scripts/run_matrix.sh > matrix.log 2>&1 &
 # Order: V2 and V3 in both flavours (the core comparison), V6 itself (the corrected model) and on
 # the simulated learners (tag corrected-gt), the rest of the replication, V6's ablation rows, V2
-# and V3 to their plateau (tag converged), the audit rows, then the seeds' sweeps (Phase 2, the
+# and V3 to their plateau (tag converged), V2, V3 and V6 on assist2009 and statics2011 (tag
+# datasets), the audit rows, then the seeds' sweeps (Phase 2, the
 # Phase 1 points with 3 seeds, V2's BCE sweep, the Phase 1 grid). Within a group the driver keeps
 # the file order of experiments.yml (entry, dataset, flavour, seed). WORKERS runs at once, THREADS
 # threads each. The projected cost of each group is in the replication chapter.
@@ -20,6 +21,7 @@ run --tag corrected-gt
 run --tag replication
 run --tag corrected
 run --tag converged
+run --tag datasets
 run --tag audit
 run --tag phase2
 run --tag phase1-points
