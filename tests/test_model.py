@@ -184,3 +184,21 @@ def test_fast_dropout_matches_torch_dropout_in_distribution():
     assert abs((y == 0).float().mean().item() - 0.2) < 0.01
     assert abs(y.mean().item() - 1.0) < 0.02  # inverted scaling keeps the expectation
     assert torch.equal(d.eval()(x), x)
+
+
+def test_dropout_draws_and_values_are_those_of_the_bool_mask_product():
+    """The fused mask (one autograd node) gives bitwise the values and gradient of
+    x * (uniform >= p) / (1 - p) and draws the same random numbers, so runs re-run unchanged."""
+    x0, g = torch.randn(3, 7, 16), torch.randn(3, 7, 16)
+    x, ref = x0.clone().requires_grad_(), x0.clone().requires_grad_()
+    torch.manual_seed(5)
+    y = Dropout(0.2).train()(x)
+    after = torch.rand(3)
+    torch.manual_seed(5)
+    keep = torch.empty_like(ref).uniform_() >= 0.2
+    want = ref * keep / (1.0 - 0.2)
+    assert torch.equal(torch.rand(3), after)   # the same draws consumed
+    (y * g).sum().backward()
+    (want * g).sum().backward()
+    for a, b in ((y, want), (x.grad, ref.grad)):
+        assert torch.equal(a.detach().view(torch.int32), b.detach().view(torch.int32))
