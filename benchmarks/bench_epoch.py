@@ -32,13 +32,14 @@ import time
 import numpy as np
 import torch
 
+# common first: it puts this checkout's gainakt on sys.path
+from common import PATHS, SIZES, add_common_args, add_size_args, child_result, run_child, serve_child
 from gainakt import data as kt_data
 from gainakt.batches import iter_batches
 from gainakt.model import practice_loop
 from gainakt.train import Experiment, subset
 from gainakt.variants import make_config
 
-from common import PATHS, SIZES, add_common_args, add_size_args, child_result, run_child, serve_child
 
 
 def peak_rss_mb() -> float:

@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+# common first: it puts this checkout's gainakt on sys.path
+from common import SIZES, machine_line, run_child
 from gainakt import data as kt_data
 
-from common import SIZES, machine_line, run_child
 
 HERE = Path(__file__).resolve().parent
 

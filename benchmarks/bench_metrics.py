@@ -32,11 +32,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# common first: it puts this checkout's gainakt on sys.path
+from common import BOOK_SIZE, PATHS, add_common_args, machine_line
 from gainakt.repro import write_config
 from gainakt.train import run
 from gainakt.variants import make_config
 
-from common import BOOK_SIZE, PATHS, add_common_args, machine_line
 
 ROOT = Path(__file__).resolve().parent
 

@@ -18,10 +18,11 @@ import time
 import numpy as np
 import torch
 
+# common first: it puts this checkout's gainakt on sys.path
+from common import PATHS, SIZES, machine_line
 from gainakt.train import Experiment
 from gainakt.variants import make_config
 
-from common import PATHS, SIZES, machine_line
 
 
 def main() -> None:

@@ -21,10 +21,11 @@ import time
 import numpy as np
 import torch
 
+# common first: it puts this checkout's gainakt on sys.path
+from common import PATHS, SIZES, add_common_args, add_size_args, run_child, serve_child
 from gainakt.train import Experiment
 from gainakt.variants import make_config
 
-from common import PATHS, SIZES, add_common_args, add_size_args, run_child, serve_child
 
 MODES = ("eager", "bf16", "compile", "compile+bf16")
 

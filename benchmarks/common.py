@@ -10,14 +10,20 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 import torch
 
-from gainakt.config import Config
-from gainakt.pipeline.matrix import load_matrix
-
 REPO = Path(__file__).resolve().parents[1]
+# This checkout's gainakt, not whichever one is installed (an editable install of another worktree
+# would otherwise be measured). The scripts import `common` before gainakt for this reason.
+if sys.path[:1] != [str(REPO)]:
+    sys.path.insert(0, str(REPO))
+
+from gainakt.config import Config  # noqa: E402
+from gainakt.pipeline.matrix import load_matrix  # noqa: E402
+
 _SIZE_KEYS = ("d_model", "n_blocks", "n_heads", "d_ff", "batch_size")
 BOOK_SIZE = {k: load_matrix(REPO / "experiments.yml")["defaults"][k] for k in _SIZE_KEYS}
 FULL_SIZE = {k: getattr(Config(), k) for k in _SIZE_KEYS}

@@ -18,6 +18,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import common  # noqa: F401  (first: it puts this checkout's gainakt on sys.path)
 from gainakt import data as kt_data
 from gainakt.pipeline.matrix import expand
 from gainakt.variants import make_config
