@@ -57,3 +57,56 @@ def test_one_seed_and_no_runs():
     assert np.isnan(seed_noise(sr, "phase2").seed_sd.item())
     empty = sweep_runs(pd.DataFrame(), "phase1")
     assert point_table(empty, "phase1").empty and impacts(empty, "phase1").empty and seed_noise(empty, "phase1").empty
+
+
+def test_phase2_verdicts_tell_a_real_optimum_from_seed_noise():
+    from gainakt.analysis.sweeps import phase2_verdicts
+    weights = [(w,) for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
+    # a clear optimum at 0.3 (E2 falls by 0.01 per 0.1 of weight, seed noise 0.001)
+    clear = sweep_runs(_runs("phase2", weights, [42, 43, 44], lambda bce_loss_weight: 0.6 - 0.1 * bce_loss_weight,
+                             noise=0.001), "phase2")
+    v = phase2_verdicts(clear).set_index("claim")
+    assert v.loc["BCE = 0.3 optimal", "verdict"].startswith("confirmed: 0.3 beats the runner-up 0.4")
+    assert v.loc["corr(weight, E2 AUC) = -0.91", "ours"].startswith("-1.00 on the point means")
+    assert v.loc["corr(weight, E2 AUC) = -0.91", "verdict"].startswith("outside")   # ours is -1.00
+    # flat: only seed noise, the 'optimum' cannot be told apart
+    flat = sweep_runs(_runs("phase2", weights, [42, 43, 44], lambda bce_loss_weight: 0.55, noise=0.003,
+                            rng=np.random.default_rng(3)), "phase2")
+    assert phase2_verdicts(flat).set_index("claim").loc["BCE = 0.3 optimal", "verdict"].startswith("not told apart")
+    # a best point elsewhere
+    up = sweep_runs(_runs("phase2", weights, [42, 43, 44], lambda bce_loss_weight: 0.5 + 0.1 * bce_loss_weight,
+                          noise=0.001), "phase2")
+    assert phase2_verdicts(up).set_index("claim").loc["BCE = 0.3 optimal", "verdict"].startswith("refuted: 0.8 is best")
+    # two seeds are not enough
+    few = sweep_runs(_runs("phase2", weights, [42, 43], lambda bce_loss_weight: 0.5), "phase2")
+    assert set(phase2_verdicts(few).verdict) == {"pending: 6 of 6 points below 3 seeds"}
+    assert set(phase2_verdicts(sweep_runs(pd.DataFrame(), "phase2")).verdict) == {"pending: no run finished"}
+
+
+def test_phase1_verdicts_and_figures():
+    import matplotlib
+    matplotlib.use("Agg")
+    from gainakt.analysis.sweeps import GRID_LEVELS, gain_table, grid_figure, phase1_verdicts, weight_figure
+    grid = list(itertools.product(*GRID_LEVELS))
+    f = lambda beta_skill_init, m_sat_init, gamma_student_init, sigmoid_offset: (  # noqa: E731
+        0.5 + 0.02 * beta_skill_init - 0.01 * sigmoid_offset + 0.01 * gamma_student_init - 0.01 * m_sat_init)
+    one = _runs("phase1", grid, [42], f)
+    pts = [tuple(REPORTED["phase1"][k][x] for x in FIELDS["phase1"]) for k in ("best_point", "default_point")]
+    more = _runs("phase1", pts, [43, 44], f, noise=0.0005)
+    sr = sweep_runs(pd.concat([one, more], ignore_index=True), "phase1")
+    v = phase1_verdicts(sr).set_index("claim")
+    gain = v.iloc[0]
+    expected = f(**REPORTED["phase1"]["best_point"]) / f(**REPORTED["phase1"]["default_point"]) - 1
+    assert float(gain.ours.split("%")[0]) / 100 == pytest.approx(expected, abs=0.002)
+    assert gain.verdict.startswith("confirmed beyond seed noise")
+    assert v.loc["the seeds' best point is the best of the grid", "verdict"] == "confirmed"   # it maximises f
+    assert phase1_verdicts(sweep_runs(one, "phase1")).verdict.iloc[0].startswith("pending: best point 1")
+    fig = grid_figure(sr)
+    assert len(fig.axes) == 10 and fig.axes[0].get_title() == "beta 1.5, M_sat 0.7"
+    assert len(fig.axes[0].patches) == 0 and len(fig.axes[6].patches) == 1   # beta 2.5, M_sat 0.7 holds the best
+    ph2 = sweep_runs(_runs("phase2", [(0.3,), (0.5,)], [42, 43], lambda bce_loss_weight: 0.5), "phase2")
+    fig = weight_figure(ph2)
+    assert [a.get_title() for a in fig.axes] == ["E1 AUC", "E2 AUC", "E1 + 0.5 E2"]
+    ph2["valid_gain_skill_per_skill_cv"], ph2["untrained_gain_skill_per_skill_cv"] = 0.5, 0.1
+    gt = gain_table(ph2, "phase2")
+    assert list(gt.seeds) == [2, 2] and gt["per-skill CV (untrained)"].iloc[0].startswith("0.1000 ± 0.0000")

@@ -21,6 +21,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "bce": ("bce_loss_weight",),
 }
 
+# The Phase 1 grid's values of each field (FIELDS order), as experiments.yml runs it.
+GRID_LEVELS = ([1.5, 2.0, 2.5], [0.7, 0.8, 0.9], [0.9, 1.0, 1.1], [1.5, 2.0, 2.5])
+
 # What the seeds report (single runs, one seed each; the split is not stated: test is compared).
 REPORTED: dict[str, dict] = {
     "phase1": dict(
@@ -134,3 +137,184 @@ def seed_noise(sr: pd.DataFrame, sweep: str, metric: str = "test_enc2_auc") -> p
         rows.append({"flavour": fl, "points": int(len(means)), "points_with_seeds": int(ok.sum()),
                      "seed_sd": pooled, "range_of_means": float(means.max() - means.min())})
     return pd.DataFrame(rows, columns=["flavour", "points", "points_with_seeds", "seed_sd", "range_of_means"])
+
+
+# --- verdicts on the seeds' sweep claims -------------------------------------------------------------
+
+def _welch(a, b) -> float:
+    from .runs import welch_t
+    return welch_t(np.asarray(a, float), np.asarray(b, float))
+
+
+def _pearson(x, y) -> float:
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    return float(np.corrcoef(x, y)[0, 1]) if len(x) > 2 and np.ptp(x) > 0 and np.ptp(y) > 0 else np.nan
+
+
+def _pm(v) -> str:
+    v = np.asarray(v, float)
+    v = v[np.isfinite(v)]
+    return "" if not v.size else f"{v.mean():+.3f}" + (f" ± {v.std(ddof=1):.3f}" if v.size > 1 else "")
+
+
+def _short(sr: pd.DataFrame, fields: list[str], min_seeds: int) -> str | None:
+    """'pending: ...' when a point of `sr` has fewer than `min_seeds` seeds (or there is no run)."""
+    if not len(sr):
+        return "pending: no run finished"
+    n = sr.groupby(fields).size()
+    few = n[n < min_seeds]
+    return f"pending: {len(few)} of {len(n)} points below {min_seeds} seeds" if len(few) else None
+
+
+def phase2_verdicts(sr: pd.DataFrame, min_seeds: int = 3) -> pd.DataFrame:
+    """Per flavour, the seeds' Phase 2 claims against our points (mean over seeds) and their spread:
+    "BCE = 0.3 optimal" on the combined score E1 + 0.5 E2 (the best point against the runner-up by
+    Welch t over seeds: within |t| < 2 the two are not told apart by this many seeds), and the
+    correlations of the BCE weight with E2 (-0.91) and E1 (+0.63) AUC, computed the seeds' way on
+    the point means and once per seed (a seed's own sweep: the spread the seeds' single value had)."""
+    rep, rows = REPORTED["phase2"], []
+    for fl in sorted(set(sr.flavour)) if len(sr) else ["as_run", "as_intended"]:
+        g = sr[sr.flavour == fl] if len(sr) else sr
+        pending = _short(g, ["bce_loss_weight"], min_seeds)
+        if pending:
+            for claim in ("BCE = 0.3 optimal", "corr(weight, E2 AUC) = -0.91", "corr(weight, E1 AUC) = +0.63"):
+                rows.append({"flavour": fl, "claim": claim, "ours": "", "verdict": pending})
+            continue
+        means = g.groupby("bce_loss_weight").combined.mean().sort_values(ascending=False)
+        best, second = means.index[0], means.index[1]
+        t = _welch(g[g.bce_loss_weight == best].combined, g[g.bce_loss_weight == second].combined)
+        if abs(t) < 2:
+            v = f"not told apart from seed noise: best {best:g}, runner-up {second:g} (Welch t {t:+.1f})"
+        elif np.isclose(best, rep["best"]):
+            v = f"confirmed: {best:g} beats the runner-up {second:g} (Welch t {t:+.1f})"
+        else:
+            v = f"refuted: {best:g} is best, beating {second:g} (Welch t {t:+.1f})"
+        rows.append({"flavour": fl, "claim": "BCE = 0.3 optimal", "ours": f"best {best:g} ({means.iloc[0]:.4f})",
+                     "verdict": v})
+        for metric, key, claim in (("test_enc2_auc", "corr_weight_enc2", "corr(weight, E2 AUC) = -0.91"),
+                                   ("test_enc1_auc", "corr_weight_enc1", "corr(weight, E1 AUC) = +0.63")):
+            pts = g.groupby("bce_loss_weight")[metric].mean()
+            r_means = _pearson(pts.index, pts)
+            per_seed = [r for _, s in g.groupby("seed") if np.isfinite(r := _pearson(s.bce_loss_weight, s[metric]))]
+            lo, hi = (min(per_seed), max(per_seed)) if per_seed else (np.nan, np.nan)
+            inside = lo - 1e-12 <= rep[key] <= hi + 1e-12
+            v = (f"within the per-seed range [{lo:+.2f}, {hi:+.2f}]" if inside else
+                 f"outside the per-seed range [{lo:+.2f}, {hi:+.2f}]")
+            rows.append({"flavour": fl, "claim": claim,
+                         "ours": f"{r_means:+.2f} on the point means; per seed {_pm(per_seed)}", "verdict": v})
+    return pd.DataFrame(rows, columns=["flavour", "claim", "ours", "verdict"])
+
+
+def phase1_verdicts(sr: pd.DataFrame, min_seeds: int = 3, metric: str = "test_enc2_auc") -> pd.DataFrame:
+    """Per flavour, the seeds' calibration gain ("+6.7 %" E2 AUC of the best point over the default
+    point): our relative gain of the seeds' best point over the default point (means over seeds) and
+    the Welch t between them, and the rank of the seeds' best point among our point means."""
+    rep, rows = REPORTED["phase1"], []
+    fields = list(FIELDS["phase1"])
+    for fl in sorted(set(sr.flavour)) if len(sr) else ["as_run", "as_intended"]:
+        g = sr[sr.flavour == fl] if len(sr) else sr
+        at = {k: g[np.logical_and.reduce([np.isclose(g[f], rep[f"{k}_point"][f]) for f in fields])] if len(g) else g
+              for k in ("best", "default")}
+        n = {k: len(v) for k, v in at.items()}
+        if min(n.values()) < min_seeds:
+            rows.append({"flavour": fl, "claim": f"+{rep['gain_over_default']:.1%} E2 AUC over the default point",
+                         "ours": "", "verdict": f"pending: best point {n['best']}, default point {n['default']} of "
+                                                f"{min_seeds} seeds"})
+            continue
+        b, d = at["best"][metric], at["default"][metric]
+        gain, t = b.mean() / d.mean() - 1, _welch(b, d)
+        v = (f"not beyond seed noise (Welch t {t:+.1f})" if abs(t) < 2 else
+             f"{'confirmed' if gain > 0 else 'refuted'} beyond seed noise (Welch t {t:+.1f})")
+        rows.append({"flavour": fl, "claim": f"+{rep['gain_over_default']:.1%} E2 AUC over the default point",
+                     "ours": f"{gain:+.1%} ({b.mean():.4f} against {d.mean():.4f})", "verdict": v})
+        means = g.groupby(fields)[metric].mean().sort_values(ascending=False)
+        key = tuple(rep["best_point"][f] for f in fields)
+        rank = next((i + 1 for i, k in enumerate(means.index) if np.allclose(k, key)), None)
+        rows.append({"flavour": fl, "claim": "the seeds' best point is the best of the grid",
+                     "ours": f"rank {rank} of {len(means)} point means" if rank else "",
+                     "verdict": "confirmed" if rank == 1 else "refuted" if rank else "pending"})
+    return pd.DataFrame(rows, columns=["flavour", "claim", "ours", "verdict"])
+
+
+GAIN_STATS = {"gain_skill_per_skill_cv": "per-skill CV", "gain_scalar_std": "legacy scalar std"}
+
+
+def gain_table(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STATS) -> pd.DataFrame:
+    """Per flavour and point: the gain statistics of both tensors on the validation split, trained
+    beside the untrained model of the same configuration (the noise floor), mean ± sd over seeds."""
+    from .gains import _fmt
+    fields = list(FIELDS[sweep])
+    rows = []
+    for key, g in sr.groupby(["flavour", *fields]) if len(sr) else []:
+        row = dict(zip(["flavour", *fields], key), seeds=len(g))
+        for m, name in stats.items():
+            row[name] = _fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
+            row[f"{name} (untrained)"] = _fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- figures -----------------------------------------------------------------------------------------
+
+def weight_figure(sr: pd.DataFrame, sweep: str = "phase2"):
+    """E1 and E2 test AUC and the combined score against the BCE weight: mean ± sd over seeds per
+    flavour (colour), the seeds' single values as black crosses (Phase 2)."""
+    import matplotlib.pyplot as plt
+
+    from .figures import FLAVOUR_COLOURS
+    fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.4))
+    rep = REPORTED["phase2"]["points"] if sweep == "phase2" else {}
+    for ax, (m, name) in zip(axes, [*METRICS.items(), ("combined", "E1 + 0.5 E2")]):
+        for fl, g in sr.groupby("flavour") if len(sr) else []:
+            s = g.groupby("bce_loss_weight")[m].agg(["mean", "std"])
+            ax.errorbar(s.index, s["mean"], yerr=s["std"].fillna(0), color=FLAVOUR_COLOURS.get(fl, "grey"),
+                        marker="o", ms=3, lw=1, capsize=2, label=fl)
+        if rep:
+            w = np.array(sorted(rep))
+            vals = {"test_enc1_auc": [rep[x][0] for x in w], "test_enc2_auc": [rep[x][1] for x in w]}
+            vals["combined"] = [combined_score(a, b) for a, b in zip(vals["test_enc1_auc"], vals["test_enc2_auc"])]
+            ax.plot(w, vals[m], "kx", ms=5, label="seeds")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("BCE weight", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+def grid_figure(sr: pd.DataFrame, flavour: str = "as_run", metric: str = "test_enc2_auc"):
+    """Phase 1 as small multiples: one panel per (beta, M_sat), rows beta and columns M_sat, each a
+    3 x 3 map of `metric` (mean over seeds) over gamma (rows) and the offset (columns), one colour
+    scale for all panels; the seeds' best point framed in black."""
+    import matplotlib.pyplot as plt
+    beta, msat, gamma, off = FIELDS["phase1"]
+    levels = dict(zip(FIELDS["phase1"], GRID_LEVELS))
+    g = sr[sr.flavour == flavour] if len(sr) else sr
+    fig, axes = plt.subplots(3, 3, figsize=(6.4, 6.0), sharex=True, sharey=True)
+    means = g.groupby(list(FIELDS["phase1"]))[metric].mean() if len(g) else pd.Series(dtype=float)
+    lo, hi = (means.min(), means.max()) if len(means) else (0, 1)
+    best = REPORTED["phase1"]["best_point"]
+    im = None
+    for i, b in enumerate(levels[beta]):
+        for j, m in enumerate(levels[msat]):
+            ax = axes[i, j]
+            z = np.full((3, 3), np.nan)
+            for a, gm in enumerate(levels[gamma]):
+                for c, o in enumerate(levels[off]):
+                    z[a, c] = means.get((b, m, gm, o), np.nan)
+            im = ax.imshow(z, vmin=lo, vmax=hi, cmap="viridis", origin="lower")
+            if (b, m) == (best[beta], best[msat]):
+                a, c = levels[gamma].index(best[gamma]), levels[off].index(best[off])
+                ax.add_patch(plt.Rectangle((c - 0.5, a - 0.5), 1, 1, fill=False, ec="k", lw=2))
+            ax.set_title(f"beta {b:g}, M_sat {m:g}", fontsize=8)
+            ax.set_xticks(range(3), [f"{o:g}" for o in levels[off]], fontsize=7)
+            ax.set_yticks(range(3), [f"{x:g}" for x in levels[gamma]], fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("offset", fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("gamma", fontsize=8)
+    fig.colorbar(im, ax=axes, shrink=0.8, label=METRICS.get(metric, metric))
+    return fig
