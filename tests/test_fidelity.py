@@ -246,3 +246,19 @@ def test_as_run_alternatives():
         assert dropped.gains_projection_bias_std == 0.0 and not dropped.gains_projection_orthogonal
     v0 = make_config("V0", "as_run", **AS_RUN_ALTERNATIVES["V0"]["mastery_before_bug0"])
     assert v0.mastery_index == "next" and make_config("V0", "as_run").mastery_index == "current"
+
+
+def test_v4_and_v5_as_run_are_v3_as_run_by_construction(tiny_data):
+    """The original factory dropped V4's difficulty and V5's velocity: as run, what the model receives
+    is V3's configuration, so a run of either trains exactly as V3 as run on the same seed (the
+    committed V4 as-run runs match V3's to the last digit; the audit's factory_fixed row restores them)."""
+    v3 = make_config("V3", "as_run", **TINY).effective().to_dict()
+    for key in ("V4", "V5"):
+        eff = make_config(key, "as_run", **TINY).effective().to_dict()
+        assert {k: v for k, v in eff.items() if v != v3[k]} == {"variant": key}
+        assert make_config(key, "as_intended").effective() != make_config("V3", "as_intended").effective()
+    # and a training epoch agrees bitwise
+    stats = [Experiment(make_config(key, "as_run", **TINY), tiny_data).train_epoch(1) for key in ("V3", "V5")]
+    for k in stats[0]:
+        if k != "epoch_seconds":
+            assert stats[0][k] == stats[1][k], k
