@@ -87,3 +87,22 @@ def test_checks_and_targets(tmp_path):
     # no ground truth and no baselines yet: pending, not an error
     t0 = targets_table(runs, None, None)
     assert t0.status.str.startswith("pending").sum() == 4
+
+
+def test_difficulty_table_says_where_difficulty_lives(tmp_path):
+    from gainakt.analysis.corrected import difficulty_table
+    rng = np.random.default_rng(2)
+    C = 15
+    acc, learn = np.linspace(0.3, 0.9, C), rng.uniform(0.05, 0.5, C)
+    rows = []
+    for seed in (42, 43, 44):
+        r = _run(tmp_path, "V6", "small", seed, learn + 0.001 * rng.standard_normal(C), rng.standard_normal(C))
+        t = pd.read_csv(f"{r['dir']}/skill_gains.csv")
+        t.assign(intercept=acc * 2 - 1, rate_own_mean=-learn).to_csv(f"{r['dir']}/skill_gains.csv", index=False)
+        rows.append(r)
+    ref = pd.DataFrame({"skill": np.arange(C), "bkt_learn": learn, "train_accuracy": acc})
+    t = difficulty_table(pd.DataFrame(rows), ref).iloc[0]
+    assert t.seeds == 3 and t["intercept ~ accuracy"] == "1.000 ± 0.000"
+    assert float(t["mean gain ~ BKT learn"].split(" ")[0]) > 0.99
+    assert t["beta x gain ~ BKT learn"] == "-1.000 ± 0.000"
+    assert difficulty_table(pd.DataFrame(rows), None).empty

@@ -84,7 +84,7 @@ def claims_table(runs: pd.DataFrame, min_seeds: int = 3) -> pd.DataFrame:
                    "options); no compensation is needed to explain identical V4/V5 numbers") if d < 1e-6 \
             else "not reproducible: V4 as run differs from V3 as run"
     rows.append(dict(claim="'Compensatory learning: the network learned to cancel the semantic scaling' (V4/V5)",
-                     evidence=ev, verdict=verdict, where="Audit, Table 3"))
+                     evidence=ev, verdict=verdict, where="Replication, Table 1 (V3 and V4 rows); Audit, Table 3"))
 
     # 4. V3's explicit differentiation "failed": judged on the per-skill gains, not the legacy scalar
     need = [("V3", "as_run"), ("V3", "as_intended")]

@@ -186,3 +186,31 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
     add("simulated learners, moderate spread: Spearman with the true rates ≥ 0.8", 0.8, sel.learn_rate, "Table 5")
     add("simulated learners, moderate spread: partial Spearman given accuracy ≥ 0.6", 0.6, sel.partial, "Table 5")
     return pd.DataFrame(rows)
+
+
+# --- where skill difficulty went ----------------------------------------------------------------------
+
+DIFFICULTY_COLUMNS = {"gain_own_mean": "mean gain", "intercept": "intercept", "rate_own_mean": "beta x gain"}
+
+
+def difficulty_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: str = "assist2015",
+                     min_n: int = 20) -> pd.DataFrame:
+    """Per configuration (as `design_table`): Spearman of each per-skill quantity of
+    ``skill_gains.csv`` (the mean gain, the learned intercept where there is one, and beta x gain,
+    the rate at which practice moves the curve) with per-skill training accuracy and with BKT's
+    learn rate, mean ± sd over seeds. Where the intercept follows accuracy and the gains do not,
+    the intercept holds the skills' difficulty."""
+    from .groundtruth import spearman
+    rows = []
+    if reference is None:
+        return pd.DataFrame(rows)
+    for v, fl, label in configurations(runs, dataset):
+        g = _rows(runs, dataset, v, fl, label)
+        row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g)}
+        tables = [t[t.n >= min_n].merge(reference, on="skill") for t in read_skill_tables(g.dir)]
+        for col, name in DIFFICULTY_COLUMNS.items():
+            for ref, ref_name in (("train_accuracy", "accuracy"), ("bkt_learn", "BKT learn")):
+                vals = [spearman(t[col], t[ref]) for t in tables if col in t and ref in t]
+                row[f"{name} ~ {ref_name}"] = _ms(vals)
+        rows.append(row)
+    return pd.DataFrame(rows)
