@@ -192,3 +192,19 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     assert main(["train", "--model", "irt", "--out", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "'model' = 'irt'" in err
+
+
+def test_skill_table_learning_slope_counts_attempts_across_windows():
+    from gainakt.baselines.common import skill_table
+    from gainakt.data import Student, build_dataset
+    # skill 0: wrong on the first two attempts, right from the fifth on; windows of 4 cut each student
+    # (attempts must be counted across windows); skill 1: always right (slope 0)
+    seq = np.array([0, 1] * 12)
+    resp = np.array([0 if (i // 2) < 2 else (1 if (i // 2) >= 5 or s == 1 else 0) for i, s in enumerate(seq)])
+    resp[seq == 1] = 1
+    train = [Student(f"s{k}", seq.copy(), resp.copy(), fold=1 + k % 2) for k in range(6)]
+    valid = [Student("v", seq.copy(), resp.copy(), fold=0)]
+    test = [Student("t", seq.copy(), resp.copy(), fold=-1)]
+    t = skill_table(build_dataset("x", 2, train + valid, test, seq_len=4)).set_index("skill")
+    assert t.loc[0, "learning_slope"] == 1.0 and t.loc[1, "learning_slope"] == 0.0
+    assert t.loc[0, "train_attempts"] == 6 * 12 and t.loc[1, "train_accuracy"] == 1.0

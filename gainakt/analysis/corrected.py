@@ -209,7 +209,8 @@ def difficulty_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset
         row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g)}
         tables = [t[t.n >= min_n].merge(reference, on="skill") for t in read_skill_tables(g.dir)]
         for col, name in DIFFICULTY_COLUMNS.items():
-            for ref, ref_name in (("train_accuracy", "accuracy"), ("bkt_learn", "BKT learn")):
+            for ref, ref_name in (("train_accuracy", "accuracy"), ("bkt_learn", "BKT learn"),
+                                  ("learning_slope", "learning slope")):
                 vals = [spearman(t[col], t[ref]) for t in tables if col in t and ref in t]
                 row[f"{name} ~ {ref_name}"] = _ms(vals)
         rows.append(row)

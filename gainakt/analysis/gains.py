@@ -117,7 +117,7 @@ def agreement_table(runs: pd.DataFrame, label: str = "small", dataset: str = "as
 
 # Per-skill parameters of the classical baselines that the gains are compared with.
 REFERENCES = {"bkt_learn": "BKT learn rate", "pfa_success": "PFA success coefficient",
-              "train_accuracy": "accuracy (training folds)"}
+              "learning_slope": "learning-curve slope", "train_accuracy": "accuracy (training folds)"}
 
 
 def load_reference(results_root, dataset: str) -> pd.DataFrame | None:

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..baselines.common import SLOPE_EARLY, SLOPE_LATE
+from ..baselines.common import learning_curve_slope as slope_of
 from ..synthetic import LEARN_RATE_SPREADS, SimConfig, simulate
 from ..variants import BEYOND
 from .gains import _fmt, cross_seed_agreement, partial_spearman, read_skill_tables
@@ -124,23 +126,21 @@ def partial_given_accuracy(gains: pd.DataFrame, truth: pd.DataFrame, col: str = 
     return partial_spearman(m[col], m[value], m.train_accuracy)
 
 
-def learning_curve_slope(students, n_skills: int, early=(0, 2), late=(5, 15)) -> np.ndarray:
+def learning_curve_slope(students, n_skills: int, early=SLOPE_EARLY, late=SLOPE_LATE) -> np.ndarray:
     """Per skill: accuracy on a student's attempts `late` minus on attempts `early` (0-based attempt
-    number on that skill, half-open ranges), pooled over `students`: a model-free learning signal
-    of the data, [C] (NaN where a range has no attempt)."""
-    hits, counts = np.zeros((2, n_skills)), np.zeros((2, n_skills))
+    number on that skill, half-open ranges), pooled over `students` (`gainakt.baselines.common.
+    learning_curve_slope`, the column the classical baselines write on real data), [C]."""
+    sk, att, r = [], [], []
     for s in students:
         order = np.argsort(s.skills, kind="stable")
-        sk, r = s.skills[order], s.responses[order]
-        first = np.r_[True, sk[1:] != sk[:-1]]
-        attempt = np.arange(len(sk)) - np.flatnonzero(first)[np.cumsum(first) - 1]
-        for row, (lo, hi) in enumerate((early, late)):
-            sel = (attempt >= lo) & (attempt < hi)
-            np.add.at(hits[row], sk[sel], r[sel])
-            np.add.at(counts[row], sk[sel], 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        acc = hits / counts
-    return acc[1] - acc[0]
+        k = s.skills[order]
+        first = np.r_[True, k[1:] != k[:-1]]
+        a = np.empty(len(k), np.int64)
+        a[order] = np.arange(len(k)) - np.flatnonzero(first)[np.cumsum(first) - 1]
+        sk.append(s.skills), att.append(a), r.append(s.responses)
+    if not sk:
+        return np.full(n_skills, np.nan)
+    return slope_of(np.concatenate(sk), np.concatenate(att), np.concatenate(r), n_skills, early, late)
 
 
 def _key(synthetic: dict) -> str:

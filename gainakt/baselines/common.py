@@ -85,15 +85,35 @@ def protocol_info(ds) -> dict:
     return out
 
 
+# Attempt ranges (0-based attempt number on the skill, half-open) of the learning-curve slope.
+SLOPE_EARLY, SLOPE_LATE = (0, 2), (5, 15)
+
+
+def learning_curve_slope(skill: np.ndarray, attempt: np.ndarray, response: np.ndarray, n_skills: int,
+                         early=SLOPE_EARLY, late=SLOPE_LATE) -> np.ndarray:
+    """Per skill: accuracy on attempts in `late` minus accuracy on attempts in `early` (attempt =
+    how many times the student had met the skill before), pooled over students: a model-free
+    learning signal of the data, [C] (NaN where a range has no attempt). Inputs are [N] each."""
+    acc = []
+    for lo, hi in (early, late):
+        sel = (attempt >= lo) & (attempt < hi)
+        n = np.bincount(skill[sel], minlength=n_skills)
+        hits = np.bincount(skill[sel], weights=response[sel].astype(np.float64), minlength=n_skills)
+        acc.append(np.where(n > 0, hits / np.maximum(n, 1), np.nan))
+    return acc[1] - acc[0]
+
+
 def skill_table(ds) -> pd.DataFrame:
-    """Per skill: attempts and accuracy over every interaction of the training folds."""
-    sp = ds.train
-    real = np.arange(sp.skills.shape[1])[None, :] < sp.lengths.numpy()[:, None]
-    s, r = sp.skills.numpy()[real], sp.responses.numpy()[real]
-    n = np.bincount(s, minlength=ds.num_skills)
-    c = np.bincount(s, weights=r, minlength=ds.num_skills)
+    """Per skill, over every interaction of the training folds: attempts, accuracy, and the
+    learning-curve slope (`learning_curve_slope`: accuracy on attempts 5-14 minus attempts 0-1)."""
+    h = history_table(ds.train)
+    n = np.bincount(h.skill, minlength=ds.num_skills)
+    c = np.bincount(h.skill, weights=h.response, minlength=ds.num_skills)
+    succ, fail = prior_counts(h)
+    slope = learning_curve_slope(h.skill, (succ + fail).astype(np.int64), h.response, ds.num_skills)
     return pd.DataFrame({"skill": np.arange(ds.num_skills), "train_attempts": n,
-                         "train_accuracy": np.where(n > 0, c / np.maximum(n, 1), np.nan)})
+                         "train_accuracy": np.where(n > 0, c / np.maximum(n, 1), np.nan),
+                         "learning_slope": slope})
 
 
 def dataset_info(ds) -> dict:

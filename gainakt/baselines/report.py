@@ -62,7 +62,7 @@ def skill_params(results_dir: str | Path, dataset: str, seed: int = 0) -> pd.Dat
         if not f.is_file():
             continue
         t = pd.read_csv(f)
-        out = t if out is None else out.merge(t.drop(columns=["train_attempts", "train_accuracy"]), on="skill")
+        out = t if out is None else out.merge(t.drop(columns=[c for c in t if c in out and c != "skill"]), on="skill")
     if out is None:
         raise FileNotFoundError(f"no skill_params.csv of a classical baseline under {results_dir}/{dataset}/")
     return out
