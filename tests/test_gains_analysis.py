@@ -112,3 +112,16 @@ def test_skills_moved_table_and_external_scatter(tmp_path):
     fig = figures.external_scatter(df, ref, gains.REFERENCES)
     assert len(fig.axes) == 2          # one row (V2 as intended) x the two references present
     assert len(fig.axes[0].collections) == 2   # untrained and trained points
+
+
+def test_reference_agreement_is_a_spearman_matrix_of_the_references():
+    from gainakt.analysis.gains import REFERENCES, reference_agreement
+    n = 30
+    ref = pd.DataFrame({"skill": range(n), "attempts": [100] * (n - 1) + [5], "bkt_learn": np.arange(n),
+                        "learning_slope": np.arange(n) ** 2, "train_accuracy": -np.arange(n)})
+    ref.loc[n - 1, "learning_slope"] = -1e9     # a rare skill (5 attempts) is left out
+    m = reference_agreement(ref)
+    names = [REFERENCES[c] for c in ("bkt_learn", "learning_slope", "train_accuracy")]
+    assert list(m.index) == names and list(m.columns) == names
+    assert m.loc[REFERENCES["bkt_learn"], REFERENCES["learning_slope"]] == 1.0
+    assert m.loc[REFERENCES["bkt_learn"], REFERENCES["train_accuracy"]] == -1.0

@@ -121,20 +121,14 @@ REFERENCES = {"bkt_learn": "BKT learn rate", "pfa_success": "PFA success coeffic
 
 
 def load_reference(results_root, dataset: str) -> pd.DataFrame | None:
-    """BKT's and PFA's per-skill parameters (first seed of each) merged on skill; None if missing."""
-    from ..report import resolve
-    root = resolve(results_root) / dataset
-    parts = []
-    for model in ("bkt", "pfa"):
-        files = sorted(root.glob(f"{model}-baseline/seed*/skill_params.csv"))
-        if files:
-            parts.append(pd.read_csv(files[0]))
-    if not parts:
+    """The classical baselines' per-skill table (`gainakt.baselines.report.skill_params`: attempts,
+    accuracy and learning-curve slope on the training folds, BKT's and PFA's parameters), with
+    ``train_attempts`` named ``attempts``; None if no classical baseline ran on `dataset`."""
+    from ..baselines.report import skill_params
+    try:
+        return skill_params(results_root, dataset).rename(columns={"train_attempts": "attempts"})
+    except FileNotFoundError:
         return None
-    ref = parts[0]
-    for p in parts[1:]:
-        ref = ref.merge(p.drop(columns=[c for c in ("train_attempts", "train_accuracy") if c in ref]), on="skill")
-    return ref.rename(columns={"train_attempts": "attempts"})
 
 
 def external_table(runs: pd.DataFrame, reference: pd.DataFrame, label: str = "small",
@@ -209,3 +203,11 @@ def skills_moved_table(runs: pd.DataFrame, label: str = "small", dataset: str = 
                          f"median skills with gain > {threshold:g}": _fmt(med),
                          f"mean skills with gain > {threshold:g}": _fmt(mean)})
     return pd.DataFrame(rows)
+
+
+def reference_agreement(reference: pd.DataFrame, refs: dict[str, str] = REFERENCES, min_n: int = 20) -> pd.DataFrame:
+    """Spearman correlations between the classical per-skill references themselves (skills with at
+    least `min_n` training attempts), as a square table named by the references' display names."""
+    cols = [c for c in refs if c in reference]
+    ref = reference[reference.get("attempts", pd.Series(min_n, index=reference.index)) >= min_n][cols]
+    return ref.corr(method="spearman").rename(index=refs, columns=refs)
