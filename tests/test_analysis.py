@@ -92,3 +92,15 @@ def test_training_diagnostics_draws_the_drift_of_every_curve_scalar(tmp_path):
     assert [len(a.lines) for a in axes] == [2, 1, 3, 2, 2]   # no contrastive line: its gradient is 0
     assert list(axes[2].lines[2].get_ydata()) == list(h.msat_mean)
     assert axes[0].get_yscale() == "log"
+
+
+def test_converged_comparison_puts_the_plateau_beside_the_faithful_runs(tmp_path):
+    for label, epochs, auc in (("small", 3, 0.68), ("small-converged", 3, 0.70)):
+        for seed in (42, 43):
+            cfg = make_config("V2", "as_run", dataset="assist2015", seed=seed, epochs=epochs)
+            _write_run(tmp_path, f"V2-as_run-{label}", cfg, test={"enc1_auc": auc + seed * 1e-4})
+    t = replication.converged_comparison(runs.load_runs(tmp_path), {"test_enc1_auc": "E1 test AUC"})
+    assert list(t.configuration) == ["faithful", "to the plateau"] and list(t.seeds) == ["42, 43"] * 2
+    assert t["E1 test AUC"].iloc[1].startswith("0.7042 ± 0.0001 (n=2)")
+    assert t["how it ended"].iloc[0] == "budget, plateau"
+    assert replication.converged_comparison(runs.load_runs(tmp_path / "none"), {"test_enc1_auc": "x"}).empty

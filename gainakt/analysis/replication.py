@@ -125,3 +125,29 @@ def headline(runs: pd.DataFrame, metrics: dict[str, str], label: str = "small",
             rows.append({"variant": v, "flavour": fl,
                          **{name: _fmt(g[c].to_numpy(float)) if c in g else "" for c, name in metrics.items()}})
     return pd.DataFrame(rows)
+
+
+CONVERGED_LABEL = "small-converged"
+
+
+def converged_comparison(runs: pd.DataFrame, metrics: dict[str, str], variants=("V2", "V3"),
+                         dataset: str = "assist2015") -> pd.DataFrame:
+    """The faithful runs (label ``small``: the seeds' epoch budget) beside the same configurations
+    trained to their plateau (label ``small-converged``: up to 60 epochs, the original's early
+    stopping): per variant, flavour and configuration, seeds, how the runs ended and each metric's
+    mean ± sd over seeds. Empty where neither has finished."""
+    rows = []
+    for label, name in (("small", "faithful"), (CONVERGED_LABEL, "to the plateau")):
+        t = headline(runs, metrics, label, dataset)
+        s = training_status(runs, label, dataset)
+        if t.empty:
+            continue
+        t = t.merge(s[["variant", "flavour", "seeds", "best epoch", "how it ended"]], on=["variant", "flavour"])
+        rows.append(t[t.variant.isin(variants)].assign(configuration=name))
+    if not rows:
+        return pd.DataFrame()
+    out = pd.concat(rows, ignore_index=True)
+    order = {v: i for i, v in enumerate(variants)}
+    out = out.sort_values(["variant", "flavour", "configuration"], key=lambda c: c.map(order) if c.name == "variant" else c)
+    cols = ["variant", "flavour", "configuration", "seeds", "best epoch", "how it ended", *metrics.values()]
+    return out[cols].reset_index(drop=True)
