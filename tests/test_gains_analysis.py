@@ -75,7 +75,9 @@ def test_external_table_per_seed_and_untrained(tmp_path):
     tr = t[(t.model == "trained") & (t.reference == "BKT learn rate")].iloc[0]
     un = t[(t.model == "untrained") & (t.reference == "BKT learn rate")].iloc[0]
     assert tr.spearman.startswith("1.0000 ± 0.0000 (n=2)") and un.spearman.startswith("-1.0000")
-    assert set(t.reference) == {"BKT learn rate", "accuracy (training folds)"}
+    assert set(t.reference) == {"BKT learn rate", "accuracy (training folds)", "attempts (training folds)"}
+    att = t[(t.model == "trained") & (t.reference == "attempts (training folds)")].iloc[0]
+    assert att.spearman == ""      # constant attempts: no correlation to compute
 
 
 def test_saturation_table_counts_skills_at_the_bounds(tmp_path):
@@ -121,7 +123,7 @@ def test_reference_agreement_is_a_spearman_matrix_of_the_references():
                         "learning_slope": np.arange(n) ** 2, "train_accuracy": -np.arange(n)})
     ref.loc[n - 1, "learning_slope"] = -1e9     # a rare skill (5 attempts) is left out
     m = reference_agreement(ref)
-    names = [REFERENCES[c] for c in ("bkt_learn", "learning_slope", "train_accuracy")]
+    names = [REFERENCES[c] for c in ("bkt_learn", "learning_slope", "train_accuracy", "attempts")]
     assert list(m.index) == names and list(m.columns) == names
     assert m.loc[REFERENCES["bkt_learn"], REFERENCES["learning_slope"]] == 1.0
     assert m.loc[REFERENCES["bkt_learn"], REFERENCES["train_accuracy"]] == -1.0

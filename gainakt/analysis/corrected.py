@@ -190,28 +190,33 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
 
 # --- where skill difficulty went ----------------------------------------------------------------------
 
-DIFFICULTY_COLUMNS = {"gain_own_mean": "mean gain", "intercept": "intercept", "rate_own_mean": "beta x gain"}
+DIFFICULTY_COLUMNS = {"gain_own_mean": "mean gain", "intercept": "intercept", "beta": "beta",
+                      "rate_own_mean": "beta x gain"}
+# What a per-skill quantity may follow: difficulty (accuracy), learning (BKT, the learning-curve
+# slope), or only how much the skill is practised (training attempts: how many updates reach it).
+DIFFICULTY_REFERENCES = {"train_accuracy": "accuracy", "bkt_learn": "BKT learn", "learning_slope": "learning slope",
+                         "attempts": "attempts"}
 
 
 def difficulty_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: str = "assist2015",
                      min_n: int = 20) -> pd.DataFrame:
     """Per configuration (as `design_table`): Spearman of each per-skill quantity of
-    ``skill_gains.csv`` (the mean gain, the learned intercept where there is one, and beta x gain,
-    the rate at which practice moves the curve) with per-skill training accuracy and with BKT's
-    learn rate, mean ± sd over seeds. Where the intercept follows accuracy and the gains do not,
-    the intercept holds the skills' difficulty."""
+    ``skill_gains.csv`` (the mean gain, the learned intercept where there is one, beta and beta x
+    gain, the rate at which practice moves the curve) with each of DIFFICULTY_REFERENCES, mean ± sd
+    over seeds. Where the intercept follows accuracy and the gains do not, the intercept holds the
+    skills' difficulty; a quantity that follows only the number of attempts measures exposure."""
     from .groundtruth import spearman
     rows = []
     if reference is None:
         return pd.DataFrame(rows)
     for v, fl, label in configurations(runs, dataset):
         g = _rows(runs, dataset, v, fl, label)
-        row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g)}
         tables = [t[t.n >= min_n].merge(reference, on="skill") for t in read_skill_tables(g.dir)]
         for col, name in DIFFICULTY_COLUMNS.items():
-            for ref, ref_name in (("train_accuracy", "accuracy"), ("bkt_learn", "BKT learn"),
-                                  ("learning_slope", "learning slope")):
-                vals = [spearman(t[col], t[ref]) for t in tables if col in t and ref in t]
-                row[f"{name} ~ {ref_name}"] = _ms(vals)
-        rows.append(row)
+            if not any(col in t for t in tables):
+                continue
+            row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g), "quantity": name}
+            for ref, ref_name in DIFFICULTY_REFERENCES.items():
+                row[ref_name] = _ms([spearman(t[col], t[ref]) for t in tables if col in t and ref in t])
+            rows.append(row)
     return pd.DataFrame(rows)

@@ -142,7 +142,7 @@ def external_scatter(runs: pd.DataFrame, reference: pd.DataFrame, refs: dict[str
                 ax = axes[i, j]
                 ax.scatter(m[c], m.gain, **style, label="untrained" if untrained else "trained")
                 if i == len(groups) - 1:
-                    ax.set_xlabel(name, fontsize=8)
+                    ax.set_xlabel(name.replace(" (", "\n("), fontsize=8)   # two lines: five columns share 7 in
                 if j == 0:
                     ax.set_ylabel(f"{v} {fl.replace('_', ' ')}\nmean gain", fontsize=8)
                 ax.tick_params(labelsize=7)

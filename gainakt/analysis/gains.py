@@ -53,13 +53,15 @@ def external_validity(gains: pd.DataFrame, reference: pd.DataFrame, refs: dict[s
     """Spearman of per-skill `col` with each reference column (refs: column -> display name), and
     the partial Spearman controlling for the reference table's `control` column (per-skill
     accuracy on the training folds). `reference` needs a `skill` column (and `attempts` or `n`)."""
-    ref = reference.rename(columns={"attempts": "ref_n", "n": "ref_n"})
+    ref = reference.rename(columns={"n": "ref_n"})
+    if "attempts" in ref:   # kept as a reference of its own (how much a skill is practised)
+        ref = ref.assign(ref_n=ref["attempts"])
     m = gains[["skill", "n", col]].merge(ref, on="skill")
     m = m[(m.n >= min_n) & (m.ref_n >= min_n if "ref_n" in m else True)]
     rows = []
     for c, name in refs.items():
         d = m[list(dict.fromkeys([col, c, control]))].dropna()
-        if len(d) < 3:
+        if len(d) < 3 or d[col].nunique() < 2 or d[c].nunique() < 2:   # no correlation with a constant
             rows.append({"reference": name, "skills": len(d), "spearman": np.nan, "partial (given accuracy)": np.nan})
             continue
         rho = stats.spearmanr(d[col], d[c]).statistic
@@ -117,7 +119,8 @@ def agreement_table(runs: pd.DataFrame, label: str = "small", dataset: str = "as
 
 # Per-skill parameters of the classical baselines that the gains are compared with.
 REFERENCES = {"bkt_learn": "BKT learn rate", "pfa_success": "PFA success coefficient",
-              "learning_slope": "learning-curve slope", "train_accuracy": "accuracy (training folds)"}
+              "learning_slope": "learning-curve slope", "train_accuracy": "accuracy (training folds)",
+              "attempts": "attempts (training folds)"}
 
 
 def load_reference(results_root, dataset: str) -> pd.DataFrame | None:
