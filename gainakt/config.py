@@ -87,7 +87,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "practice_impl": ("auto", "dense"),
     "batching": ("tokens", "windows", "padded", "packed"),
     "device": ("auto", "cpu", "cuda"),
-    "model": ("gainakt", "skill_only", "pfa", "bkt", "dkt", "sakt"),
+    "model": ("gainakt", "skill_only", "pfa", "afm", "bkt", "dkt", "sakt"),
     "gain_activation": ("sigmoid", "softplus", "tanh"),
 }
 _C = CHOICES
@@ -108,7 +108,7 @@ class Config:
                        "documents describe; custom: neither", choices=_C["flavour"])
     title: str = opt("", ID, "free short title, used in run folder names")
     model: str = opt("gainakt", ID, "gainakt (GainAKT3Exp) or a baseline of gainakt/baselines/: skill_only, "
-                     "pfa, bkt, dkt, sakt", choices=_C["model"])
+                     "pfa, afm, bkt, dkt, sakt", choices=_C["model"])
     # --- data ---------------------------------------------------------------------------
     dataset: str = opt("assist2015", DATA, "data set", choices=_C["dataset"])
     data_dir: str | None = opt(None, DATA, "folder holding the data sets; none: $GAINAKT_DATA, "
@@ -153,7 +153,7 @@ class Config:
                                             "scale")
     gains_projection_orthogonal_scale: float = opt(0.3, ARCH, "V3+ init: scale of the orthogonal weight",
                                                    gt=0)
-    baseline_max_iter: int = opt(200, ARCH, "baselines skill_only/pfa (lbfgs) and bkt (EM): iteration cap; "
+    baseline_max_iter: int = opt(200, ARCH, "baselines skill_only/pfa/afm (lbfgs) and bkt (EM): iteration cap; "
                                  "hitting it is reported as not converged", lo=1)
     # --- learning curve -----------------------------------------------------------------
     beta_skill_init: float = opt(2.0, CURVE, "initial per-skill learning-curve steepness beta", gt=0)

@@ -125,7 +125,8 @@ def test_every_baseline_runs_and_writes_its_files(model, tiny_data, tmp_path):
     params = pd.read_csv(tmp_path / "skill_params.csv")
     assert len(params) == tiny_data.num_skills and {"skill", "train_attempts", "train_accuracy"} <= set(params)
     want = {"bkt": {"bkt_learn", "bkt_prior", "bkt_guess", "bkt_slip", "bkt_degenerate"},
-            "pfa": {"pfa_success", "pfa_failure", "pfa_intercept"}}.get(model, set())
+            "pfa": {"pfa_success", "pfa_failure", "pfa_intercept"},
+            "afm": {"afm_intercept", "afm_learn"}}.get(model, set())
     assert want <= set(params)
     assert not (tmp_path / "checkpoints").exists()
 
@@ -208,3 +209,18 @@ def test_skill_table_learning_slope_counts_attempts_across_windows():
     t = skill_table(build_dataset("x", 2, train + valid, test, seq_len=4)).set_index("skill")
     assert t.loc[0, "learning_slope"] == 1.0 and t.loc[1, "learning_slope"] == 0.0
     assert t.loc[0, "train_attempts"] == 6 * 12 and t.loc[1, "train_accuracy"] == 1.0
+
+
+def test_afm_learning_rates_follow_the_true_rates_of_simulated_learners():
+    from scipy import stats
+    from gainakt.synthetic import SimConfig, simulate, spread_condition
+    syn = dict(n_students=800, n_skills=6, seed=0, **spread_condition("strong"))
+    ds = kt_data.load_dataset("synthetic", seq_len=60, synthetic=syn)
+    from gainakt.baselines import afm
+    from gainakt.baselines.common import history_table
+    hists = {k: history_table(getattr(ds, k)) for k in ("train", "valid", "test")}
+    _, params, rec = afm.fit_predict(Config(model="afm", baseline_max_iter=500), ds, hists)
+    truth = simulate(SimConfig(**syn))[1]["learn_rate"]
+    assert list(params.columns) == ["skill", "afm_intercept", "afm_learn"]
+    assert (params.afm_learn > 0).all()                        # practice helps on every skill
+    assert stats.spearmanr(params.afm_learn, truth).statistic > 0.6

@@ -119,8 +119,13 @@ def test_tables_from_runs(tmp_path):
     b.mkdir(parents=True)
     pd.DataFrame({"skill": t.skill, "train_attempts": 100, "train_accuracy": 0.5, "bkt_learn": t.learn_rate, "bkt_guess": t.guess,
                   "bkt_slip": -t.slip, "bkt_prior": t.prior}).to_csv(b / "skill_params.csv", index=False)
+    a = tmp_path / "synthetic" / "afm-baseline-gt-strong" / "seed0"      # AFM's rates: reversed
+    a.mkdir(parents=True)
+    pd.DataFrame({"skill": t.skill, "train_attempts": 100, "train_accuracy": 0.5,
+                  "afm_learn": -t.learn_rate}).to_csv(a / "skill_params.csv", index=False)
     ceil = G.ceilings(tmp_path, {"strong": strong, "none": none}.get, conditions=("none", "strong"))
     ceil = ceil.set_index("condition")
+    assert ceil.loc["strong", "AFM learn ~ rate"] == pytest.approx(-1.0) and "AFM learn ~ rate | accuracy" in ceil
     assert ceil.loc["strong", "BKT learn ~ rate"] == pytest.approx(1.0)
     assert ceil.loc["strong", "BKT slip ~ slip"] == pytest.approx(-1.0)
     assert np.isnan(ceil.loc["none", "BKT learn ~ rate"]) and np.isnan(ceil.loc["none", "learning-curve slope ~ rate"])

@@ -118,7 +118,7 @@ def agreement_table(runs: pd.DataFrame, label: str = "small", dataset: str = "as
 
 
 # Per-skill parameters of the classical baselines that the gains are compared with.
-REFERENCES = {"bkt_learn": "BKT learn rate", "pfa_success": "PFA success coefficient",
+REFERENCES = {"bkt_learn": "BKT learn rate", "afm_learn": "AFM learning rate", "pfa_success": "PFA success coefficient",
               "learning_slope": "learning-curve slope", "train_accuracy": "accuracy (training folds)",
               "attempts": "attempts (training folds)"}
 

@@ -196,18 +196,39 @@ def per_run(runs: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> 
     return pd.DataFrame(rows, columns=cols)
 
 
-def bkt_params(results_root, condition: str, students: int | None = None) -> pd.DataFrame | None:
-    """BKT's per-skill parameters on condition `condition`'s data at `students` students (seed 0),
-    None if not run."""
+def bkt_params(results_root, condition: str, students: int | None = None, model: str = "bkt") -> pd.DataFrame | None:
+    """A classical baseline's (BKT's, or `model`'s) per-skill parameters on condition `condition`'s
+    data at `students` students (seed 0), None if not run."""
     from ..report import resolve
-    f = (resolve(results_root) / "synthetic" / f"bkt-baseline-{label_of(condition, students)}" / "seed0"
+    f = (resolve(results_root) / "synthetic" / f"{model}-baseline-{label_of(condition, students)}" / "seed0"
          / "skill_params.csv")
     return pd.read_csv(f) if f.is_file() else None
 
 
+# The classical per-skill learning rates compared with the truth: model -> its column.
+CLASSICAL_RATES = {"bkt": "bkt_learn", "afm": "afm_learn"}
+
+
+def classical_rates(results_root, condition: str, truth: pd.DataFrame, students: int | None = None,
+                    min_n: int = 20) -> dict[str, float]:
+    """Spearman with the true learning rates, and its partial given per-skill accuracy, of each
+    classical learning rate (BKT's learn, AFM's per-skill learning rate) fitted on the same data;
+    the models not run are left out."""
+    out = {}
+    for model, col in CLASSICAL_RATES.items():
+        b = bkt_params(results_root, condition, students, model)
+        if b is not None:
+            m = _with_bkt(truth, b, min_n)
+            name = model.upper()
+            out[f"{name} learn ~ rate"] = spearman(m[col], m.learn_rate)
+            out[f"{name} learn ~ rate | accuracy"] = _partial(m[col], m.learn_rate, m.train_accuracy)
+    return out
+
+
 def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min_n: int = 20) -> pd.DataFrame:
-    """Per condition: Spearman with the true learning rates of BKT's learn rate (the ceiling a
-    classical model reaches on the same data) and of the model-free learning-curve slope (accuracy
+    """Per condition: Spearman with the true learning rates of BKT's learn rate and AFM's per-skill
+    learning rate (the ceilings classical models reach on the same data; with partials given
+    accuracy) and of the model-free learning-curve slope (accuracy
     on attempts 5-14 minus attempts 0-1, training folds), and of BKT's guess, slip and prior with
     the true ones. `synthetic_of(condition)` gives the condition's SimConfig overrides."""
     rows = []
@@ -218,12 +239,11 @@ def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min
         slope = learning_curve_slope([s for s in students if s.fold >= 0], len(t))
         row = {"condition": c, "true rate max/min": float(t.learn_rate.max() / t.learn_rate.min()),
                "learning-curve slope ~ rate": spearman(slope, t.learn_rate)}
+        row.update(classical_rates(results_root, c, t, min_n=min_n))
         b = bkt_params(results_root, c)
         if b is not None:
             m = _with_bkt(t, b, min_n)
-            row.update({"BKT learn ~ rate": spearman(m.bkt_learn, m.learn_rate),
-                        "BKT learn ~ rate | accuracy": _partial(m.bkt_learn, m.learn_rate, m.train_accuracy),
-                        "BKT guess ~ guess": spearman(m.bkt_guess, m.guess),
+            row.update({"BKT guess ~ guess": spearman(m.bkt_guess, m.guess),
                         "BKT slip ~ slip": spearman(m.bkt_slip, m.slip),
                         "BKT prior ~ prior": spearman(m.bkt_prior, m.prior)})
         rows.append(row)
@@ -244,7 +264,7 @@ def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "mode
                 synthetic_of=simconfig_of, min_n: int = 20) -> pd.DataFrame:
     """Condition `condition` at each number of students that has runs: per variant and flavour, the
     Spearman of per-skill mean gains with the true rates and its partial given accuracy (mean ± sd
-    over seeds), the untrained model's Spearman, and BKT's on the same data (the ceiling)."""
+    over seeds), the untrained model's Spearman, and BKT's and AFM's on the same data (the ceilings)."""
     rows = []
     sel = pr[pr.condition == condition]
     for (n, v, fl), g in sel.groupby(["students", "variant", "flavour"], sort=True):
@@ -254,11 +274,9 @@ def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "mode
                "untrained": _fmt(un.learn_rate)}
         main = bool(g.main.iloc[0]) if "main" in g else True
         size = None if main else int(n)
-        b = bkt_params(results_root, condition, size)
-        if b is not None:
-            m = _with_bkt(truth_table(synthetic_of(condition, students=size)), b, min_n)
-            row.update({"BKT learn ~ rate": f"{spearman(m.bkt_learn, m.learn_rate):.3f}",
-                        "BKT partial | accuracy": f"{_partial(m.bkt_learn, m.learn_rate, m.train_accuracy):.3f}"})
+        rates = classical_rates(results_root, condition, truth_table(synthetic_of(condition, students=size)),
+                                size, min_n)
+        row.update({k: f"{v:.3f}" for k, v in rates.items()})
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -15,13 +15,19 @@ def features(h: History, C: int):
     return one_hot_rows(h.skill, [np.ones(len(h.skill)), succ, fail], C)
 
 
-def fit_predict(cfg, ds, hists: dict[str, History]) -> tuple[dict, pd.DataFrame, dict]:
-    """-> ({split: P(correct) for every interaction [N]}, per-skill parameters, fit record)."""
+def fit_per_skill(cfg, ds, hists: dict[str, History], features, names: tuple[str, ...]):
+    """Fit a logistic regression on per-skill features (`features(h, C)`: sparse [N, len(names) x C],
+    one block of C columns per name) on the training targets; -> ({split: P(correct) for every
+    interaction [N]}, per-skill coefficients named `names`, fit record)."""
     C = ds.num_skills
     X = {k: features(h, C) for k, h in hists.items()}
     tr = hists["train"]
     lr, rec = fit_logistic(X["train"][tr.target], tr.response[tr.target], cfg.baseline_max_iter)
     w = lr.coef_[0]
-    params = pd.DataFrame({"skill": np.arange(C), "pfa_intercept": w[:C], "pfa_success": w[C:2 * C],
-                           "pfa_failure": w[2 * C:]})
+    params = pd.DataFrame({"skill": np.arange(C), **{n: w[i * C:(i + 1) * C] for i, n in enumerate(names)}})
     return {k: lr.predict_proba(x)[:, 1] for k, x in X.items()}, params, rec
+
+
+def fit_predict(cfg, ds, hists: dict[str, History]) -> tuple[dict, pd.DataFrame, dict]:
+    """-> ({split: P(correct) for every interaction [N]}, per-skill parameters, fit record)."""
+    return fit_per_skill(cfg, ds, hists, features, ("pfa_intercept", "pfa_success", "pfa_failure"))
