@@ -89,6 +89,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "device": ("auto", "cpu", "cuda"),
     "model": ("gainakt", "skill_only", "pfa", "afm", "bkt", "dkt", "sakt"),
     "gain_activation": ("sigmoid", "softplus", "tanh"),
+    "gain_source": ("encoder", "skill"),
 }
 _C = CHOICES
 ID, DATA, OPT, ARCH, CURVE, LOSS, SWITCH, FIX, EVAL = GROUPS
@@ -211,6 +212,10 @@ class Config:
     gain_activation: str = opt("sigmoid", FIX, "per-skill gains: sigmoid (bounded in (0, 1), the original) / "
                                "softplus (positive, unbounded) / tanh (signed: mastery can fall after an error)",
                                choices=_C["gain_activation"])
+    gain_source: str = opt("encoder", FIX, "where a per-skill gain comes from: encoder (Encoder 2's value stream "
+                           "through gains_projection, the original: it depends on the context) / skill (one "
+                           "learned number per skill, the same at every interaction: an AFM-like learning rate)",
+                           choices=_C["gain_source"])
     skill_intercept: bool = opt(False, FIX, "a learned per-skill intercept in the IM logits: somewhere for "
                                 "skill difficulty to live other than the gains")
     readout_clamps: bool = opt(True, FIX, "the original read-out's clamps: mastery to [0, 1] and theta to "
@@ -218,7 +223,8 @@ class Config:
     learn_temperature: bool = opt(False, FIX, "learn the IM temperature (log-parametrised, from "
                                   "threshold_temperature) instead of fixing it")
     curve_lr_multiplier: float = opt(1.0, FIX, "LR multiplier of the learning-curve scalars (beta, M_sat, "
-                                     "gamma, theta, offset, intercept, temperature); 0 freezes them", lo=0)
+                                     "gamma, theta, offset, intercept, temperature, per-skill gain); 0 freezes them",
+                                     lo=0)
     # --- evaluation ---------------------------------------------------------------------
     n_trajectory_students: int = opt(10, EVAL, "test students written to trajectories.csv", lo=0)
     trajectory_min_steps: int = opt(10, EVAL, "minimum interactions of a trajectory student", lo=1)

@@ -156,7 +156,7 @@ def practice_loop(gains: Tensor) -> Tensor:
 
 # The learning-curve scalars (parameter names): Config.curve_lr_multiplier sets their learning rate.
 CURVE_PARAMETERS = ("beta_skill", "M_sat", "gamma_student", "theta_global", "offset", "skill_bias",
-                    "log_temperature")
+                    "log_temperature", "skill_gain")
 
 # Per-skill gain activations (Config.gain_activation): the original's sigmoid bounds a gain in (0, 1).
 _ACTIVATIONS = {"sigmoid": torch.sigmoid, "softplus": F.softplus, "tanh": torch.tanh}
@@ -204,6 +204,8 @@ class GainAKT3Exp(nn.Module):
         # corrected-model options (V6): created only when switched on, so other runs' state is unchanged
         if cfg.skill_intercept:
             self.skill_bias = nn.Parameter(torch.zeros(C))
+        if cfg.gain_source == "skill":   # one gain per skill (pre-activation), 0 = the projection's start
+            self.skill_gain = nn.Parameter(torch.zeros(C))
         if cfg.learn_temperature:
             self.log_temperature = nn.Parameter(torch.tensor(math.log(cfg.threshold_temperature)))
         diff = torch.ones(C) if skill_difficulty is None else torch.as_tensor(skill_difficulty, dtype=torch.float32)
@@ -232,7 +234,11 @@ class GainAKT3Exp(nn.Module):
         if cfg.difficulty_mode == "input":
             # constant over batch and time, exactly as V5 fed it
             x = torch.cat([v2, self.skill_difficulty.expand(*v2.shape[:-1], self.C)], dim=-1)
-        g = _ACTIVATIONS[cfg.gain_activation](self.gains_projection(x))
+        if cfg.gain_source == "skill":   # the context is ignored: a per-skill rate, as AFM's
+            pre = self.skill_gain.expand(*v2.shape[:-1], self.C)
+        else:
+            pre = self.gains_projection(x)
+        g = _ACTIVATIONS[cfg.gain_activation](pre)
         if cfg.difficulty_mode == "scale_after":
             g = g / self.skill_difficulty
         if cfg.use_student_velocity and velocity is not None:

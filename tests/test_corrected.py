@@ -15,7 +15,8 @@ from gainakt.variants import BEYOND, VARIANTS, make_config, variant_settings
 TINY = dict(dataset="synthetic", synthetic={"n_students": 40, "max_len": 60, "n_skills": 6},
             d_model=16, n_heads=2, n_blocks=1, d_ff=32, batch_size=12, seq_len=25, epochs=1,
             dropout=0.0, im_grad_batches=1, n_trajectory_students=3, trajectory_min_steps=5)
-FIX = ("gain_activation", "skill_intercept", "readout_clamps", "learn_temperature", "curve_lr_multiplier")
+FIX = ("gain_activation", "gain_source", "skill_intercept", "readout_clamps", "learn_temperature",
+       "curve_lr_multiplier")
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +136,29 @@ def test_v6_packed_batch_has_the_loss_and_gradient_of_the_padded_batch(tiny_data
     for n, g in g0.items():
         if g is not None:
             torch.testing.assert_close(g1[n], g, rtol=1e-4, atol=1e-6, msg=n)
+
+
+def test_gain_source_skill_is_one_learned_gain_per_skill(tiny_data):
+    q, r, qn = _batch()
+    m = _model(gain_source="skill", gain_activation="softplus")
+    with torch.no_grad():
+        m.skill_gain.copy_(torch.arange(6.0) - 3)
+    out = m(q, r, qn, states=True)
+    g = out["skill_gains"]                                       # [B, T, C]: the same at every step
+    torch.testing.assert_close(g, torch.nn.functional.softplus(torch.arange(6.0) - 3).expand_as(g))
+    torch.testing.assert_close(out["gain_q"], g.gather(2, q.unsqueeze(2)).squeeze(2))
+    assert "skill_gain" not in {n for n, _ in _model().named_parameters()}
+    assert "skill_gain" in CURVE_PARAMETERS          # it learns at the curve scalars' rate
+    # V6 with it: packed = padded, and the gains projection gets no gradient (nothing reads it)
+    cfg = make_config("V6", "as_intended", **TINY, batching="padded", gain_source="skill")
+    batch = next(iter_steps(tiny_data.train, cfg.batch_size, batching="padded"))[0]
+    res = {}
+    for batching in ("padded", "packed"):
+        exp = Experiment(dataclasses.replace(cfg, batching=batching), tiny_data)
+        exp.model.train()
+        exp.model.zero_grad(set_to_none=True)
+        (_, losses), = exp.backward([batch])
+        res[batching] = (losses["total"], exp.model.skill_gain.grad.clone(), exp.model.gains_projection.weight.grad)
+    torch.testing.assert_close(res["packed"][0], res["padded"][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(res["packed"][1], res["padded"][1], rtol=1e-4, atol=1e-6)
+    assert res["padded"][1].abs().sum() > 0 and res["padded"][2] is None

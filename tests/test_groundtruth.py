@@ -152,8 +152,9 @@ def test_tables_from_runs(tmp_path):
 
 
 def test_labels_sizes_and_partial_given_accuracy(tmp_path):
-    assert G.parse_label("gt-moderate") == ("moderate", None) and G.label_of("moderate") == "gt-moderate"
-    assert G.parse_label("gt-moderate-n375") == ("moderate", 375) and G.label_of("moderate", 375) == "gt-moderate-n375"
+    assert G.parse_label("gt-moderate") == ("moderate", None, "") and G.label_of("moderate") == "gt-moderate"
+    assert G.parse_label("gt-moderate-n375") == ("moderate", 375, "") and G.label_of("moderate", 375) == "gt-moderate-n375"
+    assert G.parse_label("gt-strong-v6-skill_gain") == ("strong", None, "skill_gain")
     assert G.parse_label("small") is None and G.parse_label("gt-wide") is None and G.parse_label("gt-none-x") is None
     assert ("V6", "as_run") not in G.groups() and ("V6", "as_intended") in G.groups()
     # gains that are per-skill accuracy carry nothing beyond it; gains that are the rate do
@@ -178,7 +179,20 @@ def test_labels_sizes_and_partial_given_accuracy(tmp_path):
     runs = G.load_groundtruth_runs(tmp_path)
     assert sorted(set(runs.students)) == [100, SMALL["n_students"]] and len(runs) == 5
     assert len(G.main_runs(runs)) == 3 and set(G.main_runs(runs).variant) == {"V2"}
-    sc = G.scale_table(G.per_run(runs), tmp_path, synthetic_of=lambda c, students=None: small if students == 100 else syn)
+    for seed in (0, 1):   # an ablation row of V6 on the main data: kept out of the main comparison
+        cfg = make_config("V6", "as_intended", dataset="synthetic", seed=seed, synthetic=syn, gain_source="skill")
+        d = write(tmp_path, "V6-as_intended-gt-moderate-v6-skill_gain", cfg, test={"enc1_auc": 0.7})
+        base = pd.DataFrame({"skill": tt.skill, "n": 50})
+        t_syn = G.truth_table(syn)
+        base.assign(gain_own_mean=-t_syn.learn_rate).to_csv(d / "skill_gains.csv", index=False)
+        base.assign(gain_own_mean=t_syn.prior).to_csv(d / "skill_gains_untrained.csv", index=False)
+    runs = G.load_groundtruth_runs(tmp_path)
+    assert len(runs) == 7 and set(runs[runs.ablation != ""].ablation) == {"skill_gain"}
+    assert len(G.main_runs(runs)) == 3
+    abt = G.ablation_table(G.per_run(runs)).set_index("switch")
+    assert abt.loc["skill_gain", "Spearman with true rate"].startswith("-1.0000") and abt.loc["skill_gain", "seeds"] == 2
+    sc = G.scale_table(G.per_run(runs), tmp_path,
+                       synthetic_of=lambda c, students=None: small if students == 100 else syn)
     row = sc.set_index("students").loc[100]
     assert row.variant == "V6" and row.seeds == 2 and row["Spearman with true rate"].startswith("1.0000")
 

@@ -76,27 +76,29 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
 
 def design_path(matrix="experiments.yml", dataset: str = "assist2015") -> pd.DataFrame:
     """One row per ablation entry of experiments.yml (variant V6, label ``small-v6-<switch>``): the
-    Config field it changes, V6's value, the ablation's value, the original's (the Config default)
-    and the field's help text (what the switch is for)."""
+    Config field it changes against V6's own entry (label ``small``), V6's value, the ablation's
+    value, the original's (the Config default, which V0-V5 use) and the field's help text."""
     import dataclasses
     from pathlib import Path
 
     from ..config import Config
     from ..pipeline.matrix import expand
     from ..report import resolve
-    from ..variants import BEYOND
+    from ..variants import make_config
 
-    v6 = BEYOND["V6"].settings
     helps = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(Config)}
+    runs = [(r.name.removeprefix(f"{r.variant}-{r.flavour}-"), r) for r in expand(resolve(Path(matrix)))
+            if r.variant == "V6" and r.dataset == dataset]
+    own = next((r.params.get("overrides", {}) for lab, r in runs if lab == "small"), {})
+    v6 = {**dataclasses.asdict(make_config("V6", "as_intended")), **own}
     rows, seen = [], set()
-    for r in expand(resolve(Path(matrix))):
-        label = r.name.removeprefix(f"{r.variant}-{r.flavour}-")
-        if r.variant != "V6" or r.dataset != dataset or not label.startswith(ABLATION_PREFIX) or label in seen:
+    for label, r in runs:
+        if not label.startswith(ABLATION_PREFIX) or label in seen:
             continue
         seen.add(label)
         over = r.params.get("overrides", {})
-        for k in (k for k in over if k in v6 and over[k] != v6[k]):
-            rows.append({"ablation": label.removeprefix(ABLATION_PREFIX), "field": k, "V6": v6[k],
+        for k in (k for k in over if over[k] != v6.get(k)):
+            rows.append({"ablation": label.removeprefix(ABLATION_PREFIX), "field": k, "V6": v6.get(k),
                          "ablation value": over[k], "original": getattr(Config(), k), "what it is": helps.get(k, "")})
     return pd.DataFrame(rows, columns=["ablation", "field", "V6", "ablation value", "original", "what it is"])
 

@@ -50,16 +50,21 @@ def label_of(condition: str, students: int | None = None) -> str:
     return f"gt-{condition}" + ("" if students is None else f"-n{students}")
 
 
-def parse_label(label: str) -> tuple[str, int | None] | None:
-    """'gt-moderate' -> ('moderate', None): a main run; 'gt-moderate-n375' -> ('moderate', 375);
-    None for a label of another experiment."""
-    parts = str(label).split("-")
+def parse_label(label: str) -> tuple[str, int | None, str] | None:
+    """'gt-moderate' -> ('moderate', None, ''): a main run; 'gt-moderate-n375' -> ('moderate', 375,
+    ''); 'gt-strong-v6-skill_gain' -> ('strong', None, 'skill_gain'): an ablation row of V6 on the
+    simulations; None for a label of another experiment."""
+    label = str(label)
+    ablation = ""
+    if "-v6-" in label:
+        label, ablation = label.split("-v6-", 1)
+    parts = label.split("-")
     if len(parts) < 2 or parts[0] != "gt" or parts[1] not in CONDITIONS:
         return None
     if len(parts) == 2:
-        return parts[1], None
+        return parts[1], None, ablation
     if len(parts) == 3 and parts[2][:1] == "n" and parts[2][1:].isdigit():
-        return parts[1], int(parts[2][1:])
+        return parts[1], int(parts[2][1:]), ablation
     return None
 
 
@@ -156,12 +161,14 @@ def load_groundtruth_runs(results_root="results") -> pd.DataFrame:
     runs = load_runs(results_root, dataset="synthetic")
     if not len(runs):
         return runs.assign(condition=pd.Series(dtype=str), students=pd.Series(dtype=int),
-                           main=pd.Series(dtype=bool))
+                           ablation=pd.Series(dtype=str), main=pd.Series(dtype=bool))
     parsed = runs.label.map(parse_label)
     runs = runs[parsed.notna()].reset_index(drop=True)
     parsed = parsed[parsed.notna()].reset_index(drop=True)
     students = [int((c.get("synthetic") or {}).get("n_students", SimConfig().n_students)) for c in runs.config]
-    return runs.assign(condition=parsed.str[0], students=students, main=parsed.str[1].isna())
+    ablation = parsed.str[2]
+    return runs.assign(condition=parsed.str[0], students=students, ablation=ablation,
+                       main=parsed.str[1].isna() & (ablation == ""))
 
 
 def main_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -187,11 +194,12 @@ def per_run(runs: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> 
                 continue
             g = tabs[0].loc[tabs[0].n >= min_n, col]
             cv = float(g.std(ddof=0) / abs(g.mean())) if len(g) and g.mean() != 0 else np.nan
-            rows.append({"condition": r.condition, "students": r.students, "main": r.main, "variant": r.variant,
+            rows.append({"condition": r.condition, "students": r.students, "main": r.main,
+                         "ablation": getattr(r, "ablation", ""), "variant": r.variant,
                          "flavour": r.flavour, "seed": r.seed, "model": model, "skills": len(g), "cv": cv,
                          "dir": r.dir, **follows(tabs[0], truth, col, min_n),
                          "partial": partial_given_accuracy(tabs[0], truth, col, min_n)})
-    cols = ["condition", "students", "main", "variant", "flavour", "seed", "model", "skills", "cv", "dir",
+    cols = ["condition", "students", "main", "ablation", "variant", "flavour", "seed", "model", "skills", "cv", "dir",
             *TRUTH_COLUMNS, "partial"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -266,7 +274,7 @@ def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "mode
     Spearman of per-skill mean gains with the true rates and its partial given accuracy (mean ± sd
     over seeds), the untrained model's Spearman, and BKT's and AFM's on the same data (the ceilings)."""
     rows = []
-    sel = pr[pr.condition == condition]
+    sel = pr[(pr.condition == condition) & (pr.ablation == "" if "ablation" in pr else True)]
     for (n, v, fl), g in sel.groupby(["students", "variant", "flavour"], sort=True):
         tr, un = g[g.model == "trained"], g[g.model == "untrained"]
         row = {"students": int(n), "variant": v, "flavour": fl, "seeds": len(tr),
@@ -278,6 +286,23 @@ def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "mode
                                 size, min_n)
         row.update({k: f"{v:.3f}" for k, v in rates.items()})
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ablation_table(pr: pd.DataFrame, variant: str = "V6") -> pd.DataFrame:
+    """`variant`'s main runs and its ablation rows on the simulations (labels ``gt-<condition>-v6-<switch>``),
+    per condition with a learning-rate spread: Spearman of per-skill mean gains with the true rates,
+    its partial given accuracy and the untrained model's Spearman (mean ± sd over seeds)."""
+    sel = pr[(pr.variant == variant) & (pr.condition != "none")]
+    if "students" in sel and "main" in sel:
+        sel = sel[sel.main | (sel.ablation != "")]
+        sel = sel[sel.students == sel[sel.main].students.max()] if sel.main.any() else sel
+    rows = []
+    for (c, ab), g in sel.groupby(["condition", "ablation"], sort=True):
+        tr, un = g[g.model == "trained"], g[g.model == "untrained"]
+        rows.append({"condition": c, "switch": ab or "(V6 itself)", "seeds": len(tr),
+                     "Spearman with true rate": _fmt(tr.learn_rate), "partial | accuracy": _fmt(tr.partial),
+                     "untrained": _fmt(un.learn_rate)})
     return pd.DataFrame(rows)
 
 
