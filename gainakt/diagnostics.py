@@ -26,11 +26,10 @@ def _weights(cfg) -> dict[str, float]:
 
 def gains_grad_norms(exp) -> dict[str, float]:
     """{'grad_gains_im': ..., 'grad_gains_variance': ..., 'grad_gains_contrastive': ...}."""
-    gp = exp.model.gains_projection
+    params = exp.model.gain_parameters()
     keys = [f"grad_gains_{t}" for t in TERMS]
-    if gp is None:
+    if not params:
         return dict.fromkeys(keys, math.nan)
-    params = list(gp.parameters())
     w = _weights(exp.cfg)
     norms: dict[str, list[float]] = {t: [] for t in TERMS}
     exp.model.eval()

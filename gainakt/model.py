@@ -227,6 +227,13 @@ class GainAKT3Exp(nn.Module):
             return torch.where(self.gamma_trained[students], g[students], mean)
         return g[students]
 
+    def gain_parameters(self) -> list[nn.Parameter]:
+        """The parameters the per-skill gains come from (the gains projection, or the per-skill
+        gains of `gain_source` "skill"); [] in scalar mode. Diagnostics measure gradients here."""
+        if self.cfg.gain_source == "skill" and self.gains_projection is not None:
+            return [self.skill_gain]
+        return [] if self.gains_projection is None else list(self.gains_projection.parameters())
+
     def _gains(self, v2: Tensor, velocity: Tensor | None) -> Tensor:
         """Per-skill gains [..., C] from the value stream v2 [..., D] (velocity [...])."""
         cfg = self.cfg

@@ -225,9 +225,9 @@ class Experiment:
         return acc.result()
 
     def im_grad_norm(self) -> float:
-        """Norm of the IM loss gradient reaching gains_projection (mean over a few batches)."""
-        gp = self.model.gains_projection
-        if gp is None:
+        """Norm of the IM loss gradient reaching the gains' parameters (mean over a few batches)."""
+        params = self.model.gain_parameters()
+        if not params:
             return float("nan")
         self.model.eval()
         norms = []
@@ -236,7 +236,7 @@ class Experiment:
                 break
             out = self.forward(batch, training=False)
             im = total_loss(out, batch, self.model, self.cfg)["im"]
-            grads = torch.autograd.grad(im, list(gp.parameters()), allow_unused=True)
+            grads = torch.autograd.grad(im, params, allow_unused=True)
             norms.append(float(torch.sqrt(sum((g ** 2).sum() for g in grads if g is not None))))
         return float(np.mean(norms)) if norms else float("nan")
 

@@ -162,3 +162,15 @@ def test_gain_source_skill_is_one_learned_gain_per_skill(tiny_data):
     torch.testing.assert_close(res["packed"][0], res["padded"][0], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(res["packed"][1], res["padded"][1], rtol=1e-4, atol=1e-6)
     assert res["padded"][1].abs().sum() > 0 and res["padded"][2] is None
+
+
+def test_a_v6_run_with_per_skill_gains_trains_and_reports_its_gain_gradients(tiny_data, tmp_path):
+    from gainakt.train import run
+    res = run(make_config("V6", "as_intended", **TINY, gain_source="skill"), tmp_path, dataset=tiny_data,
+              log=lambda *a: None)
+    import pandas as pd
+    h = pd.read_csv(tmp_path / "history.csv")
+    assert (h.im_grad_norm.iloc[1:] > 0).all() and res["epochs_run"] == 1
+    t = pd.read_csv(tmp_path / "skill_gains.csv")
+    seen = t[t.n > 0]
+    assert seen.gain_own_mean.nunique() == len(seen)   # one gain per skill, each its own
