@@ -216,3 +216,12 @@ def test_simconfig_of_reads_the_matrix(tmp_path):
     assert all({k: v for k, v in s.items() if not k.startswith("learn_rate")} ==
                {k: v for k, v in syn["none"].items() if not k.startswith("learn_rate")} for s in syn.values())
     assert all({k: s[k] for k in ("learn_rate_min", "learn_rate_max")} == spread_condition(c) for c, s in syn.items())
+
+
+def test_parameter_table_says_which_quantity_carries_the_rate(tmp_path):
+    strong = {**SMALL, **spread_condition("strong")}
+    _fake_runs(tmp_path, "strong", strong, lambda t, s: t.learn_rate + 1e-6 * s)
+    runs = G.load_groundtruth_runs(tmp_path)
+    t = G.parameter_table(runs, "V2", cols={"gain_own_mean": "mean gain"})
+    assert list(t.quantity) == ["mean gain"] and t["~ true rate"].iloc[0].startswith("1.0000 ± 0.0000 (n=3)")
+    assert G.parameter_table(runs, "V6").empty          # no V6 run: nothing to say

@@ -429,3 +429,27 @@ def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth
         ax.set_xlabel("accuracy (train)" if x == "train_accuracy" else f"true {TRUTH_COLUMNS[x]}", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# V6's per-skill quantities of skill_gains.csv, and what each may carry.
+PARAMETER_COLUMNS = {"gain_own_mean": "mean gain", "rate_own_mean": "beta x gain", "beta": "beta",
+                     "m_sat": "M_sat", "intercept": "intercept"}
+
+
+def parameter_table(runs: pd.DataFrame, variant: str = "V6", conditions=("moderate", "strong"),
+                    cols: dict[str, str] = PARAMETER_COLUMNS, min_n: int = 20) -> pd.DataFrame:
+    """Which of a model's per-skill quantities carries the true learning rate: for `variant`'s main
+    runs, per condition and quantity, the Spearman with the true rates, its partial given per-skill
+    accuracy, and the Spearman with accuracy (mean ± sd over seeds)."""
+    sel = runs[(runs.variant == variant) & runs.condition.isin(conditions)] if len(runs) else runs
+    if "main" in sel:
+        sel = sel[sel.main]
+    rows = []
+    for col, name in cols.items():
+        pr = per_run(sel, col=col, min_n=min_n) if len(sel) else pd.DataFrame()
+        pr = pr[pr.model == "trained"] if len(pr) else pr
+        for c, g in pr.groupby("condition", sort=False) if len(pr) else []:
+            if g.learn_rate.notna().any():
+                rows.append({"condition": c, "quantity": name, "seeds": len(g), "~ true rate": _fmt(g.learn_rate),
+                             "partial | accuracy": _fmt(g.partial), "~ accuracy": _fmt(g.train_accuracy)})
+    return pd.DataFrame(rows)
