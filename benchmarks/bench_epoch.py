@@ -49,7 +49,7 @@ def peak_rss_mb() -> float:
 def single(args) -> dict:
     """One measurement in this process; printed as JSON for the parent."""
     over = {**SIZES[args.size], "epochs": 1, **PATHS[args.path], "dataset": args.dataset, "data_dir": args.data_dir,
-            "train_eval_fraction": 0.0, "device": args.device, "num_threads": args.threads}
+            "train_eval_fraction": 0.01, "device": args.device, "num_threads": args.threads}
     cfg = make_config(args.variant, args.flavour, **over)
     exp = Experiment(cfg)
     if args.fraction < 1.0:
