@@ -120,16 +120,22 @@ def test_curve_lr_multiplier_zero_freezes_the_curve_scalars(mult, tiny_data):
         assert curve <= moved | {"gamma_student"}
 
 
-def test_v6_packed_batch_has_the_loss_and_gradient_of_the_padded_batch(tiny_data):
-    cfg = make_config("V6", "as_intended", **TINY, batching="padded")
-    batch = next(iter_steps(tiny_data.train, cfg.batch_size, batching="padded"))[0]
-    grads = {}
+def _padded_and_packed(cfg, data) -> dict:
+    """{batching: (losses, {parameter name: gradient})} of one training batch of the original's
+    padded batches, computed padded and packed from the same initial weights."""
+    batch = next(iter_steps(data.train, cfg.batch_size, batching="padded"))[0]
+    out = {}
     for batching in ("padded", "packed"):
-        exp = Experiment(dataclasses.replace(cfg, batching=batching), tiny_data)
+        exp = Experiment(dataclasses.replace(cfg, batching=batching), data)
         exp.model.train()
         exp.model.zero_grad(set_to_none=True)
         (_, losses), = exp.backward([batch])
-        grads[batching] = (losses, {n: p.grad for n, p in exp.model.named_parameters()})
+        out[batching] = (losses, {n: p.grad for n, p in exp.model.named_parameters()})
+    return out
+
+
+def test_v6_packed_batch_has_the_loss_and_gradient_of_the_padded_batch(tiny_data):
+    grads = _padded_and_packed(make_config("V6", "as_intended", **TINY, batching="padded"), tiny_data)
     (l0, g0), (l1, g1) = grads["padded"], grads["packed"]
     for k in l0:
         torch.testing.assert_close(l1[k], l0[k], rtol=1e-5, atol=1e-6, msg=k)
@@ -150,18 +156,12 @@ def test_gain_source_skill_is_one_learned_gain_per_skill(tiny_data):
     assert "skill_gain" not in {n for n, _ in _model().named_parameters()}
     assert "skill_gain" in CURVE_PARAMETERS          # it learns at the curve scalars' rate
     # V6 with it: packed = padded, and the gains projection gets no gradient (nothing reads it)
-    cfg = make_config("V6", "as_intended", **TINY, batching="padded", gain_source="skill")
-    batch = next(iter_steps(tiny_data.train, cfg.batch_size, batching="padded"))[0]
-    res = {}
-    for batching in ("padded", "packed"):
-        exp = Experiment(dataclasses.replace(cfg, batching=batching), tiny_data)
-        exp.model.train()
-        exp.model.zero_grad(set_to_none=True)
-        (_, losses), = exp.backward([batch])
-        res[batching] = (losses["total"], exp.model.skill_gain.grad.clone(), exp.model.gains_projection.weight.grad)
-    torch.testing.assert_close(res["packed"][0], res["padded"][0], rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(res["packed"][1], res["padded"][1], rtol=1e-4, atol=1e-6)
-    assert res["padded"][1].abs().sum() > 0 and res["padded"][2] is None
+    res = _padded_and_packed(make_config("V6", "as_intended", **TINY, batching="padded", gain_source="skill"),
+                             tiny_data)
+    (l0, g0), (l1, g1) = res["padded"], res["packed"]
+    torch.testing.assert_close(l1["total"], l0["total"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(g1["skill_gain"], g0["skill_gain"], rtol=1e-4, atol=1e-6)
+    assert g0["skill_gain"].abs().sum() > 0 and g0["gains_projection.weight"] is None
 
 
 def test_a_v6_run_with_per_skill_gains_trains_and_reports_its_gain_gradients(tiny_data, tmp_path):
