@@ -226,7 +226,7 @@ def classical_rates(results_root, condition: str, truth: pd.DataFrame, students:
     for model, col in CLASSICAL_RATES.items():
         b = bkt_params(results_root, condition, students, model)
         if b is not None:
-            m = _with_bkt(truth, b, min_n)
+            m = _with_params(truth, b, min_n)
             name = model.upper()
             out[f"{name} learn ~ rate"] = spearman(m[col], m.learn_rate)
             out[f"{name} learn ~ rate | accuracy"] = _partial(m[col], m.learn_rate, m.train_accuracy)
@@ -250,7 +250,7 @@ def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min
         row.update(classical_rates(results_root, c, t, min_n=min_n))
         b = bkt_params(results_root, c)
         if b is not None:
-            m = _with_bkt(t, b, min_n)
+            m = _with_params(t, b, min_n)
             row.update({"BKT guess ~ guess": spearman(m.bkt_guess, m.guess),
                         "BKT slip ~ slip": spearman(m.bkt_slip, m.slip),
                         "BKT prior ~ prior": spearman(m.bkt_prior, m.prior)})
@@ -258,9 +258,10 @@ def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min
     return pd.DataFrame(rows)
 
 
-def _with_bkt(truth: pd.DataFrame, bkt: pd.DataFrame, min_n: int) -> pd.DataFrame:
-    """The truth table joined with BKT's per-skill parameters, skills with `min_n` training attempts."""
-    m = truth.merge(bkt.drop(columns=[c for c in bkt if c in truth and c != "skill"]), on="skill")
+def _with_params(truth: pd.DataFrame, params: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """The truth table joined with a classical baseline's per-skill parameters (BKT's, AFM's), skills
+    with `min_n` training attempts."""
+    m = truth.merge(params.drop(columns=[c for c in params if c in truth and c != "skill"]), on="skill")
     return m[m.train_attempts >= min_n]
 
 
@@ -417,7 +418,7 @@ def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth
                      if len(p) else f"{v} {fl.replace('_', ' ')}\nnot run yet", fontsize=7)
     ax = axes[-1]
     if bkt is not None:
-        m = _with_bkt(truth, bkt, min_n)
+        m = _with_params(truth, bkt, min_n)
         ax.scatter(m[x], _z(m.bkt_learn), s=8, color="k")
         ax.set_title(f"BKT learn\nρ {spearman(m.bkt_learn, m[x]):+.2f}", fontsize=7)
     else:
