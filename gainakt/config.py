@@ -216,6 +216,8 @@ class Config:
                            "through gains_projection, the original: it depends on the context) / skill (one "
                            "learned number per skill, the same at every interaction: an AFM-like learning rate)",
                            choices=_C["gain_source"])
+    shared_curve: bool = opt(False, FIX, "one beta and one M_sat for every skill: the per-skill gains are then "
+                             "the only per-skill learning speed (beta x gain and M_sat can no longer carry it)")
     skill_intercept: bool = opt(False, FIX, "a learned per-skill intercept in the IM logits: somewhere for "
                                 "skill difficulty to live other than the gains")
     readout_clamps: bool = opt(True, FIX, "the original read-out's clamps: mastery to [0, 1] and theta to "

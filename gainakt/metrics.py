@@ -221,7 +221,8 @@ def parameter_stats(model) -> dict[str, float]:
     out = {}
     trained = getattr(model, "gamma_trained", None)
     gamma = model.gamma_student if trained is None else model.gamma_student[trained]  # trained students only
-    for name, p in (("beta", model.beta_skill), ("gamma", gamma), ("msat", model.M_sat)):
+    beta, msat = model.curve()
+    for name, p in (("beta", beta), ("gamma", gamma), ("msat", msat)):
         x = p.detach().float()
         out.update({f"{name}_mean": x.mean().item(), f"{name}_std": x.std().item() if x.numel() > 1 else 0.0,
                     f"{name}_min": x.min().item(), f"{name}_max": x.max().item()})

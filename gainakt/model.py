@@ -227,6 +227,14 @@ class GainAKT3Exp(nn.Module):
             return torch.where(self.gamma_trained[students], g[students], mean)
         return g[students]
 
+    def curve(self) -> tuple[Tensor, Tensor]:
+        """(beta [C], M_sat [C]) as the learning curve uses them. With `shared_curve` each is one
+        value for every skill (the mean of its [C] parameter: the entries get the same gradient, so
+        entries that start equal stay equal and every per-skill table keeps its shape)."""
+        if self.cfg.shared_curve:
+            return self.beta_skill.mean().expand(self.C), self.M_sat.mean().expand(self.C)
+        return self.beta_skill, self.M_sat
+
     def gain_parameters(self) -> list[nn.Parameter]:
         """The parameters the per-skill gains come from (the gains projection, or the per-skill
         gains of `gain_source` "skill"); [] in scalar mode. Diagnostics measure gradients here."""
@@ -345,7 +353,8 @@ class GainAKT3Exp(nn.Module):
         elif practice_q is None:
             practice_q = practice_gather(gain_q, q, k)
         gamma = self.gamma(students, gamma_mode or cfg.gamma_mode)  # [B]
-        beta_k, msat_k = self.beta_skill[k], self.M_sat[k]
+        beta, msat = self.curve()
+        beta_k, msat_k = beta[k], msat[k]
         sig_q = torch.sigmoid(beta_k * gamma[:, None] * practice_q - self.offset)
         clamp = (lambda x: x.clamp(0, 1)) if cfg.readout_clamps else (lambda x: x)
         mastery_q = clamp(msat_k * sig_q)
@@ -358,8 +367,8 @@ class GainAKT3Exp(nn.Module):
         if states:
             # d mastery_q / d practice_q: the slope of the read-out skill's learning curve
             out["slope_q"] = msat_k * sig_q * (1 - sig_q) * beta_k * gamma[:, None]
-            u = self.beta_skill * gamma[:, None, None] * practice - self.offset  # [B, T, C]
+            u = beta * gamma[:, None, None] * practice - self.offset  # [B, T, C]
             sig = torch.sigmoid(u)
-            out["mastery"] = clamp(self.M_sat * sig)
-            out["slope"] = self.M_sat * sig * (1 - sig) * self.beta_skill * gamma[:, None, None]
+            out["mastery"] = clamp(msat * sig)
+            out["slope"] = msat * sig * (1 - sig) * beta * gamma[:, None, None]
         return out

@@ -45,13 +45,14 @@ def skill_table(exp, split, gamma_mode: str | None = None) -> pd.DataFrame:
             to_skill += out["skill_gains"][m].double().sum(0)
             n_all += int(m.sum())
     n, correct, own, own_c, n_c, scalar = (t.cpu().numpy() for t in (n, correct, own, own_c, n_c, scalar))
+    beta, msat = model.curve()
     with np.errstate(invalid="ignore", divide="ignore"):
         df = pd.DataFrame({
             "skill": np.arange(C), "n": n.astype(int), "accuracy": correct / n,
             "gain_own_mean": own / n, "gain_own_correct": own_c / n_c,
             "gain_own_incorrect": (own - own_c) / (n - n_c), "gain_scalar_mean": scalar / n,
             "gain_to_skill_mean": (to_skill.cpu().numpy() / n_all) if n_all else np.nan,
-            "beta": model.beta_skill.detach().cpu().numpy(), "m_sat": model.M_sat.detach().cpu().numpy()})
+            "beta": beta.detach().cpu().numpy(), "m_sat": msat.detach().cpu().numpy()})
     # practice enters the curve as beta * gamma * practice: beta x gain is the skill's rate of learning
     df["rate_own_mean"] = df.beta * df.gain_own_mean
     if hasattr(model, "skill_bias"):  # V6: the per-skill intercept of the IM logits

@@ -15,8 +15,8 @@ from gainakt.variants import BEYOND, VARIANTS, make_config, variant_settings
 TINY = dict(dataset="synthetic", synthetic={"n_students": 40, "max_len": 60, "n_skills": 6},
             d_model=16, n_heads=2, n_blocks=1, d_ff=32, batch_size=12, seq_len=25, epochs=1,
             dropout=0.0, im_grad_batches=1, n_trajectory_students=3, trajectory_min_steps=5)
-FIX = ("gain_activation", "gain_source", "skill_intercept", "readout_clamps", "learn_temperature",
-       "curve_lr_multiplier")
+FIX = ("gain_activation", "gain_source", "shared_curve", "skill_intercept", "readout_clamps",
+       "learn_temperature", "curve_lr_multiplier")
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +162,32 @@ def test_gain_source_skill_is_one_learned_gain_per_skill(tiny_data):
     torch.testing.assert_close(l1["total"], l0["total"], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(g1["skill_gain"], g0["skill_gain"], rtol=1e-4, atol=1e-6)
     assert g0["skill_gain"].abs().sum() > 0 and g0["gains_projection.weight"] is None
+
+
+def test_shared_curve_gives_every_skill_one_beta_and_one_m_sat(tiny_data):
+    q, r, qn = _batch()
+    m = _model(shared_curve=True, beta_init_std=0.5)            # per-skill entries start different
+    beta, msat = m.curve()
+    assert beta.shape == msat.shape == (6,) and beta.unique().numel() == 1 and msat.unique().numel() == 1
+    assert beta[0] == m.beta_skill.mean()
+    # the same as the per-skill model whose entries are all set to those means
+    flat = _model(beta_init_std=0.5)
+    with torch.no_grad():
+        flat.M_sat.uniform_(0.5, 1.0)
+        m.M_sat.copy_(flat.M_sat)
+        assert m.beta_skill.std() > 0
+        flat.beta_skill.fill_(m.beta_skill.mean().item())
+        flat.M_sat.fill_(m.M_sat.mean().item())
+        a, b = m(q, r, qn, states=True), flat(q, r, qn, states=True)
+    for key in ("mastery", "mastery_q", "logits_im"):
+        torch.testing.assert_close(a[key], b[key])
+    # trained as V6: entries that start equal stay equal (the same gradient), so tables show one value
+    from gainakt.train import run
+    import tempfile, pandas as pd
+    with tempfile.TemporaryDirectory() as d:
+        run(make_config("V6", "as_intended", **TINY, shared_curve=True), d, dataset=tiny_data, log=lambda *a: None)
+        t = pd.read_csv(f"{d}/skill_gains.csv")
+    assert t.beta.nunique() == 1 and t.m_sat.nunique() == 1 and t.beta.iloc[0] != 2.0
 
 
 def test_a_v6_run_with_per_skill_gains_trains_and_reports_its_gain_gradients(tiny_data, tmp_path):
