@@ -71,6 +71,11 @@ def test_welch_t_and_mean_sd():
     assert runs.welch_t([1, 2], [1]) != runs.welch_t([1, 2], [1])  # NaN with one value
     assert runs.welch_t([2, 2.1, 1.9], [1, 1.1, 0.9]) == pytest.approx(12.247, rel=1e-3)
     assert runs.mean_sd([1.0, 2.0, 3.0], 1) == "2.0 ± 1.0 (n=3)"
+    assert runs.mean_sd([0.5, float("nan"), None]) == "0.5000 (n=1)" and runs.mean_sd([]) == ""
+    # digits None: 6 decimals when every value is near 0 (the gain statistics), else 4
+    assert runs.mean_sd([0.0015, 0.0017], None, n=False) == "0.001600 ± 0.000141"
+    assert runs.mean_sd([0.2, 0.3], None, n=False) == "0.2500 ± 0.0707"
+    assert runs.mean_sd([0.1, 0.2], 3, n=False, sign=True) == "+0.150 ± 0.071"
 
 
 def test_training_diagnostics_draws_the_drift_of_every_curve_scalar(tmp_path):

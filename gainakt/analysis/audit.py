@@ -7,10 +7,15 @@ is not taken from the label: it is the set of config fields that differ from the
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
-from .runs import config_diff, welch_t
+from .runs import config_diff, mean_sd, welch_t
+
+# mean ± sd over seeds, as every table of this chapter writes it
+fmt = partial(mean_sd, digits=None, n=False)
 
 # run-table column -> display name (test split of the best checkpoint)
 ABLATION_METRICS = {
@@ -21,14 +26,6 @@ ABLATION_METRICS = {
     "test_gain_skill_response_ratio": "correct/incorrect gain ratio",
     "test_saturation_fraction_readout": "saturated fraction (read-out skill)",
 }
-
-
-def _fmt(v: np.ndarray) -> str:
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return ""
-    d = 4 if np.nanmax(np.abs(v)) >= 0.01 else 5
-    return f"{v.mean():.{d}f}" + (f" ± {v.std(ddof=1):.{d}f}" if v.size > 1 else "")
 
 
 def ablation_table(runs: pd.DataFrame, variant: str, flavour: str, base_label: str = "small",
@@ -50,7 +47,7 @@ def ablation_table(runs: pd.DataFrame, variant: str, flavour: str, base_label: s
                "seeds": len(g)}
         for col, name in metrics.items():
             vals = g[col].to_numpy(float) if col in g else np.array([])
-            row[name] = _fmt(vals)
+            row[name] = fmt(vals)
             if lab != base_label and col in ("test_enc1_auc", "test_enc2_auc") and col in g:
                 d = np.nanmean(vals) - np.nanmean(base[col].to_numpy(float))
                 row[f"Δ {name} (t)"] = f"{d:+.4f} ({welch_t(vals, base[col].to_numpy(float)):+.1f})"

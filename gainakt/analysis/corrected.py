@@ -12,10 +12,16 @@ partial Spearman given accuracy for BKT learn.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
 from .gains import REFERENCES, cross_seed_agreement, external_validity, read_skill_tables
+from .runs import mean_sd
+
+# mean ± sd over seeds, as every table of this chapter writes it
+fmt = partial(mean_sd, digits=3, n=False)
 
 # (variant, flavour, label) rows of the design table, in order; V6's ablations are found by label.
 COMPARISON = (("V2", "as_intended", "small"), ("V3", "as_intended", "small"), ("V6", "as_intended", "small"))
@@ -23,13 +29,6 @@ ABLATION_PREFIX = "small-v6-"
 
 # The issue's targets (issue 19, "Evidence on assist2015").
 TARGETS = {"agreement": 0.8, "ground_truth_spearman": 0.8, "ground_truth_partial": 0.6}
-
-
-def _ms(values) -> str:
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
-    if not v.size:
-        return ""
-    return f"{v.mean():.3f}" + (f" ± {v.std(ddof=1):.3f}" if v.size > 1 else "")
 
 
 def configurations(runs: pd.DataFrame, dataset: str = "assist2015") -> list[tuple[str, str, str]]:
@@ -52,7 +51,7 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
         g = runs[(runs.dataset == dataset) & (runs.variant == v) & (runs.flavour == fl) & (runs.label == label)]
         row = {"variant": v, "flavour": fl, "switch": label.removeprefix(ABLATION_PREFIX) if label != "small" else "",
                "seeds": len(g), "training": ", ".join(sorted(set(g.stopping))),
-               "E1 test AUC": _ms(g.get("test_enc1_auc", [])), "E2 test AUC": _ms(g.get("test_enc2_auc", []))}
+               "E1 test AUC": fmt(g.get("test_enc1_auc", [])), "E2 test AUC": fmt(g.get("test_enc2_auc", []))}
         for name, untrained in (("agreement", False), ("agreement (untrained)", True)):
             a = cross_seed_agreement(read_skill_tables(g.dir, untrained=untrained), col, min_n)
             row[name] = "" if not np.isfinite(a["mean"]) else f"{a['mean']:.3f}" + (
@@ -64,10 +63,10 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
             if per_seed:
                 both = pd.concat(per_seed)
                 for ref_name, grp in both.groupby("reference", sort=False):
-                    row[f"rho {ref_name}"] = _ms(grp.spearman)
+                    row[f"rho {ref_name}"] = fmt(grp.spearman)
                 bkt = both[both.reference == REFERENCES.get("bkt_learn")]
                 if len(bkt):
-                    row["partial rho BKT learn | accuracy"] = _ms(bkt["partial (given accuracy)"])
+                    row["partial rho BKT learn | accuracy"] = fmt(bkt["partial (given accuracy)"])
         out.append(row)
     return pd.DataFrame(out)
 
@@ -113,14 +112,14 @@ CHECKS = {"gain_skill_per_skill_cv": "per-skill CV of gains", "gain_skill_respon
 def checks_table(runs: pd.DataFrame, dataset: str = "assist2015", checks: dict[str, str] = CHECKS) -> pd.DataFrame:
     """Per configuration (as `design_table`): each of the seeds' checks on the validation split,
     trained (best checkpoint) and untrained, mean ± sd over seeds."""
-    from .gains import _fmt
+    from .gains import fmt as gain_fmt   # with the number of seeds
     rows = []
     for v, fl, label in configurations(runs, dataset):
         g = _rows(runs, dataset, v, fl, label)
         row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g)}
         for m, name in checks.items():
-            row[name] = _fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
-            row[f"{name} (untrained)"] = _fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
+            row[name] = gain_fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
+            row[f"{name} (untrained)"] = gain_fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -138,8 +137,8 @@ def _switch(label: str) -> str:
 def _verdict(values, threshold: float, min_seeds: int = 3) -> tuple[str, str]:
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
     if v.size < min_seeds:
-        return (_ms(v) or "-"), f"pending ({v.size}/{min_seeds} seeds)"
-    return _ms(v), "met" if v.mean() >= threshold else f"missed by {threshold - v.mean():.3f}"
+        return (fmt(v) or "-"), f"pending ({v.size}/{min_seeds} seeds)"
+    return fmt(v), "met" if v.mean() >= threshold else f"missed by {threshold - v.mean():.3f}"
 
 
 def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt: pd.DataFrame | None = None,
@@ -154,7 +153,7 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
     rows = []
 
     def add(target, threshold, values, where, threshold_text=None):
-        value, status = _verdict(values, threshold, min_seeds) if np.isfinite(threshold) else (_ms(values), "pending (no reference)")
+        value, status = _verdict(values, threshold, min_seeds) if np.isfinite(threshold) else (fmt(values), "pending (no reference)")
         rows.append({"target": target, "threshold": threshold_text or (f"{threshold:.3f}" if np.isfinite(threshold) else "-"),
                      "value": value, "status": status, "where": where})
 
@@ -219,6 +218,6 @@ def difficulty_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset
                 continue
             row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g), "quantity": name}
             for ref, ref_name in DIFFICULTY_REFERENCES.items():
-                row[ref_name] = _ms([spearman(t[col], t[ref]) for t in tables if col in t and ref in t])
+                row[ref_name] = fmt([spearman(t[col], t[ref]) for t in tables if col in t and ref in t])
             rows.append(row)
     return pd.DataFrame(rows)

@@ -8,11 +8,17 @@ split; see `gainakt.skillstats`) and a baseline's ``skill_params.csv``. Only ski
 from __future__ import annotations
 
 import itertools
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .runs import mean_sd
+
+# mean ± sd over seeds, as every table of this chapter writes it
+fmt = partial(mean_sd, digits=None)
 
 
 def read_skill_tables(run_dirs, untrained: bool = False) -> list[pd.DataFrame]:
@@ -71,15 +77,6 @@ def external_validity(gains: pd.DataFrame, reference: pd.DataFrame, refs: dict[s
     return pd.DataFrame(rows)
 
 
-def _fmt(v) -> str:
-    v = np.asarray(v, float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return ""
-    d = 4 if np.nanmax(np.abs(v)) >= 0.01 else 6
-    return f"{v.mean():.{d}f}" + (f" ± {v.std(ddof=1):.{d}f}" if v.size > 1 else "") + f" (n={v.size})"
-
-
 def _groups(runs: pd.DataFrame, label: str, dataset: str):
     from ..variants import VARIANTS
     sel = runs[(runs.dataset == dataset) & (runs.label == label)] if len(runs) else runs
@@ -98,8 +95,8 @@ def noise_floor_table(runs: pd.DataFrame, metrics: dict[str, str], label: str = 
     for v, fl, g in _groups(runs, label, dataset):
         row = {"variant": v, "flavour": fl}
         for m, name in metrics.items():
-            row[f"{name}"] = _fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
-            row[f"{name} (untrained)"] = _fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
+            row[f"{name}"] = fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
+            row[f"{name} (untrained)"] = fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -152,7 +149,7 @@ def external_table(runs: pd.DataFrame, reference: pd.DataFrame, label: str = "sm
             for name, grp in both.groupby("reference", sort=False):
                 rows.append({"variant": v, "flavour": fl, "model": "untrained" if untrained else "trained",
                              "reference": name, "skills": int(grp.skills.max()),
-                             "spearman": _fmt(grp.spearman), "partial (given accuracy)": _fmt(grp["partial (given accuracy)"])})
+                             "spearman": fmt(grp.spearman), "partial (given accuracy)": fmt(grp["partial (given accuracy)"])})
     return pd.DataFrame(rows)
 
 
@@ -176,9 +173,9 @@ def saturation_table(runs: pd.DataFrame, label: str = "small", dataset: str = "a
                 continue
             s = np.asarray(stats_)
             rows.append({"variant": v, "flavour": fl, "model": "untrained" if untrained else "trained",
-                         "seeds": len(stats_), f"share < {low}": _fmt(s[:, 0]),
-                         f"share in [{low}, {high}]": _fmt(s[:, 1]), f"share > {high}": _fmt(s[:, 2]),
-                         "variance (ceiling 0.25)": _fmt(s[:, 3])})
+                         "seeds": len(stats_), f"share < {low}": fmt(s[:, 0]),
+                         f"share in [{low}, {high}]": fmt(s[:, 1]), f"share > {high}": fmt(s[:, 2]),
+                         "variance (ceiling 0.25)": fmt(s[:, 3])})
     return pd.DataFrame(rows)
 
 
@@ -203,8 +200,8 @@ def skills_moved_table(runs: pd.DataFrame, label: str = "small", dataset: str = 
                 n_skills.append(len(pd.read_csv(s)))
         if med:
             rows.append({"variant": v, "flavour": fl, "seeds": len(med), "skills": max(n_skills, default=np.nan),
-                         f"median skills with gain > {threshold:g}": _fmt(med),
-                         f"mean skills with gain > {threshold:g}": _fmt(mean)})
+                         f"median skills with gain > {threshold:g}": fmt(med),
+                         f"mean skills with gain > {threshold:g}": fmt(mean)})
     return pd.DataFrame(rows)
 
 

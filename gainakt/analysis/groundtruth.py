@@ -27,7 +27,7 @@ from ..baselines.common import SLOPE_EARLY, SLOPE_LATE
 from ..baselines.common import learning_curve_slope as slope_of
 from ..synthetic import LEARN_RATE_SPREADS, SimConfig, simulate
 from ..variants import BEYOND
-from .gains import _fmt, cross_seed_agreement, partial_spearman, read_skill_tables
+from .gains import cross_seed_agreement, fmt, partial_spearman, read_skill_tables
 
 CONDITIONS = tuple(LEARN_RATE_SPREADS)             # none, moderate, strong
 TAG = "groundtruth"
@@ -279,8 +279,8 @@ def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "mode
     for (n, v, fl), g in sel.groupby(["students", "variant", "flavour"], sort=True):
         tr, un = g[g.model == "trained"], g[g.model == "untrained"]
         row = {"students": int(n), "variant": v, "flavour": fl, "seeds": len(tr),
-               "Spearman with true rate": _fmt(tr.learn_rate), "partial | accuracy": _fmt(tr.partial),
-               "untrained": _fmt(un.learn_rate)}
+               "Spearman with true rate": fmt(tr.learn_rate), "partial | accuracy": fmt(tr.partial),
+               "untrained": fmt(un.learn_rate)}
         main = bool(g.main.iloc[0]) if "main" in g else True
         size = None if main else int(n)
         rates = classical_rates(results_root, condition, truth_table(synthetic_of(condition, students=size)),
@@ -302,8 +302,8 @@ def ablation_table(pr: pd.DataFrame, variant: str = "V6") -> pd.DataFrame:
     for (c, ab), g in sel.groupby(["condition", "ablation"], sort=True):
         tr, un = g[g.model == "trained"], g[g.model == "untrained"]
         rows.append({"condition": c, "switch": ab or "(V6 itself)", "seeds": len(tr),
-                     "Spearman with true rate": _fmt(tr.learn_rate), "partial | accuracy": _fmt(tr.partial),
-                     "untrained": _fmt(un.learn_rate)})
+                     "Spearman with true rate": fmt(tr.learn_rate), "partial | accuracy": fmt(tr.partial),
+                     "untrained": fmt(un.learn_rate)})
     return pd.DataFrame(rows)
 
 
@@ -317,13 +317,13 @@ def recovery_table(pr: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20
         tr, un = g[g.model == "trained"], g[g.model == "untrained"]
         agree = {m: cross_seed_agreement(read_skill_tables(gg.dir, untrained=m == "untrained"), col, min_n)
                  for m, gg in (("trained", tr), ("untrained", un))}
-        fmt = lambda a: "" if not np.isfinite(a["mean"]) else (  # noqa: E731
+        fmt_pairs = lambda a: "" if not np.isfinite(a["mean"]) else (  # noqa: E731
             f"{a['mean']:.3f}" + (f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "") + f" ({a['pairs']} pairs)")
         rows.append({"condition": c, "variant": v, "flavour": fl, "seeds": len(tr),
-                     "Spearman with true rate": _fmt(tr.learn_rate), "untrained": _fmt(un.learn_rate),
-                     "partial | accuracy": _fmt(tr.partial), "untrained partial": _fmt(un.partial),
-                     "per-skill CV": _fmt(tr.cv), "untrained CV": _fmt(un.cv),
-                     "cross-seed agreement": fmt(agree["trained"]), "untrained agreement": fmt(agree["untrained"])})
+                     "Spearman with true rate": fmt(tr.learn_rate), "untrained": fmt(un.learn_rate),
+                     "partial | accuracy": fmt(tr.partial), "untrained partial": fmt(un.partial),
+                     "per-skill CV": fmt(tr.cv), "untrained CV": fmt(un.cv),
+                     "cross-seed agreement": fmt_pairs(agree["trained"]), "untrained agreement": fmt_pairs(agree["untrained"])})
     return pd.DataFrame(rows)
 
 
@@ -336,7 +336,7 @@ def follows_table(pr: pd.DataFrame, condition: str = "none", refs: dict[str, str
     rows = []
     for (v, fl, m), g in sel.groupby(["variant", "flavour", "model"], sort=False):
         rows.append({"variant": v, "flavour": fl, "model": m, "seeds": len(g),
-                     **{refs[c]: _fmt(g[c]) for c in keep}})
+                     **{refs[c]: fmt(g[c]) for c in keep}})
     return pd.DataFrame(rows)
 
 
@@ -451,6 +451,6 @@ def parameter_table(runs: pd.DataFrame, variant: str = "V6", conditions=("modera
         pr = pr[pr.model == "trained"] if len(pr) else pr
         for c, g in pr.groupby("condition", sort=False) if len(pr) else []:
             if g.learn_rate.notna().any():
-                rows.append({"condition": c, "quantity": name, "seeds": len(g), "~ true rate": _fmt(g.learn_rate),
-                             "partial | accuracy": _fmt(g.partial), "~ accuracy": _fmt(g.train_accuracy)})
+                rows.append({"condition": c, "quantity": name, "seeds": len(g), "~ true rate": fmt(g.learn_rate),
+                             "partial | accuracy": fmt(g.partial), "~ accuracy": fmt(g.train_accuracy)})
     return pd.DataFrame(rows)

@@ -12,11 +12,17 @@ the untrained model's is additionally marked "= untrained": training did not mov
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
 from ..report import REPORTED_MAP
 from ..variants import VARIANTS
+from .runs import mean_sd
+
+# mean ± sd over seeds, as every table of this chapter writes it
+fmt = partial(mean_sd, digits=None)
 
 # quantities whose noise floor (the untrained model) is meaningful
 FLOOR_PREFIXES = ("gain_", "mastery_corr", "saturation", "per_skill")
@@ -71,26 +77,16 @@ def replication_table(runs: pd.DataFrame, label: str = "small", dataset: str = "
                 ucol = "untrained_" + col.split("_", 1)[1] if col.startswith(("test_", "valid_")) else None
                 if ucol and key.startswith(("gain", "mastery", "per_skill", "response")) and ucol in g:
                     floor = g[ucol].to_numpy(float)
-                    row[f"untrained ({fl})"] = _fmt(floor)
-                row[fl] = _fmt(vals)
+                    row[f"untrained ({fl})"] = fmt(floor)
+                row[fl] = fmt(vals)
                 scol = "sample_" + col.split("_", 1)[1] if col.startswith("test_gain") else None
                 if scol and scol in g:   # the seeds' own rows: 10 test windows (audit 5.3)
                     svals = g[scol].to_numpy(float)
-                    row[f"{fl} (seeds' rows)"] = _fmt(svals)
+                    row[f"{fl} (seeds' rows)"] = fmt(svals)
                     vals = svals if np.isfinite(svals).any() else vals
                 row[f"verdict ({fl})"] = verdict(rep, vals, floor) if len(vals) else "not run yet"
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _fmt(values: np.ndarray) -> str:
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return ""
-    digits = 4 if np.nanmax(np.abs(v)) >= 0.01 else 6
-    if v.size == 1:
-        return f"{v[0]:.{digits}f} (n=1)"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f} (n={v.size})"
 
 
 def training_status(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015") -> pd.DataFrame:
@@ -123,7 +119,7 @@ def headline(runs: pd.DataFrame, metrics: dict[str, str], label: str = "small",
             if g.empty:
                 continue
             rows.append({"variant": v, "flavour": fl,
-                         **{name: _fmt(g[c].to_numpy(float)) if c in g else "" for c, name in metrics.items()}})
+                         **{name: fmt(g[c].to_numpy(float)) if c in g else "" for c, name in metrics.items()}})
     return pd.DataFrame(rows)
 
 

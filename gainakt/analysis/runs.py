@@ -91,14 +91,16 @@ def config_diff(a: dict, b: dict, ignore=IDENTITY_FIELDS) -> dict:
     return {k: b.get(k) for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k) != b.get(k)}
 
 
-def mean_sd(values, digits: int = 4) -> str:
-    """'m +- sd (n)' for a list of numbers, NaN dropped; 'm (n=1)' for one value; '' for none."""
+def mean_sd(values, digits: int | None = 4, n: bool = True, sign: bool = False) -> str:
+    """'m ± sd (n=k)' over the finite values ('m (n=1)' for one, '' for none): the one formatter of
+    every chapter table. digits None: 4 decimals, 6 when every |value| < 0.01 (gain statistics near
+    0); n False drops '(n=k)'; sign writes '+' on positive means (changes, effects)."""
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
     if v.size == 0:
         return ""
-    if v.size == 1:
-        return f"{v[0]:.{digits}f} (n=1)"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f} (n={v.size})"
+    d = digits if digits is not None else (4 if np.abs(v).max() >= 0.01 else 6)
+    out = f"{v.mean():{'+' if sign else ''}.{d}f}" + (f" ± {v.std(ddof=1):.{d}f}" if v.size > 1 else "")
+    return out + (f" (n={v.size})" if n else "")
 
 
 def welch_t(a, b) -> float:

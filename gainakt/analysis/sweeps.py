@@ -11,8 +11,15 @@ names are ``<variant>-<flavour>-<label>-<sweep>-<field><value>-...``, their conf
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
+
+from .runs import mean_sd
+
+# mean ± sd over seeds, as every table of this chapter writes it
+fmt = partial(mean_sd, digits=3, n=False, sign=True)
 
 # The fields each sweep varies, in the seeds' order.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -151,12 +158,6 @@ def _pearson(x, y) -> float:
     return float(np.corrcoef(x, y)[0, 1]) if len(x) > 2 and np.ptp(x) > 0 and np.ptp(y) > 0 else np.nan
 
 
-def _pm(v) -> str:
-    v = np.asarray(v, float)
-    v = v[np.isfinite(v)]
-    return "" if not v.size else f"{v.mean():+.3f}" + (f" ± {v.std(ddof=1):.3f}" if v.size > 1 else "")
-
-
 def _short(sr: pd.DataFrame, fields: list[str], min_seeds: int) -> str | None:
     """'pending: ...' when a point of `sr` has fewer than `min_seeds` seeds (or there is no run)."""
     if not len(sr):
@@ -201,7 +202,7 @@ def phase2_verdicts(sr: pd.DataFrame, min_seeds: int = 3) -> pd.DataFrame:
             v = (f"within the per-seed range [{lo:+.2f}, {hi:+.2f}]" if inside else
                  f"outside the per-seed range [{lo:+.2f}, {hi:+.2f}]")
             rows.append({"flavour": fl, "claim": claim,
-                         "ours": f"{r_means:+.2f} on the point means; per seed {_pm(per_seed)}", "verdict": v})
+                         "ours": f"{r_means:+.2f} on the point means; per seed {fmt(per_seed)}", "verdict": v})
     return pd.DataFrame(rows, columns=["flavour", "claim", "ours", "verdict"])
 
 
@@ -242,14 +243,14 @@ GAIN_STATS = {"gain_skill_per_skill_cv": "per-skill CV", "gain_scalar_std": "leg
 def gain_table(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STATS) -> pd.DataFrame:
     """Per flavour and point: the gain statistics of both tensors on the validation split, trained
     beside the untrained model of the same configuration (the noise floor), mean ± sd over seeds."""
-    from .gains import _fmt
+    from .gains import fmt as gain_fmt   # with the number of seeds
     fields = list(FIELDS[sweep])
     rows = []
     for key, g in sr.groupby(["flavour", *fields]) if len(sr) else []:
         row = dict(zip(["flavour", *fields], key), seeds=len(g))
         for m, name in stats.items():
-            row[name] = _fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
-            row[f"{name} (untrained)"] = _fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
+            row[name] = gain_fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
+            row[f"{name} (untrained)"] = gain_fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
         rows.append(row)
     return pd.DataFrame(rows)
 
