@@ -1,6 +1,7 @@
 """gainakt.analysis.corrected on made-up run folders whose answer is known."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from gainakt.analysis.corrected import configurations, design_table
 
@@ -111,3 +112,22 @@ def test_difficulty_table_says_where_difficulty_lives(tmp_path):
     assert float(t.loc["mean gain", "BKT learn"].split(" ")[0]) > 0.99
     assert t.loc["beta x gain", "BKT learn"] == "-1.000 ± 0.000" and t.loc["mean gain", "attempts"] == ""
     assert difficulty_table(pd.DataFrame(rows), None).empty
+
+
+def test_gt_ablation_effects_and_statements():
+    from gainakt.analysis.corrected import gt_ablation_effects, gt_ablation_statements
+    rows = []
+    for seed in range(3):
+        for ab, partial in (("", 0.0 + 0.01 * seed), ("shared_curve", 0.5 + 0.01 * seed), ("noisy", 0.3 * (seed - 1))):
+            for model in ("trained", "untrained"):
+                rows.append(dict(condition="moderate", students=1500, main=ab == "", ablation=ab, variant="V6",
+                                 flavour="as_intended", seed=seed, model=model, learn_rate=partial / 2,
+                                 partial=partial if model == "trained" else -1.0))
+    rows.append(dict(rows[0], students=375, main=False, ablation="", partial=9.0))   # the scale check: left out
+    eff = gt_ablation_effects(pd.DataFrame(rows)).set_index("switch")
+    assert list(eff.index) == ["(V6 itself)", "noisy", "shared_curve"]
+    assert eff.loc["shared_curve", "change partial"] == pytest.approx(0.5)
+    assert eff.loc["shared_curve", "t partial"] > 2 and abs(eff.loc["noisy", "t partial"]) < 2
+    s = gt_ablation_statements(eff.reset_index(), {"moderate": {"AFM learn ~ rate | accuracy": 0.54, "AFM learn ~ rate": 0.42}})
+    assert len(s) == 2 and "beyond seed noise" in s[1] and "within seed noise" in s[0] and "AFM on the same data +0.54" in s[1]
+    assert "+0.01 → +0.51" in s[1]

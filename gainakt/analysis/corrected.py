@@ -221,3 +221,55 @@ def difficulty_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset
                 row[ref_name] = fmt([spearman(t[col], t[ref]) for t in tables if col in t and ref in t])
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --- what each design switch changes on the simulated learners -------------------------------------------
+
+def gt_ablation_effects(pr: pd.DataFrame, variant: str = "V6", conditions=("moderate", "strong")) -> pd.DataFrame:
+    """Per spread condition and ablation row of `variant` on the simulated learners (`pr`:
+    `groundtruth.per_run`, main-size runs): the trained gains' Spearman with the true rates and its
+    partial given accuracy (means over seeds), each as a change from `variant` itself with Welch's t
+    over seeds. Numeric: the statements and the figure read it."""
+    from .runs import welch_t
+    rows = []
+    if not len(pr):
+        return pd.DataFrame(rows)
+    tr = pr[(pr.variant == variant) & (pr.model == "trained") & pr.condition.isin(conditions)]
+    tr = tr[tr.main | (tr.ablation != "")]
+    tr = tr[tr.students == tr[tr.main].students.max()] if tr.main.any() else tr
+    for c, g in tr.groupby("condition", sort=False):
+        base = g[g.ablation == ""]
+        for ab, a in g.groupby("ablation", sort=True):
+            row = {"condition": c, "switch": ab or f"({variant} itself)", "seeds": len(a)}
+            for col, name in (("learn_rate", "rho"), ("partial", "partial")):
+                row[name] = float(a[col].mean())
+                row[f"sd {name}"] = float(a[col].std(ddof=1)) if len(a) > 1 else np.nan
+                row[f"change {name}"] = float(a[col].mean() - base[col].mean()) if ab and len(base) else np.nan
+                row[f"t {name}"] = welch_t(a[col], base[col]) if ab else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gt_ablation_statements(eff: pd.DataFrame, ceilings: dict[str, dict[str, float]] | None = None,
+                           min_seeds: int = 3, clear_t: float = 2.0) -> list[str]:
+    """One sentence per ablation row with `min_seeds` seeds: how far it moves the partial Spearman
+    given accuracy (the target's measure) from V6 itself, whether that is beyond seed noise (|Welch
+    t| >= `clear_t`), and the classical ceiling on the same data (`ceilings[condition]`:
+    `groundtruth.classical_rates`)."""
+    out = []
+    if not len(eff):
+        return out
+    for _, r in eff[eff["change partial"].notna()].iterrows():
+        if r.seeds < min_seeds:
+            out.append(f"{r.condition} spread, `{r.switch}`: {int(r.seeds)} of {min_seeds} seeds, pending.")
+            continue
+        base = r.partial - r["change partial"]
+        moved = abs(r["t partial"]) >= clear_t
+        s = (f"{r.condition} spread, `{r.switch}`: partial Spearman given accuracy {base:+.2f} → {r.partial:+.2f} "
+             f"(Welch t {r['t partial']:+.1f}: {'beyond' if moved else 'within'} seed noise); "
+             f"Spearman {r.rho - r['change rho']:+.2f} → {r.rho:+.2f}")
+        ceil = (ceilings or {}).get(r.condition, {})
+        if "AFM learn ~ rate | accuracy" in ceil:
+            s += f"; AFM on the same data {ceil['AFM learn ~ rate | accuracy']:+.2f} ({ceil['AFM learn ~ rate']:+.2f})"
+        out.append(s + ".")
+    return out
