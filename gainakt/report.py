@@ -24,6 +24,8 @@ REPORTED_MAP = {
     "response_ratio": ("test", "gain_scalar_response_ratio_next"), "beta_std": ("params", "beta_std"),
     "best_epoch": (None, "best_epoch"), "epochs_run": (None, "epochs_run"),
     "checks_passed": (None, "checks_passed"),
+    # V3+'s "CV = 0.24 at epoch 0": the per-skill gains (not the legacy scalar) of the untrained model
+    "init_cv": ("untrained", "gain_skill_per_skill_cv"),
 }
 
 
@@ -57,6 +59,8 @@ def _lookup(metrics: dict, history: pd.DataFrame | None, split, key):
         return metrics.get(key, np.nan)
     if split == "params":
         return metrics["params"].get(key, np.nan)
+    if split == "untrained":  # the untrained model of the same configuration, validation split
+        return metrics.get("untrained_valid", {}).get(key, np.nan)
     if split == "train" and "train" in metrics:  # the final evaluation (runs from this version on)
         return metrics["train"].get(key, np.nan)
     if split == "train":  # older runs: train metrics come from the best epoch's row of the history

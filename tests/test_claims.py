@@ -52,3 +52,17 @@ def test_v3_differentiation_claim(tmp_path):
     near_constant = claims.claims_table(_v3_runs(tmp_path / "b", lambda r: 0.5 + 0.001 * r.standard_normal(40)))
     assert near_constant.iloc[3].verdict.startswith("confirmed")
     assert claims.claims_table(runs.load_runs(tmp_path / "c")).iloc[3].verdict == "pending"
+
+
+def test_v3plus_collapse_claim_compares_the_two_tensors(tmp_path):
+    # the per-skill gains start at CV 0.24 and end differentiated; the legacy scalar is flat throughout
+    per_skill = ({"enc2_auc": 0.52}, {"gain_skill_per_skill_cv": 0.98, "gain_scalar_per_skill_cv": 0.0015},
+                 {"gain_skill_per_skill_cv": 0.24, "gain_scalar_per_skill_cv": 0.001})
+    t = claims.claims_table(_runs(tmp_path / "a", {("V3+", "as_run"): per_skill, ("V3+", "as_intended"): per_skill}))
+    assert t.iloc[4].verdict.startswith("refuted: the two numbers are of two different tensors")
+    assert "0.240 untrained → 0.980 trained" in t.iloc[4].evidence
+    # had the per-skill gains themselves collapsed, the claim stands
+    collapsed = (per_skill[0], {**per_skill[1], "gain_skill_per_skill_cv": 0.002}, per_skill[2])
+    t = claims.claims_table(_runs(tmp_path / "b", {("V3+", "as_run"): collapsed, ("V3+", "as_intended"): collapsed}))
+    assert t.iloc[4].verdict.startswith("not refuted")
+    assert claims.claims_table(runs.load_runs(tmp_path / "c")).iloc[4].verdict == "pending"
