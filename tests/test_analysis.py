@@ -109,3 +109,22 @@ def test_converged_comparison_puts_the_plateau_beside_the_faithful_runs(tmp_path
     assert t["E1 test AUC"].iloc[1].startswith("0.7042 ± 0.0001 (n=2)")
     assert t["how it ended"].iloc[0] == "budget, plateau"
     assert replication.converged_comparison(runs.load_runs(tmp_path / "none"), {"test_enc1_auc": "x"}).empty
+
+
+def test_audit_answers_name_the_switches_that_move_each_metric(tmp_path):
+    assert audit.answers(runs.load_runs(tmp_path))[0].startswith("Pending")
+    for seed in (42, 43, 44):
+        e = (seed - 43) * 1e-3
+        base = dict(enc1_auc=0.68 + e, enc2_auc=0.57 + e, gain_scalar_std=0.0017 + e / 100)
+        _write_run(tmp_path, "V2-as_run-small", make_config("V2", "as_run", dataset="assist2015", seed=seed), test=base)
+        # logits raise Encoder 2's AUC well beyond seed noise; practised accumulation moves nothing
+        _write_run(tmp_path, "V2-as_run-small-audit-logits",
+                   make_config("V2", "as_run", dataset="assist2015", seed=seed, loss_on="logits"),
+                   test={**base, "enc2_auc": 0.65 + e})
+        _write_run(tmp_path, "V2-as_run-small-audit-practised",
+                   make_config("V2", "as_run", dataset="assist2015", seed=seed, accumulate="practised"),
+                   test={k: v + e / 10 for k, v in base.items()})
+    a = audit.answers(runs.load_runs(tmp_path))
+    assert a[0].endswith("beyond seed noise.")                      # nothing moves the legacy scalar std
+    assert "`loss_on=logits` (removed: +0.08" in a[1] and "practised" not in a[1]
+    assert "`accumulate=practised` (removed)" in a[2] and "logits" not in a[2]

@@ -53,3 +53,74 @@ def ablation_table(runs: pd.DataFrame, variant: str, flavour: str, base_label: s
                 row[f"Δ {name} (t)"] = f"{d:+.4f} ({welch_t(vals, base[col].to_numpy(float)):+.1f})"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def effects(runs: pd.DataFrame, variant: str, flavour: str, base_label: str = "small",
+            dataset: str = "assist2015", audit_prefix: str = "small-audit",
+            metrics: dict[str, str] = ABLATION_METRICS) -> pd.DataFrame:
+    """Numeric companion of `ablation_table`: one row per audit group with the switch, seeds, and per
+    metric (display name) the change of the mean from the base and Welch's t over seeds."""
+    sel = runs[(runs.dataset == dataset) & (runs.variant == variant) & (runs.flavour == flavour)] \
+        if len(runs) else runs
+    base = sel[sel.label == base_label] if len(sel) else sel
+    rows = []
+    if base.empty:
+        return pd.DataFrame(rows)
+    base_cfg = {k: v for k, v in base.iloc[0].config.items() if k != "seed"}
+    for lab, g in sel.groupby("label"):
+        if not lab.startswith(audit_prefix):
+            continue
+        diff = config_diff(base_cfg, g.iloc[0].config)
+        row = {"switch": ", ".join(f"{k}={v}" for k, v in diff.items()), "seeds": len(g), "base seeds": len(base)}
+        for col, name in metrics.items():
+            if col in g and col in base:
+                a, b = g[col].to_numpy(float), base[col].to_numpy(float)
+                row[f"Δ {name}"], row[f"t {name}"] = float(np.nanmean(a) - np.nanmean(b)), welch_t(a, b)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# The audit's three questions (issue 17): the metric each is read from.
+QUESTIONS = {"std": "legacy scalar std", "enc2": "Enc-2 AUC"}
+
+
+def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t: float = 2.0,
+            metrics: dict[str, str] = ABLATION_METRICS) -> list[str]:
+    """Plain answers, from both directions of the audit (from `variant` as run each behaviour removed,
+    from `variant` as intended each put back): which behaviours move the legacy scalar std (the seeds'
+    'about 0.0017'), which move Encoder 2's test AUC, and which change no metric, each judged by
+    |Welch t| >= `clear_t` over seeds. Rows with fewer than `min_seeds` seeds on either side are
+    counted as pending, never as 'changes nothing'."""
+    eff = {fl: effects(runs, variant, fl, metrics=metrics) for fl in ("as_run", "as_intended")}
+    done = {fl: e[(e.seeds >= min_seeds) & (e["base seeds"] >= min_seeds)] if len(e) else e for fl, e in eff.items()}
+    pending = sum(len(e) - len(done[fl]) for fl, e in eff.items())
+    if not any(len(d) for d in done.values()):
+        return [f"Pending: no audit row of {variant} has {min_seeds} seeds on both sides yet."]
+    out = []
+
+    def moving(name):
+        hits = []
+        for fl, d in done.items():
+            for _, r in d.iterrows():
+                t = r.get(f"t {name}", np.nan)
+                if np.isfinite(t) and abs(t) >= clear_t:
+                    verb = "removed" if fl == "as_run" else "put back"
+                    hits.append(f"`{r.switch}` ({verb}: {r[f'Δ {name}']:+.4g}, t {t:+.1f})")
+        return hits
+
+    for key, q in (("std", "Which behaviours explain the legacy scalar std of about 0.0017?"),
+                   ("enc2", "Which behaviours explain the low Encoder-2 AUC?")):
+        hits = moving(QUESTIONS[key])
+        out.append(f"**{q}** " + ("; ".join(hits) + "." if hits else
+                                  f"None of the finished rows moves the {QUESTIONS[key]} beyond seed noise."))
+    still = []
+    for fl, d in done.items():
+        for _, r in d.iterrows():
+            ts = [r.get(f"t {n}", np.nan) for n in metrics.values()]
+            if all(not np.isfinite(t) or abs(t) < clear_t for t in ts):
+                still.append(f"`{r.switch}` ({'removed' if fl == 'as_run' else 'put back'})")
+    out.append("**Which change nothing?** " + ("; ".join(still) + " (no metric beyond seed noise)." if still
+                                              else "Every finished row changes at least one metric."))
+    if pending:
+        out.append(f"({pending} audit rows of {variant} have fewer than {min_seeds} seeds and are not counted yet.)")
+    return out
