@@ -39,12 +39,10 @@ import io
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # data.py imports this module; import back lazily to avoid a cycle
-    from .data import Student
+from .formats import Student, write_pykt
 
 INTERACTION_KEYS = ("mastery_before", "mastery_after", "gain", "p_correct")
 
@@ -131,7 +129,6 @@ def simulate(cfg: SimConfig | None = None) -> tuple[list["Student"], dict]:
     ``mastery_before``/``mastery_after``/``gain``/``p_correct`` (lists of [L_u] arrays aligned with
     each student's sequence; mastery of the practised skill), and ``summary``.
     """
-    from .data import Student
 
     cfg = cfg or SimConfig()
     rng = np.random.default_rng(cfg.seed)
@@ -215,7 +212,6 @@ def write_dataset(out_dir, cfg: SimConfig | None = None) -> Path:
     Every file is written atomically. ``load_dataset("synthetic", data_dir=D)`` reads ``D/synthetic/``.
     """
     from .atomic import write_bytes_atomic, write_text_atomic
-    from .data import write_pykt
 
     cfg = cfg or SimConfig()
     out = Path(out_dir)
