@@ -195,6 +195,10 @@ def test_labels_sizes_and_partial_given_accuracy(tmp_path):
                        synthetic_of=lambda c, students=None: small if students == 100 else syn)
     row = sc.set_index("students").loc[100]
     assert row.variant == "V6" and row.seeds == 2 and row["Spearman with true rate"].startswith("1.0000")
+    # the ablation row has its own line at its scale, named by its switch
+    ab = sc[sc.switch == "skill_gain"].iloc[0]
+    assert ab.students == SMALL["n_students"] and ab["Spearman with true rate"].startswith("-1.0000")
+    assert set(sc[sc.switch == ""].variant) == {"V2", "V6"}
 
 
 def test_simconfig_of_reads_the_matrix(tmp_path):

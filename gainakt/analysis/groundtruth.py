@@ -271,18 +271,21 @@ def _partial(x, y, z) -> float:
 
 def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "moderate",
                 synthetic_of=simconfig_of, min_n: int = 20) -> pd.DataFrame:
-    """Condition `condition` at each number of students that has runs: per variant and flavour, the
-    Spearman of per-skill mean gains with the true rates and its partial given accuracy (mean ± sd
-    over seeds), the untrained model's Spearman, and BKT's and AFM's on the same data (the ceilings)."""
+    """Condition `condition` at each number of students that has runs: per variant, flavour and V6
+    ablation row (`switch`, '' for the variant itself), the Spearman of per-skill mean gains with
+    the true rates and its partial given accuracy (mean ± sd over seeds), the untrained model's
+    Spearman, and BKT's and AFM's on the same data (the ceilings)."""
     rows = []
-    sel = pr[(pr.condition == condition) & (pr.ablation == "" if "ablation" in pr else True)]
-    for (n, v, fl), g in sel.groupby(["students", "variant", "flavour"], sort=True):
+    sel = pr[pr.condition == condition]
+    if "ablation" not in sel:
+        sel = sel.assign(ablation="")
+    main_size = int(synthetic_of(condition).get("n_students", SimConfig().n_students))
+    for (n, v, fl, ab), g in sel.groupby(["students", "variant", "flavour", "ablation"], sort=True):
         tr, un = g[g.model == "trained"], g[g.model == "untrained"]
-        row = {"students": int(n), "variant": v, "flavour": fl, "seeds": len(tr),
+        row = {"students": int(n), "variant": v, "flavour": fl, "switch": ab, "seeds": len(tr),
                "Spearman with true rate": fmt(tr.learn_rate), "partial | accuracy": fmt(tr.partial),
                "untrained": fmt(un.learn_rate)}
-        main = bool(g.main.iloc[0]) if "main" in g else True
-        size = None if main else int(n)
+        size = None if int(n) == main_size else int(n)   # the main runs' data carry no -n<students> label
         rates = classical_rates(results_root, condition, truth_table(synthetic_of(condition, students=size)),
                                 size, min_n)
         row.update({k: f"{v:.3f}" for k, v in rates.items()})
