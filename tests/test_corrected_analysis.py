@@ -92,6 +92,13 @@ def test_checks_and_targets(tmp_path):
     # no ground truth and no baselines yet: pending, not an error
     t0 = targets_table(runs, None, None)
     assert t0.status.str.startswith("pending").sum() == 4
+    # an ablation row's targets: its own simulated runs (at the main runs' size), V1 still the replication's
+    gt_ab = pd.concat([gt.assign(ablation="", students=1500),
+                       gt.assign(main=False, ablation="shared_curve", students=1500, partial=[0.7, 0.7, 0.7]),
+                       gt.assign(main=False, ablation="shared_curve", students=6000, partial=[0.1, 0.1, 0.1])])
+    ta = targets_table(runs, base, gt_ab, label="small-v6-shared_curve", ablation="shared_curve")
+    assert ta[ta.target.str.startswith("simulated")].status.tolist() == ["met", "met"]
+    assert ta[ta.target.str.startswith("Encoder 2")].status.iloc[0] == "pending (0/3 seeds)"
 
 
 def test_difficulty_table_says_where_difficulty_lives(tmp_path):

@@ -143,12 +143,14 @@ def _verdict(values, threshold: float, min_seeds: int = 3) -> tuple[str, str]:
 
 def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt: pd.DataFrame | None = None,
                   dataset: str = "assist2015", variant: str = "V6", label: str = "small",
-                  col: str = "gain_own_mean", min_n: int = 20, min_seeds: int = 3) -> pd.DataFrame:
+                  col: str = "gain_own_mean", min_n: int = 20, min_seeds: int = 3, ablation: str = "") -> pd.DataFrame:
     """Issue 19's targets for `variant` (default V6): Encoder 2 test AUC against the best of PFA and
     BKT (`baselines`: `gainakt.baselines.report.baseline_table`), Encoder 1 against V1 as intended,
     cross-seed agreement at least 0.8, and on the simulated learners (`gt`: `groundtruth.per_run`)
     the Spearman with the true rates at moderate spread at least 0.8 and its partial given accuracy
-    at least 0.6. Value: mean ± sd over seeds; status: met / missed by how much / pending."""
+    at least 0.6. Value: mean ± sd over seeds; status: met / missed by how much / pending. With
+    `ablation` (a V6 switch, e.g. "shared_curve"): the same targets for that ablation row, whose
+    assist2015 runs carry `label` (``small-v6-<switch>``) and simulated runs the switch."""
     g = _rows(runs, dataset, variant, "as_intended", label) if len(runs) else runs
     rows = []
 
@@ -165,7 +167,7 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
             best, name = float(b.test_auc_mean[i]), str(b.model[i]).upper()
     add(f"Encoder 2 test AUC ≥ best of PFA and BKT{f' ({name})' if name else ''}", best,
         g.get("test_enc2_auc", []), "Table 2")
-    v1 = _rows(runs, dataset, "V1", "as_intended", label) if len(runs) else runs
+    v1 = _rows(runs, dataset, "V1", "as_intended", "small")   # the replication's V1 if len(runs) else runs
     ref = float(v1.test_enc1_auc.mean()) if len(v1) >= min_seeds else np.nan
     add("Encoder 1 test AUC ≥ V1 as intended", ref, g.get("test_enc1_auc", []), "Table 2",
         None if np.isfinite(ref) else f"pending (V1 as intended: {len(v1)}/{min_seeds} seeds)")
@@ -181,7 +183,10 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
     if gt is not None and len(gt):
         sel = gt[(gt.variant == variant) & (gt.flavour == "as_intended") & (gt.model == "trained")
                  & (gt.condition == "moderate")]
-        sel = sel[sel["main"]] if "main" in sel else sel
+        if ablation:   # the ablation row at the main runs' number of students
+            sel = sel[(sel.ablation == ablation) & (sel.students == gt[gt["main"]].students.max())]
+        else:
+            sel = sel[sel["main"]] if "main" in sel else sel
     else:
         sel = pd.DataFrame(columns=["learn_rate", "partial"])
     add("simulated learners, moderate spread: Spearman with the true rates ≥ 0.8", 0.8, sel.learn_rate, "Table 5")
