@@ -229,3 +229,13 @@ def test_parameter_table_says_which_quantity_carries_the_rate(tmp_path):
     t = G.parameter_table(runs, "V2", cols={"gain_own_mean": "mean gain"})
     assert list(t.quantity) == ["mean gain"] and t["~ true rate"].iloc[0].startswith("1.0000 ± 0.0000 (n=3)")
     assert G.parameter_table(runs, "V6").empty          # no V6 run: nothing to say
+
+
+def test_follows_table_gives_each_ablation_row_its_line():
+    rows = [dict(condition="none", variant="V6", flavour="as_intended", ablation=ab, model=m, seed=s,
+                 learn_rate=np.nan, prior=p, guess=0.0, slip=0.0, difficulty=0.0, train_accuracy=0.5)
+            for ab, p in (("", 0.9), ("shared_curve", 0.1)) for m in ("trained", "untrained") for s in (0, 1)]
+    t = G.follows_table(pd.DataFrame(rows))
+    assert list(t.switch.unique()) == ["", "shared_curve"] and "learn rate" not in t
+    assert t[(t.switch == "shared_curve") & (t.model == "trained")].prior.iloc[0].startswith("0.1000")
+    assert "switch" not in G.follows_table(pd.DataFrame(rows).assign(ablation=""))

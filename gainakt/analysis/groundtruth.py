@@ -333,13 +333,18 @@ def recovery_table(pr: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20
 def follows_table(pr: pd.DataFrame, condition: str = "none", refs: dict[str, str] = TRUTH_COLUMNS) -> pd.DataFrame:
     """For one condition: Spearman of per-skill mean gains with each true quantity, per variant,
     flavour and model (trained, untrained), mean ± sd over seeds. Constant truths (the learning rate
-    in condition 'none') are left out."""
+    in condition 'none') are left out. Where `pr` holds V6 ablation rows, each is its own line
+    (column `switch`)."""
     sel = pr[pr.condition == condition]
     keep = [c for c in refs if sel[c].notna().any()]
+    ablations = "ablation" in sel and (sel.ablation != "").any()
+    keys = ["variant", "flavour", *(["ablation"] if ablations else []), "model"]
     rows = []
-    for (v, fl, m), g in sel.groupby(["variant", "flavour", "model"], sort=False):
-        rows.append({"variant": v, "flavour": fl, "model": m, "seeds": len(g),
-                     **{refs[c]: fmt(g[c]) for c in keep}})
+    for key, g in sel.groupby(keys, sort=False):
+        row = dict(zip(keys, key))
+        if ablations:
+            row["switch"] = row.pop("ablation")
+        rows.append({**row, "seeds": len(g), **{refs[c]: fmt(g[c]) for c in keep}})
     return pd.DataFrame(rows)
 
 
