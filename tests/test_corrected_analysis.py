@@ -92,6 +92,8 @@ def test_checks_and_targets(tmp_path):
     # no ground truth and no baselines yet: pending, not an error
     t0 = targets_table(runs, None, None)
     assert t0.status.str.startswith("pending").sum() == 4
+    # no run at all (a fresh clone before the matrix): every target pending, not an error
+    assert targets_table(pd.DataFrame(), None, None).status.str.startswith("pending").all()
     # an ablation row's targets: its own simulated runs (at the main runs' size), V1 still the replication's
     gt_ab = pd.concat([gt.assign(ablation="", students=1500),
                        gt.assign(main=False, ablation="shared_curve", students=1500, partial=[0.7, 0.7, 0.7]),

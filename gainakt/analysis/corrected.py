@@ -167,7 +167,7 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
             best, name = float(b.test_auc_mean[i]), str(b.model[i]).upper()
     add(f"Encoder 2 test AUC ≥ best of PFA and BKT{f' ({name})' if name else ''}", best,
         g.get("test_enc2_auc", []), "Table 2")
-    v1 = _rows(runs, dataset, "V1", "as_intended", "small")   # the replication's V1 if len(runs) else runs
+    v1 = _rows(runs, dataset, "V1", "as_intended", "small") if len(runs) else runs   # the replication's V1
     ref = float(v1.test_enc1_auc.mean()) if len(v1) >= min_seeds else np.nan
     add("Encoder 1 test AUC ≥ V1 as intended", ref, g.get("test_enc1_auc", []), "Table 2",
         None if np.isfinite(ref) else f"pending (V1 as intended: {len(v1)}/{min_seeds} seeds)")
@@ -234,7 +234,7 @@ def gt_ablation_effects(pr: pd.DataFrame, variant: str = "V6", conditions=("mode
     """Per spread condition and ablation row of `variant` on the simulated learners (`pr`:
     `groundtruth.per_run`, main-size runs): the trained gains' Spearman with the true rates and its
     partial given accuracy (means over seeds), each as a change from `variant` itself with Welch's t
-    over seeds. Numeric: the statements and the figure read it."""
+    over seeds. Numeric: `gt_ablation_statements` reads it."""
     from .runs import welch_t
     rows = []
     if not len(pr):
