@@ -139,7 +139,7 @@ def test_tables_from_runs(tmp_path):
     import matplotlib
     matplotlib.use("Agg")
     assert G.most_followed(pr, "none") == "prior" and G.most_followed(pr, "moderate") == ""
-    fig = GF.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"))
+    fig = GF.condition_figure(runs, pr, "strong", t, G.baseline_params(tmp_path, "strong"))
     titles = [ax.get_title() for ax in fig.axes][:8]   # V1-V3 x 2 flavours, V6 as intended, then BKT
     untrained = pr[(pr.condition == 'strong') & (pr.model == 'untrained')].learn_rate.mean()
     assert titles[3] == "V2 as intended\nρ +1.00 (untr. " + f"{untrained:+.2f})"
@@ -147,7 +147,7 @@ def test_tables_from_runs(tmp_path):
     assert titles[7] == "BKT learn\nρ +1.00"
     assert "not run yet" in GF.condition_figure(runs, pr, "none", t, None).axes[7].get_title()
     # BKT's table has its own train_accuracy: the truth's is the x axis
-    fig = GF.condition_figure(runs, pr, "strong", t, G.bkt_params(tmp_path, "strong"), x="train_accuracy")
+    fig = GF.condition_figure(runs, pr, "strong", t, G.baseline_params(tmp_path, "strong"), x="train_accuracy")
     assert fig.axes[7].get_title() == f"BKT learn\nρ {G.spearman(t.learn_rate, t.train_accuracy):+.2f}"
 
 

@@ -204,7 +204,7 @@ def per_run(runs: pd.DataFrame, col: str = "gain_own_mean", min_n: int = 20) -> 
     return pd.DataFrame(rows, columns=cols)
 
 
-def bkt_params(results_root, condition: str, students: int | None = None, model: str = "bkt") -> pd.DataFrame | None:
+def baseline_params(results_root, condition: str, students: int | None = None, model: str = "bkt") -> pd.DataFrame | None:
     """A classical baseline's (BKT's, or `model`'s) per-skill parameters on condition `condition`'s
     data at `students` students (seed 0), None if not run."""
     from ..report import resolve
@@ -224,7 +224,7 @@ def classical_rates(results_root, condition: str, truth: pd.DataFrame, students:
     the models not run are left out."""
     out = {}
     for model, col in CLASSICAL_RATES.items():
-        b = bkt_params(results_root, condition, students, model)
+        b = baseline_params(results_root, condition, students, model)
         if b is not None:
             m = _with_params(truth, b, min_n)
             name = model.upper()
@@ -248,7 +248,7 @@ def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min
         row = {"condition": c, "true rate max/min": float(t.learn_rate.max() / t.learn_rate.min()),
                "learning-curve slope ~ rate": spearman(slope, t.learn_rate)}
         row.update(classical_rates(results_root, c, t, min_n=min_n))
-        b = bkt_params(results_root, c)
+        b = baseline_params(results_root, c)
         if b is not None:
             m = _with_params(t, b, min_n)
             row.update({"BKT guess ~ guess": spearman(m.bkt_guess, m.guess),

@@ -2,7 +2,7 @@
 ones, one panel per variant and flavour, and BKT's learn rate beside them.
 
     condition_figure(runs, per_run(runs), "moderate", truth_table(simconfig_of("moderate")),
-                     bkt_params("results", "moderate"))
+                     baseline_params("results", "moderate"))
 """
 from __future__ import annotations
 
