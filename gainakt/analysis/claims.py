@@ -31,111 +31,116 @@ def _m(g, col) -> float:
     return float(np.nanmean(g[col])) if col in g and len(g) else float("nan")
 
 
+# 1. the uniformity statistic: legacy scalar std trained vs untrained
+def _claim1(runs, need) -> tuple[str, str]:
+    parts, uniform_untrained = [], []
+    for v, f in need:
+        g = _group(runs, v, f)
+        t = welch_t(g.valid_gain_scalar_std, g.untrained_gain_scalar_std)
+        parts.append(f"{v} {f}: legacy scalar std {_m(g, 'valid_gain_scalar_std'):.5f} trained vs "
+                     f"{_m(g, 'untrained_gain_scalar_std'):.5f} untrained (Welch t {t:+.1f}), CV "
+                     f"{_m(g, 'untrained_gain_scalar_cv'):.4f} untrained")
+        uniform_untrained.append(_m(g, "untrained_gain_scalar_cv") < 0.2)
+    ev = "; ".join(parts) + ". Threshold: the seeds' own, CV < 0.2 means uniform."
+    verdict = ("refuted as evidence: the untrained model's legacy tensor is already 'uniform' by the seeds' "
+               "threshold, so this statistic cannot show what training did") if all(uniform_untrained) \
+        else "not refuted: the untrained legacy tensor is not uniform"
+    return ev, verdict
+
+
+# 2. the attractor: do the real per-skill gains stay uniform when the bugs are removed?
+def _claim2(runs, need) -> tuple[str, str]:
+    g = _group(runs, "V2", "as_intended")
+    cv, cv0 = _m(g, "valid_gain_skill_per_skill_cv"), _m(g, "untrained_gain_skill_per_skill_cv")
+    ev = (f"V2 as intended: per-skill gain CV {cv:.3f} trained vs {cv0:.3f} untrained; "
+          f"threshold: CV above 0.2 (the seeds' check 5) counts as differentiated.")
+    verdict = ("refuted: without the original's bugs the per-skill gains are not uniform" if cv > 0.2
+               else "confirmed: the per-skill gains stay uniform even as intended")
+    return ev, verdict
+
+
+# 3. V4/V5 identical because of compensatory learning vs the factory that dropped their options
+def _claim3(runs, need) -> tuple[str, str]:
+    a, b = _group(runs, "V4", "as_run"), _group(runs, "V3", "as_run")
+    m = a.merge(b, on="seed", suffixes=("_v4", "_v3"))
+    d = float(np.nanmax(np.abs(m.test_enc2_auc_v4 - m.test_enc2_auc_v3))) if len(m) else np.nan
+    ev = f"V4 as run against V3 as run, same seeds: largest test Encoder-2 AUC difference {d:.2e}."
+    verdict = ("refuted: V4 as run is V3 as run (the factory dropped the difficulty and velocity "
+               "options); no compensation is needed to explain identical V4/V5 numbers") if d < 1e-6 \
+        else "not reproducible: V4 as run differs from V3 as run"
+    return ev, verdict
+
+
+# 4. V3's explicit differentiation "failed": judged on the per-skill gains, not the legacy scalar
+def _claim4(runs, need) -> tuple[str, str]:
+    from .gains import cross_seed_agreement, read_skill_tables
+    parts, saturated, arbitrary = [], [], []
+    for v, f in need:
+        tabs = read_skill_tables(_group(runs, v, f).dir)
+        var = float(np.mean([t.loc[t.n >= 20, "gain_own_mean"].var(ddof=0) for t in tabs]))
+        agree = cross_seed_agreement(tabs)["mean"]
+        parts.append(f"{v} {f}: variance of the per-skill mean gains {var:.3f} (ceiling 0.25), "
+                     f"cross-seed agreement {agree:.2f}")
+        saturated.append(var > 0.2)
+        arbitrary.append(agree < 0.5)
+    ev = "; ".join(parts) + ". Thresholds: variance above 0.2 is near the ceiling; agreement below 0.5 is arbitrary."
+    if all(saturated) and all(arbitrary):
+        verdict = ("refuted as stated: the per-skill gains are as differentiated as values in (0, 1) can be, "
+                   "at the variance loss's optimum, but which skill learns is arbitrary across seeds")
+    elif not any(saturated):
+        verdict = "confirmed: the per-skill gains stay near-uniform under V3's losses"
+    else:
+        verdict = "mixed: see the evidence per flavour"
+    return ev, verdict
+
+
+# 5. V3+'s asymmetric initialisation "collapsed": CV 0.24 at epoch 0, 0.0015 after 2 epochs. Which
+# tensor is each number of? The CV across skills of the per-skill mean gains, both tensors, both times.
+def _claim5(runs, need) -> tuple[str, str]:
+    parts, two_tensors = [], []
+    for v, f in need:
+        g = _group(runs, v, f)
+        sk0, sk = _m(g, "untrained_gain_skill_per_skill_cv"), _m(g, "valid_gain_skill_per_skill_cv")
+        sc0, sc = _m(g, "untrained_gain_scalar_per_skill_cv"), _m(g, "valid_gain_scalar_per_skill_cv")
+        parts.append(f"{v} {f}: per-skill gains CV {sk0:.3f} untrained → {sk:.3f} trained; legacy scalar "
+                     f"CV {sc0:.4f} untrained → {sc:.4f} trained")
+        # the seeds' 0.24 is the per-skill tensor's; their 0.0015 the legacy scalar's, already that low untrained
+        two_tensors.append(abs(sk0 - 0.24) < 0.1 and sc0 < 0.01 and sk > 0.2)
+    ev = ("; ".join(parts) + ". The seeds' numbers: 0.24 at epoch 0, 0.0015 at epoch 2. Thresholds: within 0.1 of "
+          "0.24; below 0.01 is as uniform as the seeds' final number; above 0.2 is differentiated (check 5).")
+    verdict = ("refuted: the two numbers are of two different tensors. 0.24 is the CV of the per-skill gains "
+               "at initialisation; 0.0015 is the legacy scalar's, which is that uniform before any training. "
+               "Trained, the per-skill gains are more differentiated than at initialisation, not less") \
+        if all(two_tensors) else "not refuted: see the evidence per flavour"
+    return ev, verdict
+
+
+# (claim as the seeds made it, the (variant, flavour) groups its evidence needs, the test, where shown)
+CLAIMS = [
+    ("'Gain std 0.0015-0.0018: gains are nearly constant' (V1-V3)",
+     [("V2", "as_run"), ("V3", "as_run")], _claim1,
+     "Gain statistics, Table 1"),
+    ("'BCE+IM loss landscape creates a global attractor at uniform gains (~0.5)'",
+     [("V2", "as_run"), ("V2", "as_intended")], _claim2,
+     "Gain statistics, Table 1; Audit"),
+    ("'Compensatory learning: the network learned to cancel the semantic scaling' (V4/V5)",
+     [("V4", "as_run"), ("V3", "as_run")], _claim3,
+     "Replication, Table 1 (V3 and V4 rows); Audit, Table 3"),
+    ("'V3 Phase 1 explicit differentiation failed: gains remained 99.8 % uniform' (V3)",
+     [("V3", "as_run"), ("V3", "as_intended")], _claim4,
+     "Failure analyses, Table 1; Gain statistics (agreement)"),
+    ("'V3+ asymmetric initialisation (CV 0.24 at epoch 0) collapsed to uniform (CV 0.0015 by epoch 2)' (V3+)",
+     [("V3+", "as_run"), ("V3+", "as_intended")], _claim5,
+     "Replication, Table 2 (V3+ block: init_cv, per_skill_cv)"),
+]
+
+
 def claims_table(runs: pd.DataFrame, min_seeds: int = 3) -> pd.DataFrame:
+    """One row per claim of CLAIMS: evidence and verdict from its test, or 'pending' (naming the
+    missing runs) while a group it needs has fewer than `min_seeds` seeds."""
     rows = []
-
-    # 1. the uniformity statistic: legacy scalar std trained vs untrained
-    need = [("V2", "as_run"), ("V3", "as_run")]
-    p = _pending(need, runs, min_seeds)
-    if p:
-        ev, verdict = p, "pending"
-    else:
-        parts, uniform_untrained = [], []
-        for v, f in need:
-            g = _group(runs, v, f)
-            t = welch_t(g.valid_gain_scalar_std, g.untrained_gain_scalar_std)
-            parts.append(f"{v} {f}: legacy scalar std {_m(g, 'valid_gain_scalar_std'):.5f} trained vs "
-                         f"{_m(g, 'untrained_gain_scalar_std'):.5f} untrained (Welch t {t:+.1f}), CV "
-                         f"{_m(g, 'untrained_gain_scalar_cv'):.4f} untrained")
-            uniform_untrained.append(_m(g, "untrained_gain_scalar_cv") < 0.2)
-        ev = "; ".join(parts) + ". Threshold: the seeds' own, CV < 0.2 means uniform."
-        verdict = ("refuted as evidence: the untrained model's legacy tensor is already 'uniform' by the seeds' "
-                   "threshold, so this statistic cannot show what training did") if all(uniform_untrained) \
-            else "not refuted: the untrained legacy tensor is not uniform"
-    rows.append(dict(claim="'Gain std 0.0015-0.0018: gains are nearly constant' (V1-V3)", evidence=ev,
-                     verdict=verdict, where="Gain statistics, Table 1"))
-
-    # 2. the attractor: do the real per-skill gains stay uniform when the bugs are removed?
-    need = [("V2", "as_run"), ("V2", "as_intended")]
-    p = _pending(need, runs, min_seeds)
-    if p:
-        ev, verdict = p, "pending"
-    else:
-        g = _group(runs, "V2", "as_intended")
-        cv, cv0 = _m(g, "valid_gain_skill_per_skill_cv"), _m(g, "untrained_gain_skill_per_skill_cv")
-        ev = (f"V2 as intended: per-skill gain CV {cv:.3f} trained vs {cv0:.3f} untrained; "
-              f"threshold: CV above 0.2 (the seeds' check 5) counts as differentiated.")
-        verdict = ("refuted: without the original's bugs the per-skill gains are not uniform" if cv > 0.2
-                   else "confirmed: the per-skill gains stay uniform even as intended")
-    rows.append(dict(claim="'BCE+IM loss landscape creates a global attractor at uniform gains (~0.5)'",
-                     evidence=ev, verdict=verdict, where="Gain statistics, Table 1; Audit"))
-
-    # 3. V4/V5 identical because of compensatory learning vs the factory that dropped their options
-    need = [("V4", "as_run"), ("V3", "as_run")]
-    p = _pending(need, runs, min_seeds)
-    if p:
-        ev, verdict = p, "pending"
-    else:
-        a, b = _group(runs, "V4", "as_run"), _group(runs, "V3", "as_run")
-        m = a.merge(b, on="seed", suffixes=("_v4", "_v3"))
-        d = float(np.nanmax(np.abs(m.test_enc2_auc_v4 - m.test_enc2_auc_v3))) if len(m) else np.nan
-        ev = f"V4 as run against V3 as run, same seeds: largest test Encoder-2 AUC difference {d:.2e}."
-        verdict = ("refuted: V4 as run is V3 as run (the factory dropped the difficulty and velocity "
-                   "options); no compensation is needed to explain identical V4/V5 numbers") if d < 1e-6 \
-            else "not reproducible: V4 as run differs from V3 as run"
-    rows.append(dict(claim="'Compensatory learning: the network learned to cancel the semantic scaling' (V4/V5)",
-                     evidence=ev, verdict=verdict, where="Replication, Table 1 (V3 and V4 rows); Audit, Table 3"))
-
-    # 4. V3's explicit differentiation "failed": judged on the per-skill gains, not the legacy scalar
-    need = [("V3", "as_run"), ("V3", "as_intended")]
-    p = _pending(need, runs, min_seeds)
-    if p:
-        ev, verdict = p, "pending"
-    else:
-        from .gains import cross_seed_agreement, read_skill_tables
-        parts, saturated, arbitrary = [], [], []
-        for v, f in need:
-            tabs = read_skill_tables(_group(runs, v, f).dir)
-            var = float(np.mean([t.loc[t.n >= 20, "gain_own_mean"].var(ddof=0) for t in tabs]))
-            agree = cross_seed_agreement(tabs)["mean"]
-            parts.append(f"{v} {f}: variance of the per-skill mean gains {var:.3f} (ceiling 0.25), "
-                         f"cross-seed agreement {agree:.2f}")
-            saturated.append(var > 0.2)
-            arbitrary.append(agree < 0.5)
-        ev = "; ".join(parts) + ". Thresholds: variance above 0.2 is near the ceiling; agreement below 0.5 is arbitrary."
-        if all(saturated) and all(arbitrary):
-            verdict = ("refuted as stated: the per-skill gains are as differentiated as values in (0, 1) can be, "
-                       "at the variance loss's optimum, but which skill learns is arbitrary across seeds")
-        elif not any(saturated):
-            verdict = "confirmed: the per-skill gains stay near-uniform under V3's losses"
-        else:
-            verdict = "mixed: see the evidence per flavour"
-    rows.append(dict(claim="'V3 Phase 1 explicit differentiation failed: gains remained 99.8 % uniform' (V3)",
-                     evidence=ev, verdict=verdict, where="Failure analyses, Table 1; Gain statistics (agreement)"))
-
-    # 5. V3+'s asymmetric initialisation "collapsed": CV 0.24 at epoch 0, 0.0015 after 2 epochs. Which
-    # tensor is each number of? The CV across skills of the per-skill mean gains, both tensors, both times.
-    need = [("V3+", "as_run"), ("V3+", "as_intended")]
-    p = _pending(need, runs, min_seeds)
-    if p:
-        ev, verdict = p, "pending"
-    else:
-        parts, two_tensors = [], []
-        for v, f in need:
-            g = _group(runs, v, f)
-            sk0, sk = _m(g, "untrained_gain_skill_per_skill_cv"), _m(g, "valid_gain_skill_per_skill_cv")
-            sc0, sc = _m(g, "untrained_gain_scalar_per_skill_cv"), _m(g, "valid_gain_scalar_per_skill_cv")
-            parts.append(f"{v} {f}: per-skill gains CV {sk0:.3f} untrained → {sk:.3f} trained; legacy scalar "
-                         f"CV {sc0:.4f} untrained → {sc:.4f} trained")
-            # the seeds' 0.24 is the per-skill tensor's; their 0.0015 the legacy scalar's, already that low untrained
-            two_tensors.append(abs(sk0 - 0.24) < 0.1 and sc0 < 0.01 and sk > 0.2)
-        ev = ("; ".join(parts) + ". The seeds' numbers: 0.24 at epoch 0, 0.0015 at epoch 2. Thresholds: within 0.1 of "
-              "0.24; below 0.01 is as uniform as the seeds' final number; above 0.2 is differentiated (check 5).")
-        verdict = ("refuted: the two numbers are of two different tensors. 0.24 is the CV of the per-skill gains "
-                   "at initialisation; 0.0015 is the legacy scalar's, which is that uniform before any training. "
-                   "Trained, the per-skill gains are more differentiated than at initialisation, not less") \
-            if all(two_tensors) else "not refuted: see the evidence per flavour"
-    rows.append(dict(claim="'V3+ asymmetric initialisation (CV 0.24 at epoch 0) collapsed to uniform (CV 0.0015 "
-                           "by epoch 2)' (V3+)", evidence=ev, verdict=verdict,
-                     where="Replication, Table 2 (V3+ block: init_cv, per_skill_cv)"))
+    for claim, need, test, where in CLAIMS:
+        p = _pending(need, runs, min_seeds)
+        ev, verdict = (p, "pending") if p else test(runs, need)
+        rows.append(dict(claim=claim, evidence=ev, verdict=verdict, where=where))
     return pd.DataFrame(rows)
