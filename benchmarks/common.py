@@ -45,6 +45,9 @@ PATHS = {
     "padded": dict(attention="sdpa", practice_impl="auto", batching="padded", length_strata=1),
     # the original's padded batches packed into dense rows (the padded batch's loss and gradient)
     "packed": dict(attention="sdpa", practice_impl="auto", batching="packed", length_strata=1),
+    # packed, and only the practised skill's gain computed (no [N, C] gains: V6 on statics2011)
+    "packed_practised": dict(attention="sdpa", practice_impl="auto", batching="packed", length_strata=1,
+                             gains_impl="practised"),
     # the original: matmul attention, dense [B, L, C] practice, padded batches
     "plain": dict(attention="plain", practice_impl="dense", batching="padded", length_strata=1),
 }

@@ -85,6 +85,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "unseen_student_gamma": ("own", "trained_mean"),
     "attention": ("sdpa", "plain"),
     "practice_impl": ("auto", "dense"),
+    "gains_impl": ("all", "practised"),
     "batching": ("tokens", "windows", "padded", "packed"),
     "device": ("auto", "cpu", "cuda"),
     "model": ("gainakt", "skill_only", "pfa", "afm", "bkt", "dkt", "sakt"),
@@ -148,6 +149,12 @@ class Config:
                          choices=_C["attention"])
     practice_impl: str = opt("auto", ARCH, "auto: gather path where the switches allow; dense: [B, L, C] "
                              "always", choices=_C["practice_impl"])
+    gains_impl: str = opt("all", ARCH, "all: every skill's gain at every step (the original's [N, C] "
+                          "projection), then the practised skill's is read; practised: only the practised "
+                          "skill's projection row ([N]: memory and time grow with interactions, not with "
+                          "skills x interactions; equal up to float rounding). Used in packed training with "
+                          "practised accumulation when no loss reads the other skills' gains",
+                          choices=_C["gains_impl"])
     gains_projection_bias_std: float = opt(0.5, ARCH, "V3+ init: gains_projection bias ~ N(0, std); 0: zero "
                                            "bias", lo=0)
     gains_projection_orthogonal: bool = opt(True, ARCH, "V3+ init: with bias_std > 0, orthogonal weight x "

@@ -260,6 +260,23 @@ class GainAKT3Exp(nn.Module):
             g = g * velocity.unsqueeze(-1)
         return g
 
+    def _gain_at(self, v2: Tensor, q: Tensor, velocity: Tensor | None) -> Tensor:
+        """The gain of each interaction for its own skill only, [N] from v2 [N, D] and q [N]: the
+        projection's row q of weight and bias instead of all C outputs (`gains_impl` "practised").
+        `_gains(...).gather(q)` up to float rounding (a dot product in place of a matmul)."""
+        cfg = self.cfg
+        if cfg.gain_source == "skill":
+            pre = self.skill_gain[q]
+        else:
+            proj = self.gains_projection
+            pre = (v2 * proj.weight[q]).sum(-1) + proj.bias[q]
+        g = _ACTIVATIONS[cfg.gain_activation](pre)
+        if cfg.difficulty_mode == "scale_after":
+            g = g / self.skill_difficulty[q]
+        if cfg.use_student_velocity and velocity is not None:
+            g = g * velocity
+        return g
+
     def _packed_gains(self, pk: Packing, v2: Tensor, scalar: Tensor, q: Tensor, k: Tensor,
                       velocity: Tensor | None, states: bool):
         """Gains from Encoder 2's real positions (v2 [N, D], scalar [N]) as [B, T] tensors, 0 at
@@ -268,8 +285,18 @@ class GainAKT3Exp(nn.Module):
         skills: `Packing.segment_cumsum`; the practised one: `practice_gather` over the packed rows)
         and the [B, T, C] gains are made only for a loss that reads them."""
         cfg = self.cfg
-        g = self._gains(v2, None if velocity is None else pk.real(velocity)) if cfg.gain_mode == "per_skill" else None
-        gq = scalar if g is None else g.gather(1, pk.real(q).unsqueeze(1)).squeeze(1)   # [N]
+        vel = None if velocity is None else pk.real(velocity)
+        others_read = (states or cfg.accumulate == "all_skills" or cfg.practice_impl == "dense"
+                       or cfg.variance_loss_weight or cfg.skill_contrastive_loss_weight
+                       or cfg.difficulty_mode == "input")
+        g = None
+        if cfg.gain_mode == "scalar":
+            gq = scalar
+        elif cfg.gains_impl == "practised" and not others_read:   # no [N, C] tensor at all
+            gq = self._gain_at(v2, pk.real(q), vel)
+        else:
+            g = self._gains(v2, vel)
+            gq = g.gather(1, pk.real(q).unsqueeze(1)).squeeze(1)   # [N]
         practice_q = None
         if not states and cfg.accumulate == "all_skills":
             src = g if g is not None else gq.unsqueeze(1).expand(-1, self.C)

@@ -103,3 +103,25 @@ def test_packed_evaluation_and_training_equal_padded(key, flavour, tiny_data):
             assert np.isnan(got), k
         else:
             assert got == pytest.approx(v, rel=1e-3, abs=1e-5), k
+
+
+@pytest.mark.parametrize("overrides", [{}, {"gain_source": "skill"}, {"difficulty_mode": "scale_after"},
+                                       {"gain_activation": "tanh", "shared_curve": True}])
+def test_gains_of_the_practised_skill_only_equal_all_gains(overrides, tiny_data, monkeypatch):
+    """gains_impl "practised" (V6 on statics2011's 1,223 exercise ids): the same losses and gradients
+    as computing every skill's gain, and no [N, C] gains tensor is made in training."""
+    cfg = make_config("V6", "as_intended", **TINY, batching="packed", **overrides)
+    batch = next(iter_steps(tiny_data.train, cfg.batch_size, batching="padded"))[0]
+    ref_losses, ref = _grads(cfg, tiny_data, batch)
+    from gainakt.model import GainAKT3Exp
+
+    def no_all_gains(*_):
+        raise AssertionError("the [N, C] gains were computed")
+    monkeypatch.setattr(GainAKT3Exp, "_gains", no_all_gains)
+    losses, got = _grads(dataclasses.replace(cfg, gains_impl="practised"), tiny_data, batch)
+    for k, v in ref_losses.items():
+        torch.testing.assert_close(losses[k], v, rtol=1e-5, atol=1e-6, msg=k)
+    for name, g in ref.items():
+        assert (g is None) == (got[name] is None), name
+        if g is not None:
+            torch.testing.assert_close(got[name], g, rtol=1e-4, atol=1e-6, msg=name)

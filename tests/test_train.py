@@ -90,6 +90,7 @@ NOT_MODEL = {
     "min_skill_count": "statistics only (test_fidelity)",
     "original_factory": "tested in test_model", "epochs": "length of training", "patience": "early stopping",
     "attention": "equal outputs by design (test_model)", "practice_impl": "equal outputs by design (test_model)",
+    "gains_impl": "equal outputs by design (test_packing)",
     "threshold_temperature": "checked below", "model": "selects a baseline (test_baselines)",
     "baseline_max_iter": "baselines only (test_baselines)", "dataset": "checked by data tests", "fold": "checked by data tests",
 }
