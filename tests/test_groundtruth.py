@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gainakt.analysis import groundtruth as G, groundtruth_figures as GF
+from gainakt.analysis import groundtruth as G, groundtruth_figures as GF, groundtruth_tables as GT
 from gainakt.synthetic import SimConfig, load_ground_truth, simulate, spread_condition, write_dataset
 from gainakt.variants import make_config
 from test_analysis import _write_run
@@ -102,16 +102,16 @@ def test_tables_from_runs(tmp_path):
     assert (tr.loc["strong", "learn_rate"] == 1.0).all() and tr.loc["none", "learn_rate"].isna().all()
     assert (tr.loc["none", "prior"] == 1.0).all()
 
-    rec = G.recovery_table(pr).set_index("condition")
+    rec = GT.recovery_table(pr).set_index("condition")
     assert rec.loc["strong", "Spearman with true rate"].startswith("1.0000 ± 0.0000 (n=3)")
     assert rec.loc["strong", "cross-seed agreement"].startswith("1.000") and rec.loc["none", "seeds"] == 3
     assert rec.loc["none", "Spearman with true rate"] == ""
     cv = pr[(pr.model == "trained") & (pr.condition == "strong")].cv
     assert cv.iloc[0] == pytest.approx(t_strong.learn_rate.std(ddof=0) / t_strong.learn_rate.mean(), rel=1e-4)
-    fol = G.follows_table(pr, "none").set_index("model")
+    fol = GT.follows_table(pr, "none").set_index("model")
     assert "learn rate" not in fol and fol.loc["trained", "prior"].startswith("1.0000")
-    assert G.strongest(pr, "none", "V2", "as_intended") == ("prior", 1.0)
-    assert G.strongest(pr, "moderate", "V2", "as_intended")[0] == ""
+    assert GT.strongest(pr, "none", "V2", "as_intended") == ("prior", 1.0)
+    assert GT.strongest(pr, "moderate", "V2", "as_intended")[0] == ""
 
     # BKT's per-skill parameters: a perfect learn rate on 'strong', none on 'none'
     t = G.truth_table(strong)
@@ -129,16 +129,16 @@ def test_tables_from_runs(tmp_path):
     assert ceil.loc["strong", "BKT learn ~ rate"] == pytest.approx(1.0)
     assert ceil.loc["strong", "BKT slip ~ slip"] == pytest.approx(-1.0)
     assert np.isnan(ceil.loc["none", "BKT learn ~ rate"]) and np.isnan(ceil.loc["none", "learning-curve slope ~ rate"])
-    lines = G.statements(pr, ceil.reset_index())
+    lines = GT.statements(pr, ceil.reset_index())
     assert any(s.startswith("strong spread, V2 as_intended (3 seeds): Spearman with the true learning rate +1.00")
                and "BKT +1.00" in s for s in lines)
     assert any(s.startswith("none spread") and "follow prior most (+1.00" in s for s in lines)
-    weak = G.statements(pr.assign(**{c: pr[c] * 0.2 for c in G.TRUTH_COLUMNS}), ceil.reset_index())
+    weak = GT.statements(pr.assign(**{c: pr[c] * 0.2 for c in G.TRUTH_COLUMNS}), ceil.reset_index())
     assert any(s.startswith("none spread") and "no true quantity clearly (largest: prior (+0.20" in s for s in weak)
 
     import matplotlib
     matplotlib.use("Agg")
-    assert G.most_followed(pr, "none") == "prior" and G.most_followed(pr, "moderate") == ""
+    assert GT.most_followed(pr, "none") == "prior" and GT.most_followed(pr, "moderate") == ""
     fig = GF.condition_figure(runs, pr, "strong", t, G.baseline_params(tmp_path, "strong"))
     titles = [ax.get_title() for ax in fig.axes][:8]   # V1-V3 x 2 flavours, V6 as intended, then BKT
     untrained = pr[(pr.condition == 'strong') & (pr.model == 'untrained')].learn_rate.mean()
@@ -189,9 +189,9 @@ def test_labels_sizes_and_partial_given_accuracy(tmp_path):
     runs = G.load_groundtruth_runs(tmp_path)
     assert len(runs) == 7 and set(runs[runs.ablation != ""].ablation) == {"skill_gain"}
     assert len(G.main_runs(runs)) == 3
-    abt = G.ablation_table(G.per_run(runs)).set_index("switch")
+    abt = GT.ablation_table(G.per_run(runs)).set_index("switch")
     assert abt.loc["skill_gain", "Spearman with true rate"].startswith("-1.0000") and abt.loc["skill_gain", "seeds"] == 2
-    sc = G.scale_table(G.per_run(runs), tmp_path,
+    sc = GT.scale_table(G.per_run(runs), tmp_path,
                        synthetic_of=lambda c, students=None: small if students == 100 else syn)
     row = sc.set_index("students").loc[100]
     assert row.variant == "V6" and row.seeds == 2 and row["Spearman with true rate"].startswith("1.0000")
@@ -226,16 +226,16 @@ def test_parameter_table_says_which_quantity_carries_the_rate(tmp_path):
     strong = {**SMALL, **spread_condition("strong")}
     _fake_runs(tmp_path, "strong", strong, lambda t, s: t.learn_rate + 1e-6 * s)
     runs = G.load_groundtruth_runs(tmp_path)
-    t = G.parameter_table(runs, "V2", cols={"gain_own_mean": "mean gain"})
+    t = GT.parameter_table(runs, "V2", cols={"gain_own_mean": "mean gain"})
     assert list(t.quantity) == ["mean gain"] and t["~ true rate"].iloc[0].startswith("1.0000 ± 0.0000 (n=3)")
-    assert G.parameter_table(runs, "V6").empty          # no V6 run: nothing to say
+    assert GT.parameter_table(runs, "V6").empty          # no V6 run: nothing to say
 
 
 def test_follows_table_gives_each_ablation_row_its_line():
     rows = [dict(condition="none", variant="V6", flavour="as_intended", ablation=ab, model=m, seed=s,
                  learn_rate=np.nan, prior=p, guess=0.0, slip=0.0, difficulty=0.0, train_accuracy=0.5)
             for ab, p in (("", 0.9), ("shared_curve", 0.1)) for m in ("trained", "untrained") for s in (0, 1)]
-    t = G.follows_table(pd.DataFrame(rows))
+    t = GT.follows_table(pd.DataFrame(rows))
     assert list(t.switch.unique()) == ["", "shared_curve"] and "learn rate" not in t
     assert t[(t.switch == "shared_curve") & (t.model == "trained")].prior.iloc[0].startswith("0.1000")
-    assert "switch" not in G.follows_table(pd.DataFrame(rows).assign(ablation=""))
+    assert "switch" not in GT.follows_table(pd.DataFrame(rows).assign(ablation=""))
