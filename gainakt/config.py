@@ -88,7 +88,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gains_impl": ("all", "practised"),
     "batching": ("tokens", "windows", "padded", "packed"),
     "device": ("auto", "cpu", "cuda"),
-    "model": ("gainakt", "skill_only", "pfa", "afm", "bkt", "dkt", "sakt"),
+    "model": ("gainakt", "skill_only", "pfa", "pfa_monotone", "afm", "bkt", "dkt", "sakt"),
     "gain_activation": ("sigmoid", "softplus", "tanh"),
     "gain_source": ("encoder", "skill"),
 }
@@ -110,7 +110,7 @@ class Config:
                        "documents describe; custom: neither", choices=_C["flavour"])
     title: str = opt("", ID, "free short title, used in run folder names")
     model: str = opt("gainakt", ID, "gainakt (GainAKT3Exp) or a baseline of gainakt/baselines/: skill_only, "
-                     "pfa, afm, bkt, dkt, sakt", choices=_C["model"])
+                     "pfa, pfa_monotone, afm, bkt, dkt, sakt", choices=_C["model"])
     # --- data ---------------------------------------------------------------------------
     dataset: str = opt("assist2015", DATA, "data set", choices=_C["dataset"])
     data_dir: str | None = opt(None, DATA, "folder holding the data sets; none: $GAINAKT_DATA, "

@@ -126,13 +126,14 @@ def test_every_baseline_runs_and_writes_its_files(model, tiny_data, tmp_path):
     assert len(params) == tiny_data.num_skills and {"skill", "train_attempts", "train_accuracy"} <= set(params)
     want = {"bkt": {"bkt_learn", "bkt_prior", "bkt_guess", "bkt_slip", "bkt_degenerate"},
             "pfa": {"pfa_success", "pfa_failure", "pfa_intercept"},
-            "afm": {"afm_intercept", "afm_learn"}}.get(model, set())
+            "afm": {"afm_intercept", "afm_learn"},
+            "pfa_monotone": {"pfam_intercept", "pfam_success", "pfam_failure"}}.get(model, set())
     assert want <= set(params)
     assert not (tmp_path / "checkpoints").exists()
 
 
 def test_non_convergence_is_reported(tiny_data, tmp_path):
-    for model in ("bkt", "pfa"):
+    for model in ("bkt", "pfa", "pfa_monotone"):
         run(Config(model=model, baseline_max_iter=1, **TINY), tmp_path / model, dataset=tiny_data,
             log=lambda *a: None)
         m = json.loads((tmp_path / model / "metrics.json").read_text())
@@ -224,3 +225,26 @@ def test_afm_learning_rates_follow_the_true_rates_of_simulated_learners():
     assert list(params.columns) == ["skill", "afm_intercept", "afm_learn"]
     assert (params.afm_learn > 0).all()                        # practice helps on every skill
     assert stats.spearmanr(params.afm_learn, truth).statistic > 0.6
+
+
+def test_bounded_logistic_is_scikit_learns_fit_without_bounds_and_respects_bounds(tiny_data):
+    """BoundedLogistic minimises fit_logistic's objective: unbounded it finds the same coefficients;
+    with PFA's success and failure coefficients bounded at 0 none is negative, and the bounded fit's
+    objective is no lower than the unbounded one's."""
+    from gainakt.baselines import pfa
+    from gainakt.baselines.common import BoundedLogistic, fit_logistic, history_table
+    h = history_table(tiny_data.train)
+    X, y = pfa.features(h, tiny_data.num_skills)[h.target], h.response[h.target]
+    ref, _ = fit_logistic(X, y, 1000)
+    free = BoundedLogistic(np.full(X.shape[1], -np.inf), 1000)
+    assert free.fit(X, y)["converged"]
+    np.testing.assert_allclose(free.coef_, ref.coef_, atol=2e-3)
+    np.testing.assert_allclose(free.predict_proba(X), ref.predict_proba(X), atol=1e-3)
+    C = tiny_data.num_skills
+    assert (free.coef_[0, C:] < 0).any()          # the bound has something to hold back
+    lower = np.concatenate([np.full(C, -np.inf), np.zeros(2 * C)])
+    bounded = BoundedLogistic(lower, 1000)
+    bounded.fit(X, y)
+    assert (bounded.coef_[0, C:] >= 0).all()
+    loss = lambda w: 0.5 * w @ w + np.logaddexp(0, -(2 * y - 1) * (X @ w)).sum()  # noqa: E731
+    assert loss(bounded.coef_[0]) >= loss(free.coef_[0]) - 1e-6

@@ -6,6 +6,8 @@
 
 * skill_only -- logistic regression on the skill alone (skill_only.py)
 * pfa        -- Performance Factors Analysis, scikit-learn logistic regression (pfa.py)
+* pfa_monotone -- PFA with success and failure coefficients >= 0 (a failure never lowers the
+                  prediction, as in a read-out of positive gains), scipy L-BFGS-B (pfa_monotone.py)
 * afm        -- Additive Factors Model without the student term: a per-skill learning rate (afm.py)
 * bkt        -- Bayesian Knowledge Tracing, vectorised EM in numpy (bkt.py)
 * dkt        -- LSTM Deep Knowledge Tracing, torch (dkt.py, trained by deep.py)
@@ -22,10 +24,10 @@ import time
 from pathlib import Path
 
 from .. import data as kt_data
-from . import afm, bkt, pfa, skill_only
+from . import afm, bkt, pfa, pfa_monotone, skill_only
 from .common import dataset_info, history_table, protocol_info, score, skill_table, write_run
 
-CLASSICAL = {"skill_only": skill_only, "pfa": pfa, "afm": afm, "bkt": bkt}
+CLASSICAL = {"skill_only": skill_only, "pfa": pfa, "pfa_monotone": pfa_monotone, "afm": afm, "bkt": bkt}
 DEEP = ("dkt", "sakt")
 MODELS = (*CLASSICAL, *DEEP)
 

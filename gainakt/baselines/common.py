@@ -146,6 +146,38 @@ def fit_logistic(X, y: np.ndarray, max_iter: int) -> tuple[object, dict]:
                 "convergence": bad[0] if bad else f"lbfgs stopped after {n_iter} of {max_iter} iterations"}
 
 
+class BoundedLogistic:
+    """The L2 logistic regression of `fit_logistic` (the same objective: 0.5 ||w||^2 + the summed log
+    loss, no global intercept) with lower bounds on coefficients, fitted by scipy's L-BFGS-B.
+    `coef_` [1, P] and `predict_proba` as scikit-learn's."""
+
+    def __init__(self, lower: np.ndarray, max_iter: int):
+        self.lower, self.max_iter = np.asarray(lower, np.float64), max_iter
+
+    def fit(self, X, y: np.ndarray) -> dict:
+        from scipy.optimize import minimize
+        from scipy.special import expit, log_expit
+        y = np.asarray(y, np.float64)
+        sign = 2 * y - 1                                   # log loss of logit z: -log sigmoid(sign * z)
+
+        def objective(w):
+            z = X @ w
+            grad = X.T @ (expit(z) - y) + w
+            return 0.5 * w @ w - log_expit(sign * z).sum(), grad
+
+        bounds = [(lo if np.isfinite(lo) else None, None) for lo in self.lower]
+        res = minimize(objective, np.maximum(0.0, self.lower), jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": self.max_iter, "maxfun": 10 * self.max_iter})
+        self.coef_ = res.x[None, :]
+        return {"converged": bool(res.success), "iterations": int(res.nit),
+                "convergence": f"L-BFGS-B: {res.message} after {res.nit} of {self.max_iter} iterations"}
+
+    def predict_proba(self, X) -> np.ndarray:
+        from scipy.special import expit
+        p = expit(X @ self.coef_[0])
+        return np.stack([1 - p, p], axis=1)
+
+
 def one_hot_rows(skill: np.ndarray, values: list[np.ndarray], C: int):
     """Sparse [N, C * len(values)]: block j holds values[j] in the column of each row's skill."""
     from scipy import sparse

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import History, fit_logistic, one_hot_rows, prior_counts
+from .common import BoundedLogistic, History, fit_logistic, one_hot_rows, prior_counts
 
 
 def features(h: History, C: int):
@@ -15,14 +15,20 @@ def features(h: History, C: int):
     return one_hot_rows(h.skill, [np.ones(len(h.skill)), succ, fail], C)
 
 
-def fit_per_skill(cfg, ds, hists: dict[str, History], features, names: tuple[str, ...]):
+def fit_per_skill(cfg, ds, hists: dict[str, History], features, names: tuple[str, ...],
+                  lower: tuple[float, ...] | None = None):
     """Fit a logistic regression on per-skill features (`features(h, C)`: sparse [N, len(names) x C],
     one block of C columns per name) on the training targets; -> ({split: P(correct) for every
-    interaction [N]}, per-skill coefficients named `names`, fit record)."""
+    interaction [N]}, per-skill coefficients named `names`, fit record). `lower`: a lower bound per
+    name (-inf: none), for a fit with bounded coefficients (`BoundedLogistic`, same objective)."""
     C = ds.num_skills
     X = {k: features(h, C) for k, h in hists.items()}
     tr = hists["train"]
-    lr, rec = fit_logistic(X["train"][tr.target], tr.response[tr.target], cfg.baseline_max_iter)
+    if lower is None:
+        lr, rec = fit_logistic(X["train"][tr.target], tr.response[tr.target], cfg.baseline_max_iter)
+    else:
+        lr = BoundedLogistic(np.repeat(np.asarray(lower, np.float64), C), cfg.baseline_max_iter)
+        rec = lr.fit(X["train"][tr.target], tr.response[tr.target])
     w = lr.coef_[0]
     params = pd.DataFrame({"skill": np.arange(C), **{n: w[i * C:(i + 1) * C] for i, n in enumerate(names)}})
     return {k: lr.predict_proba(x)[:, 1] for k, x in X.items()}, params, rec

@@ -19,7 +19,7 @@ from ..report import resolve
 # Knowledge Tracing Models", NeurIPS Datasets and Benchmarks).
 PYKT_ASSIST2015 = {"dkt": 0.7271, "akt": 0.7281, "deep_irt": 0.7219}
 
-ORDER = ("skill_only", "pfa", "afm", "bkt", "dkt", "sakt")
+ORDER = ("skill_only", "pfa", "pfa_monotone", "afm", "bkt", "dkt", "sakt")
 
 
 def baseline_runs(results_dir: str | Path = "results") -> pd.DataFrame:
@@ -57,7 +57,7 @@ def baseline_table(results_dir: str | Path = "results", digits: int = 4) -> pd.D
 def skill_params(results_dir: str | Path, dataset: str, seed: int = 0) -> pd.DataFrame:
     """Per-skill parameters of the classical baselines on `dataset`, joined on skill."""
     out = None
-    for model in ("skill_only", "pfa", "afm", "bkt"):
+    for model in ("skill_only", "pfa", "pfa_monotone", "afm", "bkt"):
         f = resolve(results_dir) / dataset / f"{model}-baseline" / f"seed{seed}" / "skill_params.csv"
         if not f.is_file():
             continue
