@@ -140,3 +140,32 @@ def test_gt_ablation_effects_and_statements():
     s = gt_ablation_statements(eff.reset_index(), {"moderate": {"AFM learn ~ rate | accuracy": 0.54, "AFM learn ~ rate": 0.42}})
     assert len(s) == 2 and "beyond seed noise" in s[1] and "within seed noise" in s[0] and "AFM on the same data +0.54" in s[1]
     assert "+0.01 → +0.51" in s[1]
+
+
+def test_readout_table_and_statement(tmp_path):
+    """Table 2b: the classical rows from a baseline table and skill_params.csv, V6's rows from runs,
+    'a failure can lower it' from the gain activation; the sentence is pending until signed gains
+    have 3 seeds and then compares them with V6."""
+    from gainakt.analysis.readout import readout_statement, readout_table
+    base = pd.DataFrame({"dataset": "assist2015", "model": ["pfa", "pfa_monotone", "afm", "bkt"],
+                         "seeds": 1, "test_auc_mean": [0.68, 0.65, 0.645, 0.70]})
+    d = tmp_path / "assist2015" / "pfa-baseline" / "seed0"
+    d.mkdir(parents=True)
+    pd.DataFrame({"skill": range(4), "pfa_failure": [-0.2, -0.1, 0.05, -0.3]}).to_csv(d / "skill_params.csv", index=False)
+    rows = []
+    for seed, e2 in zip((42, 43, 44), (0.63, 0.64, 0.635)):
+        r = _run(tmp_path, "V6", "small", seed, np.ones(3), np.ones(3))
+        rows.append({**r, "test_enc2_auc": e2, "config": {"gain_activation": "softplus"},
+                     "valid_monotonicity_violations": 0.0})
+    runs = pd.DataFrame(rows)
+    t = readout_table(runs, base, tmp_path).set_index("model")
+    assert t.loc["pfa", "failures"] == "75% of skills negative" and t.loc["pfa", "a failure can lower it"] == "yes"
+    assert t.loc["V6 (softplus gains)", "a failure can lower it"] == "no"
+    assert t.loc["V6 (softplus gains)", "test AUC"] == "0.6350 ± 0.0050" and t.loc["V6 (softplus gains)", "seeds"] == 3
+    s = readout_statement(runs, base)
+    assert "costs it 0.030" in s and "0.635 ± 0.005" in s and "0 of 3 seeds, pending" in s
+    signed = [{**r, "label": "small-v6-signed", "test_enc2_auc": r["test_enc2_auc"] + 0.03,
+               "config": {"gain_activation": "tanh"}} for r in rows]
+    runs = pd.concat([runs, pd.DataFrame(signed)], ignore_index=True)
+    assert readout_table(runs, base, tmp_path).set_index("model").loc["V6, signed gains (tanh)", "a failure can lower it"] == "yes"
+    assert "With signed gains it reaches 0.665 ± 0.005" in readout_statement(runs, base)

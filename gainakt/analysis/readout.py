@@ -1,0 +1,105 @@
+"""Can a failure lower the prediction? Encoder 2's read-out beside the classical models.
+
+With positive gains (softplus, or the original's sigmoid) a skill's practice only grows, so V6's
+mastery and its Encoder-2 prediction for that skill can only rise within a window, whatever the
+student answers. PFA lets each failure count against the skill (its failure coefficient may be
+negative); `pfa_monotone` is PFA with both coefficients bounded at 0, the same restriction in a
+classical model; AFM counts attempts alone; BKT's knowledge estimate falls after an error. Putting
+their test AUCs beside V6's Encoder 2 (and V6 with signed, tanh gains, where mastery can fall)
+says how much of Encoder 2's gap to PFA and BKT the restriction explains.
+
+    readout_table(runs, baseline_table("results"), "results")
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..report import resolve
+from .runs import mean_sd
+
+# The classical models: what moves the prediction, and whether a failure can lower it.
+CLASSICAL = {
+    "pfa": ("earlier successes and failures on the skill, each with its own coefficient", "yes"),
+    "pfa_monotone": ("as PFA, both coefficients ≥ 0", "no"),
+    "afm": ("earlier attempts at the skill, one learning rate", "only as a success does"),
+    "bkt": ("the posterior of a hidden known state", "yes"),
+}
+# V6's rows (label) and the gain activation that decides whether mastery can fall.
+V6_ROWS = {"small": "V6 (softplus gains)", "small-v6-signed": "V6, signed gains (tanh)",
+           "small-v6-shared_curve": "V6, shared curve"}
+# Per-skill coefficient of each model whose sign says whether failures count against a skill.
+FAILURE_COEFFICIENT = {"pfa": "pfa_failure", "pfa_monotone": "pfam_failure"}
+
+
+def _failure_share(results_root, dataset: str, model: str) -> str:
+    """The share of skills whose failure coefficient is negative (PFA) or held at its bound 0
+    (monotone PFA), from the run's skill_params.csv; '' without one."""
+    col = FAILURE_COEFFICIENT.get(model)
+    f = resolve(results_root) / dataset / f"{model}-baseline" / "seed0" / "skill_params.csv"
+    if col is None or not f.is_file():
+        return ""
+    w = pd.read_csv(f)[col]
+    share = (w < 0).mean() if model == "pfa" else (w <= 1e-9).mean()
+    return f"{share:.0%} of skills {'negative' if model == 'pfa' else 'held at 0'}"
+
+
+def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="results",
+                  dataset: str = "assist2015") -> pd.DataFrame:
+    """One row per model: what moves its prediction, whether a failure can lower it (by
+    construction), its test AUC (Encoder 2's for V6; mean ± sd over seeds where there are several),
+    the seeds, and what the failure coefficients did (PFA: share negative; monotone PFA: share held
+    at 0) or, for V6, the measured share of validation steps where mastery fell (monotonicity
+    violations, which can be non-zero only where mastery can fall)."""
+    rows = []
+    b = baselines[baselines.dataset == dataset] if len(baselines) else baselines
+    for model, (moves, falls) in CLASSICAL.items():
+        r = b[b.model.astype(str) == model] if len(b) else b
+        if not len(r):
+            continue
+        r = r.iloc[0]
+        rows.append({"model": model, "prediction moved by": moves, "a failure can lower it": falls,
+                     "test AUC": f"{r.test_auc_mean:.4f}", "seeds": int(r.seeds),
+                     "failures": _failure_share(results_root, dataset, model)})
+    sel = runs[(runs.dataset == dataset) & (runs.variant == "V6") & (runs.flavour == "as_intended")] if len(runs) else runs
+    for label, name in V6_ROWS.items():
+        g = sel[sel.label == label] if len(sel) else sel
+        if not len(g):
+            continue
+        act = {c.get("gain_activation", "softplus") for c in g.config}
+        signed = act == {"tanh"}
+        viol = g.get("valid_monotonicity_violations", pd.Series(dtype=float))
+        rows.append({"model": name, "prediction moved by": "Encoder 2's gains of earlier attempts at the skill, "
+                     "through a learning curve", "a failure can lower it": "yes" if signed else "no",
+                     "test AUC": mean_sd(g.test_enc2_auc, digits=4, n=False), "seeds": len(g),
+                     "failures": f"mastery fell at {mean_sd(viol, digits=4, n=False)} of steps"})
+    return pd.DataFrame(rows)
+
+
+def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str = "assist2015",
+                      min_seeds: int = 3) -> str:
+    """One generated paragraph: what the restriction costs PFA, where V6's Encoder 2 sits, and
+    what signed gains change (pending below `min_seeds` seeds)."""
+    b = baselines[baselines.dataset == dataset] if len(baselines) else baselines
+    auc = {str(m): float(a) for m, a in zip(b.model, b.test_auc_mean)} if len(b) else {}
+    if not {"pfa", "pfa_monotone"} <= set(auc):
+        return "Pending: PFA and monotone PFA have not both run."
+    s = (f"Bounding PFA's coefficients at 0 costs it {auc['pfa'] - auc['pfa_monotone']:.3f} test AUC "
+         f"({auc['pfa']:.3f} → {auc['pfa_monotone']:.3f}"
+         + (f", next to AFM's {auc['afm']:.3f}" if "afm" in auc else "") + ").")
+    sel = runs[(runs.dataset == dataset) & (runs.variant == "V6") & (runs.flavour == "as_intended")] if len(runs) else runs
+
+    def e2(label):
+        v = sel[sel.label == label].test_enc2_auc.to_numpy(float) if len(sel) else np.array([])
+        return v[np.isfinite(v)]
+    v6, signed = e2("small"), e2("small-v6-signed")
+    if len(v6) >= min_seeds:
+        s += (f" V6's Encoder 2, whose mastery cannot fall, reaches {v6.mean():.3f} ± {v6.std(ddof=1):.3f}: "
+              f"{v6.mean() - auc['pfa_monotone']:+.3f} from monotone PFA and {v6.mean() - auc['pfa']:+.3f} from PFA.")
+    if len(signed) >= min_seeds:
+        from .runs import welch_t
+        s += (f" With signed gains it reaches {signed.mean():.3f} ± {signed.std(ddof=1):.3f} "
+              f"(Welch t against V6 {welch_t(signed, v6):+.1f}; PFA {auc['pfa']:.3f}).")
+    else:
+        s += f" Signed gains: {len(signed)} of {min_seeds} seeds, pending."
+    return s
