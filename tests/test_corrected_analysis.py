@@ -161,6 +161,7 @@ def test_readout_table_and_statement(tmp_path):
     t = readout_table(runs, base, tmp_path).set_index("model")
     assert t.loc["pfa", "failures"] == "75% of skills negative" and t.loc["pfa", "a failure can lower it"] == "yes"
     assert t.loc["V6 (softplus gains)", "a failure can lower it"] == "no"
+    assert t.loc["V6 (softplus gains)", "failures"] == "mastery fell in 0 ± 0 (step, skill) cells"
     assert t.loc["V6 (softplus gains)", "test AUC"] == "0.6350 ± 0.0050" and t.loc["V6 (softplus gains)", "seeds"] == 3
     s = readout_statement(runs, base)
     assert "costs it 0.030" in s and "0.635 ± 0.005" in s and "0 of 3 seeds, pending" in s

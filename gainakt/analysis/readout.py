@@ -49,8 +49,8 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
     """One row per model: what moves its prediction, whether a failure can lower it (by
     construction), its test AUC (Encoder 2's for V6; mean ± sd over seeds where there are several),
     the seeds, and what the failure coefficients did (PFA: share negative; monotone PFA: share held
-    at 0) or, for V6, the measured share of validation steps where mastery fell (monotonicity
-    violations, which can be non-zero only where mastery can fall)."""
+    at 0) or, for V6, the measured number of (step, skill) cells of the validation split where
+    mastery fell (the monotonicity check's violations: non-zero only where mastery can fall)."""
     rows = []
     b = baselines[baselines.dataset == dataset] if len(baselines) else baselines
     for model, (moves, falls) in CLASSICAL.items():
@@ -72,7 +72,7 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
         rows.append({"model": name, "prediction moved by": "Encoder 2's gains of earlier attempts at the skill, "
                      "through a learning curve", "a failure can lower it": "yes" if signed else "no",
                      "test AUC": mean_sd(g.test_enc2_auc, digits=4, n=False), "seeds": len(g),
-                     "failures": f"mastery fell at {mean_sd(viol, digits=4, n=False)} of steps"})
+                     "failures": f"mastery fell in {mean_sd(viol, digits=0, n=False)} (step, skill) cells"})
     return pd.DataFrame(rows)
 
 
