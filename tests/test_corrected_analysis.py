@@ -50,13 +50,14 @@ def test_design_path_reads_the_ablation_rows_of_the_matrix():
     # every ablation row changes one V6 setting, back to the original's value or (tanh, skill_gain,
     # shared_curve) beyond it
     assert set(t.index) == {"sigmoid", "signed", "no_intercept", "clamps", "fixed_temperature", "curve_lr1",
-                            "skill_gain", "shared_curve"}
+                            "skill_gain", "shared_curve", "shared_gamma"}
     assert t.index.is_unique
     assert t.loc["curve_lr1", "field"] == "curve_lr_multiplier" and t.loc["curve_lr1", "V6"] == 50.0
     assert t.loc["curve_lr1", "ablation value"] == t.loc["curve_lr1", "original"] == 1.0
     assert t.loc["signed", "ablation value"] == "tanh" and t.loc["signed", "original"] == "sigmoid"
     assert t.loc["skill_gain", "field"] == "gain_source" and t.loc["skill_gain", "V6"] == "encoder"
     assert t.loc["shared_curve", "field"] == "shared_curve" and t.loc["shared_curve", "ablation value"] is True
+    assert t.loc["shared_gamma", "field"] == "gamma_mode" and t.loc["shared_gamma", "ablation value"] == "mean"
     assert all(t["what it is"].str.len() > 10)
 
 
