@@ -171,3 +171,25 @@ def test_readout_table_and_statement(tmp_path):
     runs = pd.concat([runs, pd.DataFrame(signed)], ignore_index=True)
     assert readout_table(runs, base, tmp_path).set_index("model").loc["V6, signed gains (tanh)", "a failure can lower it"] == "yes"
     assert "With signed gains it reaches 0.665 ± 0.005" in readout_statement(runs, base)
+
+
+def test_gap_table_and_statement(tmp_path):
+    """Table 2c: each encoder's train - test gap per configuration; the sentence names V6's gap and
+    its gammas, and compares the shared_gamma row once it has 3 seeds."""
+    from gainakt.analysis.readout import gap_statement, gap_table
+    rows = []
+    for seed in (42, 43, 44):
+        for label, e2_train in (("small", 0.72), ("small-v6-shared_gamma", 0.68)):
+            r = _run(tmp_path, "V6", label, seed, np.ones(3), np.ones(3))
+            rows.append({**r, "train_enc1_auc": 0.74, "test_enc1_auc": 0.72, "train_enc2_auc": e2_train,
+                         "test_enc2_auc": 0.63 + (0.03 if label != "small" else 0) + 0.001 * (seed - 43),
+                         "valid_enc2_auc": 0.64, "param_gamma_mean": 0.09, "param_gamma_std": 0.15,
+                         "param_gamma_min": -0.5})
+    runs = pd.DataFrame(rows)
+    t = gap_table(runs).set_index("switch")
+    assert t.loc["", "E2 train - test"] == "0.090 ± 0.001" and t.loc["", "E1 train - test"] == "0.020 ± 0.000"
+    assert t.loc["shared_gamma", "E2 train - test"] == "0.020 ± 0.001"
+    s = gap_statement(runs)
+    assert "0.090 AUC higher" in s and "(Encoder 1: 0.020)" in s and "lowest -0.50" in s
+    assert "the gap is 0.020 and Encoder 2's test AUC 0.660 ± 0.001 (V6 0.630" in s
+    assert "pending" in gap_statement(runs[runs.label == "small"])

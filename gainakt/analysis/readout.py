@@ -103,3 +103,53 @@ def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str 
     else:
         s += f" Signed gains: {len(signed)} of {min_seeds} seeds, pending."
     return s
+
+
+def gap_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame:
+    """Seen against unseen students, per configuration of the corrected chapter (V2 and V3 as
+    intended, V6 and its ablation rows): Encoder 1 and Encoder 2 AUC on the training students (each
+    with their own learned gamma; the best checkpoint on a quarter of the training windows), on
+    the validation and the test students (never seen in training: the trained mean gamma), the
+    train - test gap of each encoder, and the learned per-student gamma (mean and sd over students,
+    each mean ± sd over seeds). A gap that Encoder 2 has and Encoder 1 has not points at what only
+    Encoder 2 fits per student."""
+    from .corrected import _rows, _switch, configurations
+    rows = []
+    for v, fl, label in configurations(runs, dataset):
+        g = _rows(runs, dataset, v, fl, label)
+        row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g)}
+        for enc in ("enc1", "enc2"):
+            E = enc.replace("enc", "E")
+            for split in ("train", "valid", "test"):
+                row[f"{E} {split}"] = mean_sd(g.get(f"{split}_{enc}_auc", []), digits=3, n=False)
+            row[f"{E} train - test"] = mean_sd(g.get(f"train_{enc}_auc", pd.Series(dtype=float))
+                                               - g.get(f"test_{enc}_auc", pd.Series(dtype=float)), digits=3, n=False)
+        row["gamma mean"] = mean_sd(g.get("param_gamma_mean", []), digits=3, n=False)
+        row["gamma sd over students"] = mean_sd(g.get("param_gamma_std", []), digits=3, n=False)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gap_statement(runs: pd.DataFrame, dataset: str = "assist2015", min_seeds: int = 3) -> str:
+    """One generated paragraph from the runs behind `gap_table`: V6's train - test gap of each
+    encoder, its learned gammas, and what one shared gamma (ablation row `shared_gamma`) changes
+    (pending below `min_seeds` seeds)."""
+    from .runs import welch_t
+    sel = runs[(runs.dataset == dataset) & (runs.variant == "V6") & (runs.flavour == "as_intended")] if len(runs) else runs
+    v6 = sel[sel.label == "small"] if len(sel) else sel
+    if len(v6) < min_seeds:
+        return f"V6: {len(v6)} of {min_seeds} seeds, pending."
+    gap = {e: (v6[f"train_{e}_auc"] - v6[f"test_{e}_auc"]).mean() for e in ("enc1", "enc2")}
+    s = (f"V6's Encoder 2 scores {gap['enc2']:.3f} AUC higher on its training students than on the test "
+         f"students (Encoder 1: {gap['enc1']:.3f}). Its per-student gammas end at a mean of "
+         f"{v6.param_gamma_mean.mean():.2f} with a spread of {v6.param_gamma_std.mean():.2f} over students "
+         f"(lowest {v6.param_gamma_min.mean():.2f}): a per-student parameter that a student never seen in "
+         f"training does not have (it gets the mean).")
+    sg = sel[sel.label == "small-v6-shared_gamma"]
+    if len(sg) < min_seeds:
+        return s + f" One shared gamma (`shared_gamma`): {len(sg)} of {min_seeds} seeds, pending."
+    t = welch_t(sg.test_enc2_auc, v6.test_enc2_auc)
+    return s + (f" With one gamma for every student (`shared_gamma`) the gap is "
+                f"{(sg.train_enc2_auc - sg.test_enc2_auc).mean():.3f} and Encoder 2's test AUC "
+                f"{sg.test_enc2_auc.mean():.3f} ± {sg.test_enc2_auc.std(ddof=1):.3f} (V6 {v6.test_enc2_auc.mean():.3f}; "
+                f"Welch t {t:+.1f}).")
