@@ -16,7 +16,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from .runs import mean_sd
+from .runs import mean_sd, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=3, n=False, sign=True)
@@ -148,11 +148,6 @@ def seed_noise(sr: pd.DataFrame, sweep: str, metric: str = "test_enc2_auc") -> p
 
 # --- verdicts on the seeds' sweep claims -------------------------------------------------------------
 
-def _welch(a, b) -> float:
-    from .runs import welch_t
-    return welch_t(np.asarray(a, float), np.asarray(b, float))
-
-
 def _pearson(x, y) -> float:
     x, y = np.asarray(x, float), np.asarray(y, float)
     return float(np.corrcoef(x, y)[0, 1]) if len(x) > 2 and np.ptp(x) > 0 and np.ptp(y) > 0 else np.nan
@@ -183,7 +178,7 @@ def phase2_verdicts(sr: pd.DataFrame, min_seeds: int = 3) -> pd.DataFrame:
             continue
         means = g.groupby("bce_loss_weight").combined.mean().sort_values(ascending=False)
         best, second = means.index[0], means.index[1]
-        t = _welch(g[g.bce_loss_weight == best].combined, g[g.bce_loss_weight == second].combined)
+        t = welch_t(g[g.bce_loss_weight == best].combined, g[g.bce_loss_weight == second].combined)
         if abs(t) < 2:
             v = f"not told apart from seed noise: best {best:g}, runner-up {second:g} (Welch t {t:+.1f})"
         elif np.isclose(best, rep["best"]):
@@ -223,7 +218,7 @@ def phase1_verdicts(sr: pd.DataFrame, min_seeds: int = 3, metric: str = "test_en
                                                 f"{min_seeds} seeds"})
             continue
         b, d = at["best"][metric], at["default"][metric]
-        gain, t = b.mean() / d.mean() - 1, _welch(b, d)
+        gain, t = b.mean() / d.mean() - 1, welch_t(b, d)
         v = (f"not beyond seed noise (Welch t {t:+.1f})" if abs(t) < 2 else
              f"{'confirmed' if gain > 0 else 'refuted'} beyond seed noise (Welch t {t:+.1f})")
         rows.append({"flavour": fl, "claim": f"+{rep['gain_over_default']:.1%} E2 AUC over the default point",
