@@ -28,7 +28,7 @@ level; the other override keys stay in the ``overrides`` dict, which the noteboo
 Config. (At execution time any other parameter of the notebook's ``parameters`` cell is lifted
 out of ``overrides`` too.)
 
-Baselines (gainakt/baselines/): an entry with ``model: <name>`` (skill_only, pfa, bkt, dkt, sakt)
+Baselines (gainakt/baselines/): an entry with ``model: <name>`` (one of BASELINE_MODELS)
 instead of ``variant`` runs ``notebooks/train_baseline.ipynb`` (unless the entry names another
 notebook) once per dataset and seed, named ``<model>-baseline[-<label>]``; ``flavour`` does not
 apply. The architecture parameters of ``defaults`` describe GainAKT's small configuration and are
@@ -66,9 +66,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
-
 from ..config import CHOICES
+from .matrix_file import MatrixError, load_matrix
 
 __all__ = ["Run", "MatrixError", "expand", "load_matrix",
            "PARAM_ORDER", "LIFTED_PARAMS", "DEFAULT_NOTEBOOK", "BASELINE_NOTEBOOK", "BASELINE_MODELS"]
@@ -98,53 +97,6 @@ FLAVOURS = ("as_run", "as_intended")
 DATASETS = ("assist2015", "assist2009", "statics2011", "synthetic")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 
-
-
-class MatrixError(ValueError):
-    """A mistake in the experiment matrix (the message names the entry and key)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# YAML loading: duplicate mapping keys are an error, mappings remember their line number.
-class _LineDict(dict):
-    line: int | None = None
-
-
-class _StrictLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> _LineDict:
-    loader.flatten_mapping(node)
-    out = _LineDict()
-    out.line = node.start_mark.line + 1
-    first_line: dict[Any, int] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in out:
-            raise MatrixError(f"{node.start_mark.name}: line {line}: duplicate key {key!r} "
-                              f"(first given at line {first_line[key]}); one of them would be "
-                              "silently ignored")
-        first_line[key] = line
-        out[key] = loader.construct_object(value_node, deep=True)
-    return out
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def load_matrix(path) -> dict:
-    """Read a matrix file strictly (duplicate keys raise :class:`MatrixError`)."""
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.load(f, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as e:
-        raise MatrixError(f"{path}: not valid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise MatrixError(f"{path}: expected a mapping with 'defaults' and 'runs'")
-    return data
 
 
 # ---------------------------------------------------------------------------------------------
