@@ -48,9 +48,13 @@ def test_design_path_reads_the_ablation_rows_of_the_matrix():
     from gainakt.analysis.corrected import design_path
     t = design_path().set_index("ablation")
     # every ablation row changes one V6 setting, back to the original's value or (tanh, skill_gain,
-    # shared_curve) beyond it
+    # shared_curve, shared_gamma) beyond it; the two design steps change two at once
+    steps = {"shared_gamma_signed": {"gamma_mode", "gain_activation"}, "shared_gamma_curve": {"gamma_mode", "shared_curve"}}
     assert set(t.index) == {"sigmoid", "signed", "no_intercept", "clamps", "fixed_temperature", "curve_lr1",
-                            "skill_gain", "shared_curve", "shared_gamma"}
+                            "skill_gain", "shared_curve", "shared_gamma", *steps}
+    for step, fields in steps.items():
+        assert set(t.loc[step, "field"]) == fields
+    t = t.drop(index=list(steps))
     assert t.index.is_unique
     assert t.loc["curve_lr1", "field"] == "curve_lr_multiplier" and t.loc["curve_lr1", "V6"] == 50.0
     assert t.loc["curve_lr1", "ablation value"] == t.loc["curve_lr1", "original"] == 1.0
