@@ -174,7 +174,9 @@ def test_readout_table_and_statement(tmp_path):
                "config": {"gain_activation": "tanh"}} for r in rows]
     runs = pd.concat([runs, pd.DataFrame(signed)], ignore_index=True)
     assert readout_table(runs, base, tmp_path).set_index("model").loc["V6, signed gains (tanh)", "a failure can lower it"] == "yes"
-    assert "With signed gains it reaches 0.665 ± 0.005" in readout_statement(runs, base)
+    s = readout_statement(runs, base)
+    assert "With signed gains it reaches 0.665 ± 0.005" in s
+    assert "best V6 configuration on Encoder 2 with 3 seeds or more: V6, signed gains (tanh), 0.665 ± 0.005 (BKT 0.700: missed by 0.035)" in s
 
 
 def test_gap_table_and_statement(tmp_path):

@@ -27,7 +27,9 @@ CLASSICAL = {
 }
 # V6's rows (label) and the gain activation that decides whether mastery can fall.
 V6_ROWS = {"small": "V6 (softplus gains)", "small-v6-signed": "V6, signed gains (tanh)",
-           "small-v6-shared_curve": "V6, shared curve"}
+           "small-v6-shared_curve": "V6, shared curve", "small-v6-shared_gamma": "V6, one gamma for all students",
+           "small-v6-shared_gamma_signed": "V6, one gamma, signed gains",
+           "small-v6-shared_gamma_curve": "V6, one gamma, shared curve"}
 # Per-skill coefficient of each model whose sign says whether failures count against a skill.
 FAILURE_COEFFICIENT = {"pfa": "pfa_failure", "pfa_monotone": "pfam_failure"}
 
@@ -102,6 +104,17 @@ def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str 
               f"(Welch t against V6 {welch_t(signed, v6):+.1f}; PFA {auc['pfa']:.3f}).")
     else:
         s += f" Signed gains: {len(signed)} of {min_seeds} seeds, pending."
+    done = {lab: e2(lab) for lab in V6_ROWS}
+    done = {lab: v for lab, v in done.items() if len(v) >= min_seeds}
+    if done:
+        lab = max(done, key=lambda k: done[k].mean())
+        v = done[lab]
+        s += (f" The best V6 configuration on Encoder 2 with {min_seeds} seeds or more: {V6_ROWS[lab]}, "
+              f"{v.mean():.3f} ± {v.std(ddof=1):.3f}")
+        if "bkt" in auc:
+            bkt = auc["bkt"]
+            s += f" (BKT {bkt:.3f}: " + ("reached)" if v.mean() >= bkt else f"missed by {bkt - v.mean():.3f})")
+        s += "."
     return s
 
 
