@@ -199,3 +199,17 @@ def test_gap_table_and_statement(tmp_path):
     assert "0.090 AUC higher" in s and "(Encoder 1: 0.020)" in s and "lowest -0.50" in s
     assert "the gap is 0.020 and Encoder 2's test AUC 0.660 ± 0.001 (V6 0.630" in s
     assert "pending" in gap_statement(runs[runs.label == "small"])
+
+
+def test_claim_verdict():
+    from gainakt.analysis.corrected import claim_verdict
+
+    def table(agree, sim):
+        return pd.DataFrame({"target": ["Encoder 2 test AUC ≥ best of PFA and BKT", "cross-seed agreement ≥ 0.8",
+                                        "simulated learners: Spearman ≥ 0.8"],
+                             "status": ["missed by 0.060", agree, sim]})
+    assert claim_verdict([("V6", table("met", "pending (1/3 seeds)"))]).startswith("**Pending.**")
+    v = claim_verdict([("V6", table("met", "missed by 0.800")), ("step", table("met", "pending (0/3 seeds)"))])
+    assert v.startswith("**Not refuted.**") and "V6: 'simulated learners" in v and "still pending: step" in v
+    v = claim_verdict([("V6", table("met", "missed by 0.800")), ("step", table("met", "met"))])
+    assert v.startswith("**Refuted.** step,")   # the prediction target does not decide the claim
