@@ -160,7 +160,7 @@ def test_readout_table_and_statement(tmp_path):
     rows = []
     for seed, e2 in zip((42, 43, 44), (0.63, 0.64, 0.635)):
         r = _run(tmp_path, "V6", "small", seed, np.ones(3), np.ones(3))
-        rows.append({**r, "test_enc2_auc": e2, "config": {"gain_activation": "softplus"},
+        rows.append({**r, "test_enc2_auc": e2, "valid_enc2_auc": 0.65, "config": {"gain_activation": "softplus"},
                      "valid_monotonicity_violations": 0.0})
     runs = pd.DataFrame(rows)
     t = readout_table(runs, base, tmp_path).set_index("model")
@@ -170,13 +170,14 @@ def test_readout_table_and_statement(tmp_path):
     assert t.loc["V6 (softplus gains)", "test AUC"] == "0.6350 ± 0.0050" and t.loc["V6 (softplus gains)", "seeds"] == 3
     s = readout_statement(runs, base)
     assert "costs it 0.030" in s and "0.635 ± 0.005" in s and "0 of 3 seeds, pending" in s
-    signed = [{**r, "label": "small-v6-signed", "test_enc2_auc": r["test_enc2_auc"] + 0.03,
+    signed = [{**r, "label": "small-v6-signed", "test_enc2_auc": r["test_enc2_auc"] + 0.03, "valid_enc2_auc": 0.67,
                "config": {"gain_activation": "tanh"}} for r in rows]
     runs = pd.concat([runs, pd.DataFrame(signed)], ignore_index=True)
     assert readout_table(runs, base, tmp_path).set_index("model").loc["V6, signed gains (tanh)", "a failure can lower it"] == "yes"
     s = readout_statement(runs, base)
     assert "With signed gains it reaches 0.665 ± 0.005" in s
-    assert "best V6 configuration on Encoder 2 with 3 seeds or more: V6, signed gains (tanh), 0.665 ± 0.005 (BKT 0.700: missed by 0.035)" in s
+    assert ("best V6 configuration on Encoder 2 with 3 seeds or more, chosen by validation AUC: V6, signed gains "
+            "(tanh), test 0.665 ± 0.005 (BKT 0.700: missed by 0.035)") in s
 
 
 def test_gap_table_and_statement(tmp_path):
