@@ -253,11 +253,17 @@ class GainAKT3Exp(nn.Module):
             pre = self.skill_gain.expand(*v2.shape[:-1], self.C)
         else:
             pre = self.gains_projection(x)
+        return self._activate(pre, self.skill_difficulty, None if velocity is None else velocity.unsqueeze(-1))
+
+    def _activate(self, pre: Tensor, difficulty: Tensor, velocity: Tensor | None) -> Tensor:
+        """Gains from pre-activations: the activation, V4's division by difficulty, the velocity
+        (difficulty and velocity broadcast against `pre`)."""
+        cfg = self.cfg
         g = _ACTIVATIONS[cfg.gain_activation](pre)
         if cfg.difficulty_mode == "scale_after":
-            g = g / self.skill_difficulty
+            g = g / difficulty
         if cfg.use_student_velocity and velocity is not None:
-            g = g * velocity.unsqueeze(-1)
+            g = g * velocity
         return g
 
     def _gain_at(self, v2: Tensor, q: Tensor, velocity: Tensor | None) -> Tensor:
@@ -270,12 +276,7 @@ class GainAKT3Exp(nn.Module):
         else:
             proj = self.gains_projection
             pre = (v2 * proj.weight[q]).sum(-1) + proj.bias[q]
-        g = _ACTIVATIONS[cfg.gain_activation](pre)
-        if cfg.difficulty_mode == "scale_after":
-            g = g / self.skill_difficulty[q]
-        if cfg.use_student_velocity and velocity is not None:
-            g = g * velocity
-        return g
+        return self._activate(pre, self.skill_difficulty[q], velocity)
 
     def _packed_gains(self, pk: Packing, v2: Tensor, scalar: Tensor, q: Tensor, k: Tensor,
                       velocity: Tensor | None, states: bool):
