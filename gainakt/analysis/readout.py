@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..report import resolve
 from .runs import mean_sd
 
 # The classical models: what moves the prediction, and whether a failure can lower it.
@@ -34,14 +33,13 @@ V6_ROWS = {"small": "V6 (softplus gains)", "small-v6-signed": "V6, signed gains 
 FAILURE_COEFFICIENT = {"pfa": "pfa_failure", "pfa_monotone": "pfam_failure"}
 
 
-def _failure_share(results_root, dataset: str, model: str) -> str:
+def _failure_share(params: pd.DataFrame | None, model: str) -> str:
     """The share of skills whose failure coefficient is negative (PFA) or held at its bound 0
-    (monotone PFA), from the run's skill_params.csv; '' without one."""
+    (monotone PFA), from the baselines' joined per-skill parameters; '' without them."""
     col = FAILURE_COEFFICIENT.get(model)
-    f = resolve(results_root) / dataset / f"{model}-baseline" / "seed0" / "skill_params.csv"
-    if col is None or not f.is_file():
+    if col is None or params is None or col not in params:
         return ""
-    w = pd.read_csv(f)[col]
+    w = params[col]
     share = (w < 0).mean() if model == "pfa" else (w <= 1e-9).mean()
     return f"{share:.0%} of skills {'negative' if model == 'pfa' else 'held at 0'}"
 
@@ -53,8 +51,13 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
     the seeds, and what the failure coefficients did (PFA: share negative; monotone PFA: share held
     at 0) or, for V6, the measured number of (step, skill) cells of the validation split where
     mastery fell (the monotonicity check's violations: non-zero only where mastery can fall)."""
+    from ..baselines.report import skill_params
     rows = []
     b = baselines[baselines.dataset == dataset] if len(baselines) else baselines
+    try:
+        params = skill_params(results_root, dataset)
+    except FileNotFoundError:
+        params = None
     for model, (moves, falls) in CLASSICAL.items():
         r = b[b.model.astype(str) == model] if len(b) else b
         if not len(r):
@@ -62,7 +65,7 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
         r = r.iloc[0]
         rows.append({"model": model, "prediction moved by": moves, "a failure can lower it": falls,
                      "test AUC": f"{r.test_auc_mean:.4f}", "seeds": int(r.seeds),
-                     "failures": _failure_share(results_root, dataset, model)})
+                     "failures": _failure_share(params, model)})
     sel = runs[(runs.dataset == dataset) & (runs.variant == "V6") & (runs.flavour == "as_intended")] if len(runs) else runs
     for label, name in V6_ROWS.items():
         g = sel[sel.label == label] if len(sel) else sel
