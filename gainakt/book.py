@@ -87,7 +87,8 @@ def cmd_run(args) -> int:
                    dry_run=args.dry_run, workers=args.workers,
                    threads_per_run=args.threads_per_run, retries=args.retries,
                    timeout=args.timeout, scheduler=args.scheduler,
-                   results_root=args.results_root, progress=not args.quiet, slurm=slurm)
+                   results_root=args.results_root, progress=not args.quiet, slurm=slurm,
+                   derive=not args.no_derive)
     if args.dry_run:
         return report.exit_code
     print(format_table(report.results))
@@ -231,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-cell execution timeout in seconds (default: none)")
     r.add_argument("--force", action="store_true", help="re-run finished runs too")
     r.add_argument("--dry-run", action="store_true", help="list what would run and stop")
+    r.add_argument("--no-derive", action="store_true",
+                   help="train a run even when a finished run trained exactly the same (same "
+                        "effective configuration, seed and data; by default its results are "
+                        "copied, see gainakt.pipeline.derive)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.set_defaults(func=cmd_run)
 

@@ -20,8 +20,9 @@ from typing import Callable, Iterable, Sequence
 
 from ..atomic import write_json_atomic
 from .executors import Progress, run_dask, run_local
+from .derive import derive_run, find_source
 from .faults import pause_after_plan
-from .locks import read_lock
+from .locks import acquire_lock, read_lock
 from .matrix import Run
 from .selection import run_state
 from .runner import RunResult
@@ -61,7 +62,8 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
           dry_run: bool = False, workers: int | None = None, threads_per_run: int | None = None,
           retries: int = 2, timeout: float | None = None, scheduler: str | None = None,
           results_root: str = "results", log_dir=None, progress: bool = True,
-          echo: Callable[[str], None] = print, client=None, slurm=None) -> DriveReport:
+          echo: Callable[[str], None] = print, client=None, slurm=None,
+          derive: bool = True) -> DriveReport:
     """Run what is missing (everything with ``force``) and write the summary.
 
     Returns a :class:`DriveReport`; prints progress to stderr and (through ``echo``) the plan
@@ -96,15 +98,27 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
                                        notebook_out=r.notebook_out)
         else:
             todo.append(r)
+    # a missing run that would train exactly what a finished run trained is copied, not trained
+    # (gainakt.pipeline.derive); never with force, which asks for training
+    sources = {} if (force or not derive) else {
+        r.key: src for r in todo if (src := find_source(r, repo_root)) is not None}
 
     if dry_run:
         for r in runs:
             why = skipped[r.key].reason if r.key in skipped else (
                 "forced" if run_state(r, repo_root) == "done" else "missing")
-            verb = "skip" if r.key in skipped else "run "
+            verb = "skip" if r.key in skipped else "copy" if r.key in sources else "run "
+            if r.key in sources:
+                why = f"same training as {Path(sources[r.key]).parent.name}"
             echo(f"{verb}  {r.key:<48} {why:<10} -> {r.notebook_out}")
-        echo(f"{len(todo)} to run, {len(skipped)} skipped ({executor} executor)")
+        copies = f"{len(sources)} to copy from an identical run, " if sources else ""
+        echo(f"{len(todo) - len(sources)} to run, {copies}{len(skipped)} skipped ({executor} executor)")
         return DriveReport(list(skipped.values()), None, time.monotonic() - t0, 0, todo)
+
+    derived: dict[str, RunResult] = {}
+    for r in [r for r in todo if r.key in sources]:
+        derived[r.key] = _derive_locked(r, sources[r.key], repo_root)
+    todo = [r for r in todo if r.key not in derived]
 
     # A forced run starts from an empty results folder (the training notebook resumes from
     # <results_dir>/checkpoints, which would turn a re-run into a re-evaluation): the worker empties
@@ -138,6 +152,8 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
     for r in runs:
         if r.key in skipped:
             results.append(skipped[r.key])
+        elif r.key in derived:
+            results.append(derived[r.key])
         elif r.key in by_key:
             results.append(by_key[r.key])
         else:   # interrupted before it finished
@@ -160,3 +176,19 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
     stamp = started.strftime("%Y%m%dT%H%M%S") + f"-{started.microsecond:06d}"
     path = write_json_atomic(driver_dir / f"summary-{stamp}.json", summary)
     return DriveReport(results, str(path), wall, exit_code, todo)
+
+
+def _derive_locked(run: Run, source, repo_root) -> RunResult:
+    """Derive one run under its lock (a driver that started it meanwhile keeps it)."""
+    t0 = time.monotonic()
+    lock = acquire_lock(run.lock_path(repo_root), key=run.key, worker="derive", attempt=0)
+    if lock is None:
+        return RunResult(run.key, "skipped", reason="locked", notebook_out=run.notebook_out)
+    try:
+        if run.is_done(repo_root):
+            return RunResult(run.key, "skipped", reason="done", notebook_out=run.notebook_out)
+        derive_run(run, Path(source), repo_root)
+    finally:
+        lock.release()
+    return RunResult(run.key, "done", reason=f"copied from {Path(source).parent.name}",
+                     seconds=round(time.monotonic() - t0, 3), notebook_out=run.notebook_out)
