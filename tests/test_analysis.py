@@ -128,3 +128,25 @@ def test_audit_answers_name_the_switches_that_move_each_metric(tmp_path):
     assert a[0].endswith("beyond seed noise.")                      # nothing moves the legacy scalar std
     assert "`loss_on=logits` (removed: +0.08" in a[1] and "practised" not in a[1]
     assert "`accumulate=practised` (removed)" in a[2] and "logits" not in a[2]
+
+
+def test_identical_training_compares_every_number_and_says_which_runs_were_copied(tmp_path):
+    for variant, auc in (("V3", 0.66), ("V4", 0.66), ("V5", 0.66)):
+        cfg = make_config(variant, "as_run", dataset="assist2015", seed=42)
+        d = _write_run(tmp_path, f"{variant}-as_run-small", cfg, test={"enc1_auc": auc, "enc2_auc": 0.53})
+        if variant == "V5":
+            rec = json.loads((d / "config.json").read_text())
+            rec["derived_from"] = {"results_dir": "results/assist2015/V3-as_run-small/seed42"}
+            (d / "config.json").write_text(json.dumps(rec))
+    # V4 "trained" with a different Encoder-2 AUC: the table must show it
+    m = tmp_path / "assist2015/V4-as_run-small/seed42/metrics.json"
+    rec = json.loads(m.read_text())
+    rec["test"]["enc2_auc"] = 0.54
+    m.write_text(json.dumps(rec))
+    df = runs.load_runs(tmp_path)
+    assert df.set_index("variant").loc["V5", "train_seconds"] == 0.0   # a copy trained nothing
+    t = replication.identical_training(df).set_index("run")
+    assert t.loc["V5 as run", "how"] == "copied from V3" and t.loc["V4 as run", "how"] == "trained"
+    assert t.loc["V5 as run", "max |diff| metrics"] == 0.0
+    assert t.loc["V4 as run", "max |diff| metrics"] == pytest.approx(0.01)
+    assert t.loc["V4 as run", "max |diff| history"] == 0.0

@@ -23,7 +23,7 @@ def projected_cost(runs: pd.DataFrame, planned, states: dict) -> pd.DataFrame:
     still to do (seconds per epoch per cost class from the finished runs, `runs`)."""
     per_epoch: dict[str, list[float]] = {}
     for _, r in runs.iterrows():
-        if r.epochs_run:
+        if r.epochs_run and not r.get("derived_from"):   # a copied run measured nothing
             k = cost_class(r.variant, r.flavour, {f: r.config[f] for f in ("mask_padding", "batching")})
             per_epoch.setdefault((r.dataset, k), []).append(r.train_seconds / r.epochs_run)
     rate = {k: float(np.mean(v)) for k, v in per_epoch.items()}

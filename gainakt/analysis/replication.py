@@ -147,3 +147,31 @@ def converged_comparison(runs: pd.DataFrame, metrics: dict[str, str], variants=(
     out = out.sort_values(["variant", "flavour", "configuration"], key=lambda c: c.map(order) if c.name == "variant" else c)
     cols = ["variant", "flavour", "configuration", "seeds", "best epoch", "how it ended", *metrics.values()]
     return out[cols].reset_index(drop=True)
+
+
+def identical_training(runs: pd.DataFrame, pairs=(("V4", "V3"), ("V5", "V3")), flavour: str = "as_run",
+                       label: str = "small", dataset: str = "assist2015") -> pd.DataFrame:
+    """Runs whose effective configuration equals another variant's (the original factory dropped
+    V4's and V5's options): per pair and seed, whether each was trained or copied
+    (`gainakt.pipeline.derive`) and the largest |difference| over every test and validation metric
+    and every history column but the clock. A trained pair at 0 is the evidence a copy rests on."""
+    sel = runs[(runs.dataset == dataset) & (runs.label == label) & (runs.flavour == flavour)]
+    rows = []
+    for a, b in pairs:
+        for seed in sorted(set(sel[sel.variant == a].seed) & set(sel[sel.variant == b].seed)):
+            ra = sel[(sel.variant == a) & (sel.seed == seed)].iloc[0]
+            rb = sel[(sel.variant == b) & (sel.seed == seed)].iloc[0]
+            cols = [c for c in sel.columns if c.startswith(("test_", "valid_"))
+                    and pd.api.types.is_number(ra[c]) and pd.api.types.is_number(rb[c])]
+            metric_diff = max((abs(float(ra[c]) - float(rb[c])) for c in cols
+                               if not (pd.isna(ra[c]) and pd.isna(rb[c]))), default=np.nan)
+            ha, hb = (pd.read_csv(f"{r.dir}/history.csv").drop(columns="epoch_seconds", errors="ignore")
+                      for r in (ra, rb))
+            num = [c for c in ha.columns if c in hb.columns and pd.api.types.is_numeric_dtype(ha[c])]
+            hist_diff = (float(np.nanmax(np.abs(ha[num].to_numpy(float) - hb[num].to_numpy(float))))
+                         if ha.shape == hb.shape else np.nan)
+            rows.append({"run": f"{a} {flavour.replace('_', ' ')}", "same training as": f"{b} {flavour.replace('_', ' ')}",
+                         "seed": int(seed), "how": f"copied from {b}" if ra.derived_from else "trained",
+                         "metrics compared": len(cols), "max |diff| metrics": metric_diff,
+                         "max |diff| history": hist_diff})
+    return pd.DataFrame(rows)

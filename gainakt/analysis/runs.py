@@ -59,7 +59,11 @@ def read_run(d: Path) -> dict | None:
            "stopping": stopping(history, cfg["epochs"], cfg["patience"]),
            "train_seconds": float(history.loc[history.epoch > 0, "epoch_seconds"].sum())
            if "epoch_seconds" in history else np.nan,
-           "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"], "git_commit": record.get("git_commit")}
+           "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"], "git_commit": record.get("git_commit"),
+           # copied from a run that trained the same (gainakt.pipeline.derive): no training time of its own
+           "derived_from": (record.get("derived_from") or {}).get("results_dir", "")}
+    if row["derived_from"]:
+        row["train_seconds"] = 0.0
     for split in ("test", "valid", "untrained_valid"):
         row.update(_flat("untrained_" if split == "untrained_valid" else f"{split}_", metrics.get(split, {})))
     row.update(_flat("param_", metrics.get("params", {})))
