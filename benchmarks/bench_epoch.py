@@ -36,7 +36,7 @@ import torch
 from common import PATHS, SIZES, add_common_args, add_size_args, child_result, run_child, serve_child
 from gainakt import data as kt_data
 from gainakt.batches import iter_batches
-from gainakt.model import practice_loop
+from gainakt.layers import practice_loop
 from gainakt.train import Experiment, subset
 from gainakt.variants import make_config
 

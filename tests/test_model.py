@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from gainakt.config import Config
-from gainakt.model import Dropout, GainAKT3Exp, practice_gather, practice_loop
+from gainakt.layers import Dropout, practice_gather, practice_loop
+from gainakt.model import GainAKT3Exp
 from gainakt.variants import VARIANTS, make_config
 
 C, S = 7, 5
