@@ -48,11 +48,8 @@ from gainakt.pipeline.locks import acquire_lock, lock_is_live, read_lock  # noqa
 from gainakt.repro import compare_runs, write_config  # noqa: E402
 from gainakt.train import CheckpointError, ResumeConflictError, load_checkpoint, run  # noqa: E402
 from gainakt.variants import make_config  # noqa: E402
+from fault_fixtures import QUIET, TINY, hostile_checkpoint  # noqa: E402
 
-TINY = dict(dataset="synthetic", synthetic={"n_students": 60, "max_len": 30, "n_skills": 6},
-            d_model=16, n_heads=2, n_blocks=1, d_ff=32, batch_size=16, seq_len=40, epochs=1,
-            n_trajectory_students=3, trajectory_min_steps=5, im_grad_batches=1)
-QUIET = dict(log=lambda *_: None)
 CASES: list[tuple[str, str, object]] = []      # (class, case, function)
 
 
@@ -103,18 +100,10 @@ def expect_error(exc_type, fn, *words):
 
 
 # ------------------------------------------------------------------------------ checkpoints
-class _Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
-
-
 def _hostile(ctx, which):
     out = ctx.copy_trained()
     marker = out / "PWNED"
-    torch.save({"model": _Payload(marker), "epoch": 1}, out / "checkpoints" / which)
+    hostile_checkpoint(out / "checkpoints" / which, marker)
     return out, marker
 
 

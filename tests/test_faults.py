@@ -13,11 +13,8 @@ from gainakt.atomic import write_text_atomic
 from gainakt.repro import compare_metrics, write_config
 from gainakt.train import CheckpointError, ResumeConflictError, load_checkpoint, run
 from gainakt.variants import make_config
+from fault_fixtures import QUIET, TINY, hostile_checkpoint
 
-TINY = dict(dataset="synthetic", synthetic={"n_students": 60, "max_len": 30, "n_skills": 6},
-            d_model=16, n_heads=2, n_blocks=1, d_ff=32, batch_size=16, seq_len=40, epochs=1,
-            n_trajectory_students=3, trajectory_min_steps=5, im_grad_batches=1)
-QUIET = dict(log=lambda *_: None)
 
 
 @pytest.fixture(scope="module")
@@ -34,19 +31,6 @@ def trained(tmp_path_factory, tiny_data):
     return out, cfg
 
 
-class _Payload:
-    """Unpickling this calls os.system: what a hostile best.pt does."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
-
-
-def _hostile_checkpoint(path, marker):
-    torch.save({"model": _Payload(marker), "epoch": 1}, path)
-
 
 def test_checkpoints_hold_only_tensors_and_plain_data(trained):
     out, _ = trained
@@ -58,7 +42,7 @@ def test_checkpoints_hold_only_tensors_and_plain_data(trained):
 def test_malicious_checkpoint_is_refused_with_a_clear_message(tmp_path):
     marker = tmp_path / "pwned"
     ckpt = tmp_path / "best.pt"
-    _hostile_checkpoint(ckpt, marker)
+    hostile_checkpoint(ckpt, marker)
     with pytest.raises(CheckpointError, match=r"best\.pt: refused to load.*not a plain tensor checkpoint"):
         load_checkpoint(ckpt)
     assert not marker.exists()
@@ -72,7 +56,7 @@ def test_eval_and_resume_refuse_a_malicious_checkpoint(trained, tmp_path, tiny_d
     shutil.copytree(trained[0], out)
     marker = tmp_path / "pwned"
     for name in ("best.pt", "last.pt"):
-        _hostile_checkpoint(out / "checkpoints" / name, marker)
+        hostile_checkpoint(out / "checkpoints" / name, marker)
     with pytest.raises(CheckpointError, match="refused to load"):
         main(["eval", str(out)])
     with pytest.raises(CheckpointError, match="refused to load"):
