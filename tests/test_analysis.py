@@ -128,6 +128,18 @@ def test_audit_answers_name_the_switches_that_move_each_metric(tmp_path):
     assert a[0].endswith("beyond seed noise.")                      # nothing moves the legacy scalar std
     assert "`loss_on=logits` (removed: +0.08" in a[1] and "practised" not in a[1]
     assert "`accumulate=practised` (removed)" in a[2] and "logits" not in a[2]
+    # one paragraph per switch, with the field's help text, what moved, and pending rows said so
+    for seed in (42, 43, 44):
+        _write_run(tmp_path, "V2-as_intended-small", make_config("V2", "as_intended", dataset="assist2015", seed=seed),
+                   test={"enc1_auc": 0.7})
+    _write_run(tmp_path, "V2-as_intended-small-audit-probabilities",
+               make_config("V2", "as_intended", dataset="assist2015", seed=42, loss_on="probabilities"),
+               test={"enc1_auc": 0.7})
+    notes = {n.split("**")[1]: n for n in audit.switch_notes(runs.load_runs(tmp_path))}
+    assert set(notes) == {"`loss_on`", "`accumulate`"}
+    assert "double sigmoid" in notes["`loss_on`"] and "Enc-2 AUC +0.08" in notes["`loss_on`"]
+    assert "Put back into V2 as intended (loss_on=probabilities): pending (1 of 3 seeds)." in notes["`loss_on`"]
+    assert notes["`accumulate`"].endswith("(accumulate=practised): no metric beyond seed noise.")
 
 
 def test_identical_training_compares_every_number_and_says_which_runs_were_copied(tmp_path):

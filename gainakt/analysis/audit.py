@@ -124,3 +124,35 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
     if pending:
         out.append(f"({pending} audit rows of {variant} have fewer than {min_seeds} seeds and are not counted yet.)")
     return out
+
+
+def switch_notes(runs: pd.DataFrame, variants=("V2", "V4"), min_seeds: int = 3, clear_t: float = 2.0,
+                 metrics: dict[str, str] = ABLATION_METRICS) -> list[str]:
+    """One short paragraph per audited switch (Config field): what it is (the field's help text) and,
+    for each direction that has runs, what switching it alone did: every metric whose change from the
+    base is beyond seed noise (|Welch t| >= `clear_t`), or 'no metric beyond seed noise', or
+    'pending' while either side has fewer than `min_seeds` seeds."""
+    from ..config import _fields
+
+    found: dict[str, list[str]] = {}
+    for variant in variants:
+        for fl in ("as_run", "as_intended"):
+            eff = effects(runs, variant, fl, metrics=metrics)
+            for _, r in eff.iterrows():
+                names = [s.split("=")[0] for s in r.switch.split(", ") if s]
+                key = ", ".join(names) or "?"
+                where = f"{'removed from' if fl == 'as_run' else 'put back into'} {variant} {fl.replace('_', ' ')} ({r.switch})"
+                if min(r.seeds, r["base seeds"]) < min_seeds:
+                    found.setdefault(key, []).append(f"{where}: pending ({r.seeds} of {min_seeds} seeds)")
+                    continue
+                moved = [f"{name} {r[f'Δ {name}']:+.4g} (t {r[f't {name}']:+.1f})" for name in metrics.values()
+                         if np.isfinite(r.get(f"t {name}", np.nan)) and abs(r[f"t {name}"]) >= clear_t]
+                found.setdefault(key, []).append(
+                    f"{where}: " + ("; ".join(moved) if moved else "no metric beyond seed noise"))
+    fields = _fields()
+    out = []
+    for key, parts in found.items():
+        helps = [fields[n].metadata.get("help", "") for n in key.split(", ") if n in fields]
+        what = f" ({'; '.join(h for h in helps if h)})" if any(helps) else ""
+        out.append(f"**`{key}`**{what}. " + " ".join(p[0].upper() + p[1:] + "." for p in parts))
+    return out
