@@ -26,6 +26,9 @@ REPORTED_MAP = {
     "checks_passed": (None, "checks_passed"),
     # V3+'s "CV = 0.24 at epoch 0": the per-skill gains (not the legacy scalar) of the untrained model
     "init_cv": ("untrained", "gain_skill_per_skill_cv"),
+    # V4/V5's "correlation with 1/difficulty": computed by the replication chapter from skill_gains.csv
+    # (gainakt.analysis.replication.add_inv_difficulty_corr), not by training
+    "corr_inv_difficulty": ("test", "corr_inv_difficulty"),
 }
 
 

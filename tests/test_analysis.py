@@ -162,3 +162,27 @@ def test_identical_training_compares_every_number_and_says_which_runs_were_copie
     assert t.loc["V5 as run", "max |diff| metrics"] == 0.0
     assert t.loc["V4 as run", "max |diff| metrics"] == pytest.approx(0.01)
     assert t.loc["V4 as run", "max |diff| history"] == 0.0
+
+
+def test_inv_difficulty_corr_reads_the_difficulty_the_run_names(tmp_path):
+    from gainakt import data as kt_data, features
+
+    ds = kt_data.load_dataset("synthetic")
+    C = ds.num_skills
+    inv = {"train": 1 / features.train_skill_difficulty(ds.train, C),
+           "original": 1 / features.original_skill_difficulty(ds.valid, C)}
+    for flavour in ("as_run", "as_intended"):
+        cfg = make_config("V4", flavour, dataset="synthetic", seed=42)
+        d = _write_run(tmp_path, f"V4-{flavour}-small", cfg, test={"enc1_auc": 0.7})
+        src = cfg.difficulty_source
+        n = np.r_[np.full(C - 1, 50), 5]            # the last skill is too rare to count
+        gains = pd.DataFrame({"skill": range(C), "n": n, "gain_scalar_mean": inv[src],
+                              "gain_own_mean": -inv[src] + np.r_[np.zeros(C - 1), 100.0]})
+        gains.to_csv(d / "skill_gains.csv", index=False)
+        gains.assign(gain_scalar_mean=1.0).to_csv(d / "skill_gains_untrained.csv", index=False)
+    df = replication.add_inv_difficulty_corr(runs.load_runs(tmp_path), variants=("V4",), dataset="synthetic")
+    assert df.test_corr_inv_difficulty.tolist() == pytest.approx([1.0, 1.0])
+    assert df.test_corr_inv_difficulty_skill.tolist() == pytest.approx([-1.0, -1.0])   # the rare skill left out
+    assert df.untrained_corr_inv_difficulty.isna().all()                              # constant gains: undefined
+    t = replication.inv_difficulty_table(df).set_index("flavour")
+    assert t.loc["as_run", "difficulty from"] == "original" and t.loc["as_intended", "difficulty from"] == "train"

@@ -13,6 +13,7 @@ the untrained model's is additionally marked "= untrained": training did not mov
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,7 +76,7 @@ def replication_table(runs: pd.DataFrame, label: str = "small", dataset: str = "
                 vals = g[col].to_numpy(float) if col in g else np.array([])
                 floor = None
                 ucol = "untrained_" + col.split("_", 1)[1] if col.startswith(("test_", "valid_")) else None
-                if ucol and key.startswith(("gain", "mastery", "per_skill", "response")) and ucol in g:
+                if ucol and key.startswith(("gain", "mastery", "per_skill", "response", "corr_inv")) and ucol in g:
                     floor = g[ucol].to_numpy(float)
                     row[f"untrained ({fl})"] = fmt(floor)
                 row[fl] = fmt(vals)
@@ -174,4 +175,56 @@ def identical_training(runs: pd.DataFrame, pairs=(("V4", "V3"), ("V5", "V3")), f
                          "seed": int(seed), "how": f"copied from {b}" if ra.derived_from else "trained",
                          "metrics compared": len(cols), "max |diff| metrics": metric_diff,
                          "max |diff| history": hist_diff})
+    return pd.DataFrame(rows)
+
+
+def add_inv_difficulty_corr(runs: pd.DataFrame, data_dir=None, variants=("V4", "V5"), min_count: int = 20,
+                            dataset: str = "assist2015") -> pd.DataFrame:
+    """The seeds' "correlation with 1/difficulty" (0.57 for V4 and V5) for our runs of `variants`.
+
+    The seeds' script is not in the repository, so this is the closest reading of their words: the
+    Pearson correlation over skills between the per-skill mean gain on the test split (skills with at
+    least `min_count` interactions; `skill_gains.csv`) and 1/difficulty, with the difficulty the run's
+    configuration names (`difficulty_source`: the original's validation-fold, off-by-one values for
+    the as-run flavour, the training folds' for as intended; `gainakt.features`). Adds, per run,
+    ``test_corr_inv_difficulty`` (the legacy scalar, what the seeds' statistics read) and
+    ``test_corr_inv_difficulty_skill`` (the per-skill gains), and the same two of the untrained model
+    (``untrained_...``) from `skill_gains_untrained.csv`."""
+    from .. import data as kt_data, features
+
+    out = runs.copy()
+    sel = out[(out.dataset == dataset) & out.variant.isin(variants)] if len(out) else out
+    if sel.empty:
+        return out
+    ds = kt_data.load_dataset(dataset, data_dir=data_dir)
+    C = ds.num_skills
+    inv = {"train": 1.0 / features.train_skill_difficulty(ds.train, C),
+           "original": 1.0 / features.original_skill_difficulty(ds.valid, C)}
+    for i, r in sel.iterrows():
+        d = inv[r.config.get("difficulty_source", "train")]
+        for prefix, name in (("test", "skill_gains.csv"), ("untrained", "skill_gains_untrained.csv")):
+            path = Path(r.dir) / name
+            if not path.is_file():
+                continue
+            g = pd.read_csv(path)
+            g = g[g.n >= min_count]
+            for suffix, col in (("", "gain_scalar_mean"), ("_skill", "gain_own_mean")):
+                x, y = g[col].to_numpy(float), d[g.skill.to_numpy(int)]
+                ok = np.isfinite(x) & np.isfinite(y)
+                out.loc[i, f"{prefix}_corr_inv_difficulty{suffix}"] = (
+                    float(np.corrcoef(x[ok], y[ok])[0, 1]) if ok.sum() > 2 and np.std(x[ok]) > 0 else np.nan)
+    return out
+
+
+def inv_difficulty_table(runs: pd.DataFrame, variants=("V4", "V5"), label: str = "small") -> pd.DataFrame:
+    """Mean ± sd over seeds of the four columns `add_inv_difficulty_corr` adds, per variant and flavour."""
+    cols = {"test_corr_inv_difficulty": "legacy scalar", "untrained_corr_inv_difficulty": "legacy scalar, untrained",
+            "test_corr_inv_difficulty_skill": "per-skill gains", "untrained_corr_inv_difficulty_skill": "per-skill gains, untrained"}
+    if "test_corr_inv_difficulty" not in runs:
+        return pd.DataFrame(columns=["variant", "flavour", "seeds", *cols.values()])
+    sel = runs[runs.variant.isin(variants) & (runs.label == label)]
+    rows = []
+    for (v, fl), g in sel.groupby(["variant", "flavour"], sort=True):
+        rows.append({"variant": v, "flavour": fl, "seeds": len(g), "difficulty from": g.config.iloc[0]["difficulty_source"],
+                     **{name: fmt(g[c].to_numpy(float)) for c, name in cols.items()}})
     return pd.DataFrame(rows)
