@@ -66,3 +66,16 @@ def test_v3plus_collapse_claim_compares_the_two_tensors(tmp_path):
     t = claims.claims_table(_runs(tmp_path / "b", {("V3+", "as_run"): collapsed, ("V3+", "as_intended"): collapsed}))
     assert t.iloc[4].verdict.startswith("not refuted")
     assert claims.claims_table(runs.load_runs(tmp_path / "c")).iloc[4].verdict == "pending"
+
+
+def test_v4_compensation_claim_reads_the_correlation_with_inverse_difficulty(tmp_path):
+    df = _runs(tmp_path, {("V4", "as_intended"): ({"enc2_auc": 0.55}, {"gain_skill_per_skill_cv": 0.3},
+                                                  {"gain_skill_per_skill_cv": 0.2})})
+    kept = df.assign(test_corr_inv_difficulty_skill=[0.66, 0.68, 0.67],
+                     untrained_corr_inv_difficulty_skill=[0.70, 0.71, 0.72])
+    row = claims.claims_table(kept).iloc[5]
+    assert row.verdict.startswith("refuted: where the difficulty does reach the model")
+    assert "0.67 trained vs 0.71 untrained" in row.evidence
+    cancelled = kept.assign(test_corr_inv_difficulty_skill=[0.05, 0.1, 0.0])
+    assert claims.claims_table(cancelled).iloc[5].verdict.startswith("confirmed")
+    assert claims.claims_table(runs.load_runs(tmp_path / "none")).iloc[5].verdict == "pending"
