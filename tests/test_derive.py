@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from gainakt.pipeline.derive import find_source, run_config, signature
 from gainakt.pipeline.driver import drive
@@ -23,6 +24,7 @@ TINY = dict(dataset="synthetic", synthetic={"n_students": 40, "max_len": 24, "n_
             n_trajectory_students=2, trajectory_min_steps=4, im_grad_batches=1)
 
 
+@pytest.mark.slow   # trains two tiny models
 def test_v5_as_run_trains_exactly_v3_as_run(tmp_path):
     """The factory dropped V5's options: same history (but the clock), same metrics, same gains."""
     out = {v: run(make_config(v, "as_run", **TINY), tmp_path / v, log=lambda *_: None)
