@@ -2,6 +2,7 @@
 # Run the book's CPU matrix in priority order, resumably (finished runs are skipped), e.g. under
 # nohup on a machine that stays up:
 #   nohup scripts/run_matrix.sh > matrix.log 2>&1 &
+# From a worktree frozen at one commit, scripts/harvest_runs.sh copies and commits the finished runs.
 # Order: V2 and V3 in both flavours (the core comparison), V6 itself (the corrected model) and on
 # the simulated learners (tag corrected-gt), the rest of the replication, the audit rows and V2 and
 # V3 to their plateau (tag converged: the replication and audit chapters need both), V6's ablation
