@@ -54,29 +54,38 @@ def _derivable(run: Run) -> bool:
     return run.model == "gainakt" and run.notebook == DEFAULT_NOTEBOOK and "variant" in run.params
 
 
-def find_source(run: Run, repo_root) -> Path | None:
+def _trained(dataset_dir: Path, seed) -> list[tuple[Path, str]]:
+    """(folder, signature) of every finished, trained (not derived) run folder of one seed."""
+    out = []
+    for cfg_path in sorted(dataset_dir.glob(f"*/seed{seed}/config.json")):
+        folder = cfg_path.parent
+        if not (folder / "metrics.json").is_file():
+            continue
+        try:
+            record = json.loads(cfg_path.read_text())
+            if "derived_from" in record or "effective_config" not in record:
+                continue
+            out.append((folder, signature(record["effective_config"])))
+        except (OSError, TypeError, ValueError):   # unreadable, or a field this code no longer knows
+            continue
+    return out
+
+
+def find_source(run: Run, repo_root, cache: dict | None = None) -> Path | None:
     """A finished, trained (not itself derived) run folder of the same dataset whose recorded
-    effective configuration has the run's signature; None when there is none."""
+    effective configuration has the run's signature; None when there is none. `cache`: a dict kept
+    across calls of one plan, so each folder's config.json is read once."""
     if not _derivable(run):
         return None
     want = signature(run_config(run).effective().to_dict())
     mine = run.path(repo_root).resolve()
-    dataset_dir = run.path(repo_root).parent.parent
-    for cfg_path in sorted(dataset_dir.glob(f"*/seed{run.seed}/config.json")):
-        folder = cfg_path.parent
-        if folder.resolve() == mine or not (folder / "metrics.json").is_file():
-            continue
-        try:
-            record = json.loads(cfg_path.read_text())
-        except (OSError, ValueError):
-            continue
-        if "derived_from" in record or "effective_config" not in record:
-            continue
-        try:
-            if signature(record["effective_config"]) == want:
-                return folder
-        except (TypeError, ValueError):   # a field this code no longer knows: not comparable
-            continue
+    key = (str(run.path(repo_root).parent.parent), run.seed)
+    cache = {} if cache is None else cache
+    if key not in cache:
+        cache[key] = _trained(Path(key[0]), run.seed)
+    for folder, sig in cache[key]:
+        if sig == want and folder.resolve() != mine:
+            return folder
     return None
 
 

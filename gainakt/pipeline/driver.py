@@ -100,8 +100,9 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
             todo.append(r)
     # a missing run that would train exactly what a finished run trained is copied, not trained
     # (gainakt.pipeline.derive); never with force, which asks for training
+    seen: dict = {}
     sources = {} if (force or not derive) else {
-        r.key: src for r in todo if (src := find_source(r, repo_root)) is not None}
+        r.key: src for r in todo if (src := find_source(r, repo_root, seen)) is not None}
 
     if dry_run:
         for r in runs:
