@@ -79,3 +79,11 @@ def test_v4_compensation_claim_reads_the_correlation_with_inverse_difficulty(tmp
     cancelled = kept.assign(test_corr_inv_difficulty_skill=[0.05, 0.1, 0.0])
     assert claims.claims_table(cancelled).iloc[5].verdict.startswith("confirmed")
     assert claims.claims_table(runs.load_runs(tmp_path / "none")).iloc[5].verdict == "pending"
+
+
+def test_v5_difficulty_input_is_a_bias(tmp_path):
+    import torch
+    state = torch.random.get_rng_state()
+    row = claims.claims_table(runs.load_runs(tmp_path)).iloc[6]   # needs no runs: shown on the model
+    assert row.verdict.startswith("refuted as an explanation") and "float rounding" in row.evidence
+    assert torch.equal(torch.random.get_rng_state(), state)

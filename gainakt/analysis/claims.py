@@ -143,6 +143,35 @@ def _claim6(runs, need) -> tuple[str, str]:
     return ev, verdict
 
 
+# 7. V5 "learned to ignore the difficulty input": the input is the same [C] vector at every step (as the
+# original fed it), so its weights act as one more bias of the gains projection. Shown on the model itself.
+def _claim7(runs, need) -> tuple[str, str]:
+    import torch
+
+    from ..model import GainAKT3Exp
+    from ..variants import make_config
+
+    cfg = make_config("V5", "as_intended", d_model=16, n_heads=2, n_blocks=1, d_ff=32)
+    C, gen = 12, torch.Generator().manual_seed(0)
+    difficulty = 0.69 + (1.90 - 0.69) * torch.rand(C, generator=gen)      # the seeds' range
+    with torch.random.fork_rng():           # the model's initialisation leaves the caller's RNG alone
+        torch.manual_seed(0)
+        lin = GainAKT3Exp(cfg, C, 5, difficulty).gains_projection
+    v = torch.randn(8, 30, cfg.d_model, generator=gen)
+    with torch.no_grad():
+        fed = lin(torch.cat([v, difficulty.expand(8, 30, C)], dim=-1))            # what V5 computes
+        w_v, w_d = lin.weight[:, :cfg.d_model], lin.weight[:, cfg.d_model:]
+        folded = v @ w_v.T + (lin.bias + w_d @ difficulty)                          # a plain bias
+    diff = float((fed - folded).abs().max())
+    ev = (f"V5's gains projection, Linear(d + C, C) fed [v, difficulty] with the same difficulty vector at "
+          f"every step, against Linear(d, C) whose bias absorbs W_d @ difficulty, on random inputs: largest "
+          f"difference {diff:.1e} (float rounding). Threshold: below 1e-5 the two are the same function.")
+    verdict = ("refuted as an explanation: the difficulty input is constant, so it is one more per-skill bias; "
+               "there was no per-interaction information for the network to use or to ignore") if diff < 1e-5 \
+        else "not reproducible: the difficulty input is not equivalent to a bias"
+    return ev, verdict
+
+
 # (claim as the seeds made it, the (variant, flavour) groups its evidence needs, the test, where shown)
 CLAIMS = [
     ("'Gain std 0.0015-0.0018: gains are nearly constant' (V1-V3)",
@@ -164,6 +193,9 @@ CLAIMS = [
      "so the scaling by 1/difficulty cancels to uniform' (V4, where the difficulty reaches the model)",
      [("V4", "as_intended")], _claim6,
      "Replication, Tables 2 and 2e (V4 as intended)"),
+    ("'V5: made difficulty an input feature; the network still compensated (learned to ignore the input)'",
+     [], _claim7,
+     "Failure analyses, Table 2 (computed on the model: `gainakt/model.py`, difficulty_mode input)"),
 ]
 
 
