@@ -186,3 +186,9 @@ def test_inv_difficulty_corr_reads_the_difficulty_the_run_names(tmp_path):
     assert df.untrained_corr_inv_difficulty.isna().all()                              # constant gains: undefined
     t = replication.inv_difficulty_table(df).set_index("flavour")
     assert t.loc["as_run", "difficulty from"] == "original" and t.loc["as_intended", "difficulty from"] == "train"
+
+
+def test_config_diff_takes_a_missing_field_as_its_default():
+    old = {k: v for k, v in make_config("V2", "as_run").to_dict().items() if k not in ("shared_curve", "gains_impl")}
+    new = make_config("V2", "as_run", mask_padding=True).to_dict()
+    assert runs.config_diff(old, new) == {"mask_padding": True}   # not the fields added since
