@@ -99,20 +99,27 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
     out = []
 
     def moving(name):
-        hits = []
+        """Rows that move `name` beyond seed noise: (explaining, the other way). A behaviour explains a
+        low number when removing it raises the number or putting it back lowers it."""
+        hits, other = [], []
         for fl, d in done.items():
             for _, r in d.iterrows():
                 t = r.get(f"t {name}", np.nan)
                 if np.isfinite(t) and abs(t) >= clear_t:
                     verb = "removed" if fl == "as_run" else "put back"
-                    hits.append(f"`{r.switch}` ({verb}: {r[f'Δ {name}']:+.4g}, t {t:+.1f})")
-        return hits
+                    text = f"`{r.switch}` ({verb}: {r[f'Δ {name}']:+.4g}, t {t:+.1f})"
+                    (hits if (t > 0) == (fl == "as_run") else other).append(text)
+        return hits, other
 
     for key, q in (("std", "Which behaviours explain the legacy scalar std of about 0.0017?"),
                    ("enc2", "Which behaviours explain the low Encoder-2 AUC?")):
-        hits = moving(QUESTIONS[key])
-        out.append(f"**{q}** " + ("; ".join(hits) + "." if hits else
-                                  f"None of the finished rows moves the {QUESTIONS[key]} beyond seed noise."))
+        hits, other = moving(QUESTIONS[key])
+        text = ("; ".join(hits) + "." if hits else
+                f"None of the finished rows: no behaviour, removed, raises the {QUESTIONS[key]} beyond seed noise"
+                f" (or, put back, lowers it).")
+        if other:
+            text += " Moving it the other way (the behaviour kept it higher): " + "; ".join(other) + "."
+        out.append(f"**{q}** " + text)
     still = []
     for fl, d in done.items():
         for _, r in d.iterrows():
