@@ -25,10 +25,14 @@ def run_name(variant: str, flavour: str, seed, label: str = "") -> str:
     return " ".join(str(x) for x in (variant, flavour, label, f"s{seed}") if x != "")
 
 
-def trajectory_runs(results_root: str | Path = "results", dataset: str | None = None) -> pd.DataFrame:
+def trajectory_runs(results_root: str | Path = "results", dataset: str | None = None,
+                    label: str | None = None) -> pd.DataFrame:
     """Finished GainAKT runs that wrote ``trajectories.csv``, one row each, sorted by dataset,
-    variant, flavour, label and seed; column ``run`` is `run_name`."""
+    variant, flavour, label and seed; column ``run`` is `run_name`. `label`: only runs of that
+    label (e.g. "small", the replication's configuration: not the audit rows or the ablations)."""
     runs = load_runs(results_root, dataset=dataset)
+    if label is not None and not runs.empty:
+        runs = runs[runs.label == label]
     if runs.empty:
         return runs.assign(run=pd.Series(dtype=str))
     runs = runs[[(Path(d) / "trajectories.csv").is_file() for d in runs.dir]].copy()
