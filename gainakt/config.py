@@ -393,6 +393,12 @@ def notebook_parameters(namespace: dict[str, Any], extra: tuple[str, ...] = ()) 
     return params
 
 
+def with_defaults(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A config dict recorded before some fields existed, completed with their defaults: every field
+    was added with the behaviour of the code before it, so a missing field means its default."""
+    return {**Config().to_dict(), **recorded}
+
+
 def defaults_md5(defaults: dict[str, Any] = ORIGINAL_DEFAULTS) -> str:
     """md5 of the defaults as the original launcher computed it (sorted-key JSON)."""
     return hashlib.md5(json.dumps(defaults, sort_keys=True).encode()).hexdigest()

@@ -92,12 +92,11 @@ def load_runs(results_root: str | Path = "results", dataset: str | None = None) 
 
 def config_diff(a: dict, b: dict, ignore=IDENTITY_FIELDS) -> dict:
     """Fields whose values differ between two configs (b's value), identity fields ignored. A field
-    that a config written before it existed lacks takes its default (every switch was added with the
-    behaviour of the code before it), so a new field is never mistaken for a switch."""
-    from ..config import Config
+    that a config written before it existed lacks takes its default (`gainakt.config.with_defaults`),
+    so a new field is never mistaken for a switch."""
+    from ..config import with_defaults
 
-    defaults = Config().to_dict()
-    a, b = {**defaults, **a}, {**defaults, **b}
+    a, b = with_defaults(a), with_defaults(b)
     return {k: b.get(k) for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k) != b.get(k)}
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..analysis.runs import IDENTITY_FIELDS
 from ..atomic import write_json_atomic
-from ..config import Config
+from ..config import Config, with_defaults
 from .matrix import DEFAULT_NOTEBOOK, Run
 
 __all__ = ["run_config", "signature", "find_source", "derive_run", "RESULT_FILES"]
@@ -44,8 +44,8 @@ def signature(effective: dict) -> str:
     """What training depends on: the effective configuration without the fields that only name
     a run or say where and how fast it ran (`gainakt.analysis.runs.IDENTITY_FIELDS`), seed kept.
     A field that a record written before it existed lacks takes its default, as when the record is
-    loaded (`Config.from_dict`): every switch was added with the behaviour of the code before it."""
-    full = Config.from_dict(effective).to_dict()
+    loaded (`gainakt.config.with_defaults`)."""
+    full = with_defaults(effective)
     keep = {k: v for k, v in full.items() if k not in IDENTITY_FIELDS or k == "seed"}
     return json.dumps(keep, sort_keys=True, default=str)
 
