@@ -11,6 +11,9 @@ export GAINAKT_DATA ?= $(abspath $(CURDIR)/../shared/data)
 # The headless-Chromium check of the built book always runs (Chromium is installed with apt-get when
 # missing; `make test` fails if that is impossible). Only an explicit BROWSER_CHECK=0 skips it.
 BROWSER_CHECK ?= 1
+# Run pages (book/runs/, one per run, two templates) the browser check opens: sample (the first and
+# the last per dataset and template), all, or a number per dataset and template.
+RUN_PAGES ?= sample
 # Extra arguments for `make experiments`, e.g. ARGS="--variant V0 --force".
 ARGS ?=
 
@@ -52,7 +55,7 @@ else
 	@$(STEP) chromium scripts/ensure_chromium.sh
 	@REQUIRE_BROWSER=1 $(STEP) browser-tests $(PY) -m pytest tests/browser
 	@REQUIRE_BROWSER=1 $(STEP) browser $(PY) tests/browser/check_book.py --build _build/html --out _build/screenshots \
-		--click book/exploration/explore.html
+		--run-pages $(RUN_PAGES) --click book/exploration/explore.html
 endif
 
 experiments: $(VENV)/.installed  ## run the training notebooks with the driver into book/runs/ (long)

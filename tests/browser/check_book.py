@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Open the built book in headless Chromium and check that it renders offline.
 
-For every page that has notebook figures, ipywidgets or math (or the pages
-given with --pages) it checks, after the page's JavaScript ran:
+For every chapter page that has notebook figures, ipywidgets or math, a fixed
+sample of the run pages (book/runs/: the first and the last per dataset and
+template; --run-pages all opens every one), or the pages given with --pages, it
+checks, after the page's JavaScript ran:
   - every image in the article loaded (img.complete and naturalWidth > 0);
   - every saved widget view was rendered by the vendored widget manager
     (a `.jupyter-widgets` element next to each widget-view script);
@@ -214,6 +216,38 @@ def discover_pages(build: Path) -> list[str]:
         if expectations(p.read_text(encoding="utf-8", errors="replace")).interesting:
             pages.append(rel)
     return pages
+
+
+RUN_PAGES = "book/runs/"
+
+
+def sample_run_pages(pages: list[str], per_group: int = 2) -> tuple[list[str], int]:
+    """Keep every chapter page and a fixed sample of the run pages.
+
+    The run pages (book/runs/<dataset>/<name>.html, one per trained run) come from two templates
+    (the GainAKT notebook and the baseline notebook) and grow with the matrix, several hundred in
+    the end at about 8 s each. Per dataset folder and template (a name with '-baseline-' or not) the
+    first and the last in sorted order are checked (`per_group`, evenly spaced when larger): the
+    same pages on every run, so a failure reproduces. Returns (pages kept, run pages left out)."""
+    groups: dict[tuple[str, bool], list[str]] = {}
+    kept = []
+    for p in pages:
+        if not p.startswith(RUN_PAGES):
+            kept.append(p)
+            continue
+        folder = p[len(RUN_PAGES):].rpartition("/")[0]
+        groups.setdefault((folder, "-baseline-" in p.rpartition("/")[2]), []).append(p)
+    left_out = 0
+    for key in sorted(groups):
+        g = sorted(groups[key])
+        if len(g) <= per_group:
+            pick = g
+        else:
+            step = (len(g) - 1) / (per_group - 1) if per_group > 1 else 0
+            pick = sorted({g[int(i * step + 0.5)] for i in range(per_group)})
+        kept.extend(pick)
+        left_out += len(g) - len(pick)
+    return kept, left_out
 
 
 # ---------------------------------------------------------------- server
@@ -436,6 +470,9 @@ def main(argv: list[str] | None = None) -> int:
                     "with figures, widgets or math)")
     ap.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                     help="skip discovered pages matching this shell pattern, e.g. 'book/runs/*' (repeatable)")
+    ap.add_argument("--run-pages", default="sample", metavar="sample|all|N",
+                    help="run pages (book/runs/): 'sample' (default) checks the first and the last per "
+                         "dataset and template, N that many evenly spaced, 'all' every one")
     ap.add_argument("--require-widgets", type=int, default=1, metavar="N",
                     help="fail unless at least N checked pages carry widgets (default: %(default)s)")
     ap.add_argument("--require-images", type=int, default=1, metavar="N",
@@ -464,6 +501,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pages = args.pages if args.pages else discover_pages(build)
     pages = [p for p in pages if not any(fnmatch.fnmatch(p, pat) for pat in args.exclude)]
+    if args.run_pages != "all" and not args.pages:
+        if args.run_pages != "sample" and not (args.run_pages.isdigit() and int(args.run_pages) > 0):
+            print(f"browser check: --run-pages {args.run_pages!r}: allowed: sample, all, or a positive "
+                  "number", file=sys.stderr)
+            return 2
+        n_runs = sum(p.startswith(RUN_PAGES) for p in pages)
+        pages, left_out = sample_run_pages(pages, 2 if args.run_pages == "sample" else int(args.run_pages))
+        print(f"browser check: run pages: {n_runs - left_out} of {n_runs} checked (first and last per "
+              "dataset and template; --run-pages all checks every one)")
     if not pages and not args.click:
         print(f"browser check: no page with figures, widgets or math under {build}", file=sys.stderr)
         return 2

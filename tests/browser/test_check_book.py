@@ -108,6 +108,31 @@ def test_fails_without_chromium_unless_skipped_explicitly(monkeypatch, capsys):
     assert "SKIPPED" in capsys.readouterr().out
 
 
+def test_run_pages_sampled_per_dataset_and_template():
+    runs = [f"book/runs/assist2015/V{i}-as_run-small-seed42.html" for i in range(6)]
+    base = ["book/runs/assist2015/bkt-baseline-seed0.html", "book/runs/assist2015/pfa-baseline-seed0.html",
+            "book/runs/assist2015/skill_only-baseline-seed0.html"]
+    syn = ["book/runs/synthetic/V1-as_run-gt-none-seed0.html"]
+    chapters = ["book/analysis/audit.html", "book/exploration/explore.html"]
+    kept, left_out = cb.sample_run_pages(chapters + runs + base + syn)
+    assert kept[:2] == chapters                       # every chapter page stays
+    assert runs[0] in kept and runs[-1] in kept and not set(runs[1:-1]) & set(kept)
+    assert base[0] in kept and base[-1] in kept and base[1] not in kept
+    assert syn[0] in kept                             # a group of one keeps its page
+    assert left_out == 4 + 1 and len(kept) == 2 + 2 + 2 + 1
+    kept3, left3 = cb.sample_run_pages(runs, per_group=3)
+    assert kept3 == [runs[0], runs[3], runs[5]] and left3 == 3
+    assert cb.sample_run_pages(runs, per_group=100) == (runs, 0)
+
+
+def test_run_pages_option_rejects_a_typo(tmp_path, monkeypatch, capsys):
+    (tmp_path / "index.html").write_text("<html></html>")
+    monkeypatch.setattr(cb, "find_chromium", lambda explicit=None: "/bin/true")
+    monkeypatch.delenv("BROWSER_CHECK", raising=False)
+    assert cb.main(["--build", str(tmp_path), "--run-pages", "some"]) == 2
+    assert "allowed: sample, all" in capsys.readouterr().err
+
+
 def test_judge_flags_horizontal_overflow():
     rep = report(pageOverflow=300, overflowing=["img (400 px)"], mathWide=1)
     problems, _ = cb.judge(cb.Expect(), rep, [])
