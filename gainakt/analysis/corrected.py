@@ -294,15 +294,15 @@ def claim_verdict(tables: list[tuple[str, pd.DataFrame]]) -> str:
     done = {n: st for n, st in status.items() if not any(v.startswith("pending") for v in st.values())}
     if not done:
         return ("**Pending.** No design has every target that decides whether its gains mean learning with 3 "
-                "seeds yet (Tables 8-8c); the seeds' claim that uniform gains are an optimisation inevitability "
+                "seeds yet (Tables 8-8d); the seeds' claim that uniform gains are an optimisation inevitability "
                 "is neither confirmed nor refuted by this chapter yet.")
     winners = [n for n, st in done.items() if all(v == "met" for v in st.values())]
     if winners:
         return (f"**Refuted.** {winners[0]}, a model of the same family with the causes removed, learns per-skill "
                 "gains that agree across seeds and recover the true learning rates beyond what accuracy explains "
-                "(Tables 2, 5, 8-8c): uniform gains are not an optimisation inevitability.")
+                "(Tables 2, 5, 8-8d): uniform gains are not an optimisation inevitability.")
     misses = "; ".join(f"{n}: " + ", ".join(f"'{t}' ({v})" for t, v in st.items() if v != "met") for n, st in done.items())
     pending = [n for n in status if n not in done]
-    return ("**Not refuted.** Every design with its runs finished misses a target: " + misses + " (Tables 8-8c)"
+    return ("**Not refuted.** Every design with its runs finished misses a target: " + misses + " (Tables 8-8d)"
             + (f"; still pending: {', '.join(pending)}" if pending else "")
             + ". Removing the causes the audit found is not enough, so far, for the gains to mean learning.")
