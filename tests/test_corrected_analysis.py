@@ -104,7 +104,24 @@ def test_checks_and_targets(tmp_path):
                        gt.assign(main=False, ablation="shared_curve", students=1500, partial=[0.7, 0.7, 0.7]),
                        gt.assign(main=False, ablation="shared_curve", students=6000, partial=[0.1, 0.1, 0.1])])
     ta = targets_table(runs, base, gt_ab, label="small-v6-shared_curve", ablation="shared_curve")
-    assert ta[ta.target.str.startswith("simulated")].status.tolist() == ["met", "met"]
+    sims = ta[ta.target.str.startswith("simulated")]
+    assert sims.status.tolist() == ["met", "met", "met", "missed by 0.500"]   # 1,500 students, then 6,000
+    assert sims.target.iloc[2].startswith("simulated learners, moderate spread, 6,000 students: Spearman")
+    assert sims["where"].tolist() == ["Table 6", "Table 6", "Table 5", "Table 5"]
+    # the classical models on the same data: a target they miss too says so; one they meet does not
+    ceil = {None: {"AFM learn ~ rate": 0.42, "AFM learn ~ rate | accuracy": 0.54, "BKT learn ~ rate": -0.01},
+            6000: {"AFM learn ~ rate": 0.62, "AFM learn ~ rate | accuracy": 0.74}}
+    tc = targets_table(runs, base, gt_ab.assign(learn_rate=0.3), label="small-v6-shared_curve",
+                       ablation="shared_curve", ceilings=ceil)
+    sims = tc[tc.target.str.startswith("simulated")].set_index("target")
+    assert sims.classical.iloc[0] == "AFM 0.420, BKT -0.010" and sims.classical.iloc[1] == "AFM 0.540"
+    assert sims.status.iloc[0] == "missed by 0.500; AFM misses it too (0.420), 0.120 above this design"
+    tc = targets_table(runs, base, gt_ab.assign(learn_rate=0.45), label="small-v6-shared_curve",
+                       ablation="shared_curve", ceilings=ceil)
+    assert tc[tc.target.str.startswith("simulated")].status.iloc[0] == (
+        "missed by 0.350; reaches the classical models, which miss it too (AFM 0.420)")
+    assert sims.status.iloc[3] == "missed by 0.500"   # AFM reaches 0.74 ≥ 0.6 at 6,000 students
+    assert tc[tc.target.str.startswith("Encoder")].classical.eq("").all()
     assert ta[ta.target.str.startswith("Encoder 2")].status.iloc[0] == "pending (0/3 seeds)"
 
 
@@ -214,3 +231,9 @@ def test_claim_verdict():
     assert v.startswith("**Not refuted.**") and "V6: 'simulated learners" in v and "still pending: step" in v
     v = claim_verdict([("V6", table("met", "missed by 0.800")), ("step", table("met", "met"))])
     assert v.startswith("**Refuted.** step,")   # the prediction target does not decide the claim
+    # every miss one the classical models miss too on the same data: not decided at that scale
+    v = claim_verdict([("V6", table("met", "missed by 0.800")),
+                       ("step", table("met", "missed by 0.350; reaches the classical models, which miss it too (AFM 0.420)"))])
+    assert v.startswith("**Not decided at this scale.** step meets") and "V6: 'simulated" in v
+    v = claim_verdict([("step", table("met", "missed by 0.500; AFM misses it too (0.420), 0.120 above this design"))])
+    assert v.startswith("**Not refuted.**")   # below the classical models on the same data: a miss
