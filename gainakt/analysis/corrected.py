@@ -162,8 +162,8 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
     simulated target the classical models' value on the same data (column ``classical``). Where the
     better of them misses the target too, the data are too small to show the rates that well, and the
     status says whether the design reaches the better classical value (REACHES_CEILING) or by how
-    much it falls short of it. Rows at another number of students
-    (e.g. 6,000, about assist2015's interactions per skill) are added where the design has runs there."""
+    much it falls short of it. Rows at another number of students (e.g. 6,000, about three quarters
+    of assist2015's interactions per skill) are added where the design has runs there."""
     g = _rows(runs, dataset, variant, "as_intended", label) if len(runs) else runs
     rows = []
 
