@@ -151,6 +151,35 @@ def test_audit_answers_name_the_switches_that_move_each_metric(tmp_path):
     assert notes["`accumulate`"].endswith("(accumulate=practised): no metric beyond seed noise.")
 
 
+def test_audit_says_when_a_switch_never_reached_a_metric(tmp_path):
+    """Equal to six significant digits in every seed is not 'within seed noise': the paragraph says
+    the switch never reached the metric; float rounding (8th digit) still counts as equal."""
+    for seed in (42, 43, 44):
+        e = (seed - 43) * 1e-3
+        base = dict(enc1_auc=0.70 + e, enc2_auc=0.56 + e, gain_scalar_std=0.0066 + e / 100)
+        _write_run(tmp_path, "V2-as_intended-small", make_config("V2", "as_intended", dataset="assist2015", seed=seed),
+                   test=base)
+        # the other encoder's option: Encoder 1 falls, Encoder 2 and the gains equal the base seed for seed
+        _write_run(tmp_path, "V2-as_intended-small-audit-enc1_current",
+                   make_config("V2", "as_intended", dataset="assist2015", seed=seed, enc1_query="current"),
+                   test={**base, "enc1_auc": 0.66 + e, "enc2_auc": base["enc2_auc"] * (1 + 1e-8)})
+        # an evaluation option that reaches nothing: every metric equal
+        _write_run(tmp_path, "V2-as_intended-small-audit-gamma_mean_eval",
+                   make_config("V2", "as_intended", dataset="assist2015", seed=seed, gamma_at_eval="mean"),
+                   test=dict(base))
+    notes = {n.split("**")[1]: n for n in audit.switch_notes(runs.load_runs(tmp_path))}
+    assert "Enc-1 AUC -0.04" in notes["`enc1_query`"]
+    assert "(the switch never reached them): Enc-2 AUC, legacy scalar std" in notes["`enc1_query`"]
+    assert "every metric equal to the base's to six significant digits" in notes["`gamma_at_eval`"]
+    a = audit.answers(runs.load_runs(tmp_path), variant="V2")
+    assert "`gamma_at_eval=mean` (put back; equal to the base in every seed)" in a[2]
+    g = pd.DataFrame({"seed": [42, 43], "x": [1.0, 2.0]})
+    # the same values under swapped seeds are not equal seed for seed
+    assert audit.identical_metrics(g, g.assign(seed=[43, 42]), {"x": "x"}) == []
+    assert audit.identical_metrics(g, g.assign(x=[1.0, 2.0 + 1e-4]), {"x": "x"}) == []
+    assert audit.identical_metrics(g, g, {"x": "x"}) == ["x"]
+
+
 def test_identical_training_compares_every_number_and_says_which_runs_were_copied(tmp_path):
     for variant, auc in (("V3", 0.66), ("V4", 0.66), ("V5", 0.66)):
         cfg = make_config(variant, "as_run", dataset="assist2015", seed=42)

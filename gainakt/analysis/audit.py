@@ -71,13 +71,39 @@ def effects(runs: pd.DataFrame, variant: str, flavour: str, base_label: str = "s
         if not lab.startswith(audit_prefix):
             continue
         diff = config_diff(base_cfg, g.iloc[0].config)
-        row = {"switch": ", ".join(f"{k}={v}" for k, v in diff.items()), "seeds": len(g), "base seeds": len(base)}
+        row = {"switch": ", ".join(f"{k}={v}" for k, v in diff.items()), "seeds": len(g), "base seeds": len(base),
+               "identical": identical_metrics(g, base, metrics)}
         for col, name in metrics.items():
             if col in g and col in base:
                 a, b = g[col].to_numpy(float), base[col].to_numpy(float)
                 row[f"Δ {name}"], row[f"t {name}"] = float(np.nanmean(a) - np.nanmean(b)), welch_t(a, b)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def identical_metrics(group: pd.DataFrame, base: pd.DataFrame, metrics: dict[str, str] = ABLATION_METRICS,
+                      rtol: float = 1e-6) -> list[str]:
+    """Display names of the metrics on which `group` equals `base` seed for seed (every seed of the
+    group has a base run of the same seed, and every value agrees to a relative `rtol`, NaN with NaN).
+
+    Equality to six significant digits in every seed is not "within seed noise": it says the switch
+    never reached that computation in this configuration (e.g. an option of the other encoder), which
+    the paragraph must say instead of a Welch t. The tolerance admits float rounding only: runs of
+    the same seed on different code versions differ around the 8th digit when nothing changed."""
+    if "seed" not in group or "seed" not in base or group.empty:
+        return []
+    b = base.drop_duplicates("seed").set_index("seed")
+    if not set(group.seed) <= set(b.index):
+        return []
+    same = []
+    for col, name in metrics.items():
+        if col not in group or col not in b:
+            continue
+        x = group[col].to_numpy(float)
+        y = b.loc[group.seed, col].to_numpy(float)
+        if np.all((np.abs(x - y) <= rtol * np.abs(y)) | (np.isnan(x) & np.isnan(y))) and not np.all(np.isnan(x)):
+            same.append(name)
+    return same
 
 
 # The audit's three questions (issue 17): the metric each is read from.
@@ -125,7 +151,9 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
         for _, r in d.iterrows():
             ts = [r.get(f"t {n}", np.nan) for n in metrics.values()]
             if all(not np.isfinite(t) or abs(t) < clear_t for t in ts):
-                still.append(f"`{r.switch}` ({'removed' if fl == 'as_run' else 'put back'})")
+                same = len(r.get("identical") or []) == sum(f"t {n}" in r for n in metrics.values())
+                still.append(f"`{r.switch}` ({'removed' if fl == 'as_run' else 'put back'}"
+                             f"{'; equal to the base in every seed' if same else ''})")
     out.append("**Which change nothing?** " + ("; ".join(still) + " (no metric beyond seed noise)." if still
                                               else "Every finished row changes at least one metric."))
     if pending:
@@ -154,8 +182,15 @@ def switch_notes(runs: pd.DataFrame, variants=("V2", "V4"), min_seeds: int = 3, 
                     continue
                 moved = [f"{name} {r[f'Δ {name}']:+.4g} (t {r[f't {name}']:+.1f})" for name in metrics.values()
                          if np.isfinite(r.get(f"t {name}", np.nan)) and abs(r[f"t {name}"]) >= clear_t]
-                found.setdefault(key, []).append(
-                    f"{where}: " + ("; ".join(moved) if moved else "no metric beyond seed noise"))
+                same = list(r.get("identical") or [])
+                text = "; ".join(moved) if moved else "no metric beyond seed noise"
+                if same and len(same) == sum(f"t {n}" in r for n in metrics.values()):
+                    text = ("every metric equal to the base's to six significant digits, seed for seed: the"
+                            " switch did not reach the trained model or its test metrics in this configuration")
+                elif same:
+                    text += (f"; equal to the base's to six significant digits, seed for seed (the switch"
+                             f" never reached them): {', '.join(same)}")
+                found.setdefault(key, []).append(f"{where}: {text}")
     fields = _fields()
     out = []
     for key, parts in found.items():
