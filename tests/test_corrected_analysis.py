@@ -220,7 +220,7 @@ def test_gap_table_and_statement(tmp_path):
 
 
 def test_claim_verdict():
-    from gainakt.analysis.corrected import claim_verdict
+    from gainakt.analysis.corrected import claim_verdict, scorecard, short_target
 
     def table(agree, sim):
         return pd.DataFrame({"target": ["Encoder 2 test AUC ≥ best of PFA and BKT", "cross-seed agreement ≥ 0.8",
@@ -228,12 +228,24 @@ def test_claim_verdict():
                              "status": ["missed by 0.060", agree, sim]})
     assert claim_verdict([("V6", table("met", "pending (1/3 seeds)"))]).startswith("**Pending.**")
     v = claim_verdict([("V6", table("met", "missed by 0.800")), ("step", table("met", "pending (0/3 seeds)"))])
-    assert v.startswith("**Not refuted.**") and "V6: 'simulated learners" in v and "still pending: step" in v
+    assert v.startswith("**Not refuted.**") and "The closest, V6, meets 1 of 2" in v and "Still pending: step." in v
+    assert "it misses Spearman ≥ 0.8 (missed by 0.800)" in v
     v = claim_verdict([("V6", table("met", "missed by 0.800")), ("step", table("met", "met"))])
     assert v.startswith("**Refuted.** step,")   # the prediction target does not decide the claim
     # every miss one the classical models miss too on the same data: not decided at that scale
     v = claim_verdict([("V6", table("met", "missed by 0.800")),
                        ("step", table("met", "missed by 0.350; reaches the classical models, which miss it too (AFM 0.420)"))])
-    assert v.startswith("**Not decided at this scale.** step meets") and "V6: 'simulated" in v
-    v = claim_verdict([("step", table("met", "missed by 0.500; AFM misses it too (0.420), 0.120 above this design"))])
+    assert v.startswith("**Not decided at this scale.** step meets") and "(Table 8e)" in v
+    below = table("met", "missed by 0.500; AFM misses it too (0.420), 0.120 above this design")
+    v = claim_verdict([("step", below)])
     assert v.startswith("**Not refuted.**")   # below the classical models on the same data: a miss
+    # the scorecard: one row per design, one column per deciding target, the count met
+    sc = scorecard([("V6", table("met", "missed by 0.800")), ("step", below.assign(value=["0.6", "0.9", "0.30 ± 0.05"]))])
+    assert list(sc.columns) == ["design", "agreement ≥ 0.8", "Spearman ≥ 0.8", "met"]
+    assert sc.met.tolist() == ["1 of 2", "1 of 2"]
+    assert sc.loc[1, "Spearman ≥ 0.8"] == "0.30 ± 0.05 (missed by 0.500; AFM 0.420)"
+    # a tie on targets met goes to the smaller summed shortfall
+    v = claim_verdict([("V6", table("met", "missed by 0.800")), ("step", below)])
+    assert "The closest, step, meets 1 of 2" in v
+    assert short_target("simulated learners, moderate spread, 375 students: partial Spearman given accuracy ≥ 0.6") \
+        == "moderate spread, 375 students: partial ≥ 0.6"
