@@ -101,6 +101,9 @@ def test_phase1_verdicts_and_figures():
     assert gain.verdict.startswith("confirmed beyond seed noise")
     assert v.loc["the seeds' best point is the best of the grid", "verdict"] == "confirmed"   # it maximises f
     assert phase1_verdicts(sweep_runs(one, "phase1")).verdict.iloc[0].startswith("pending: best point 1")
+    # the two points alone: the gain has its verdict, the rank waits for the grid
+    two = phase1_verdicts(sweep_runs(_runs("phase1", pts, [42, 43, 44], f, noise=0.0005), "phase1")).set_index("claim")
+    assert two.loc["the seeds' best point is the best of the grid", "verdict"] == "pending: 2 of 81 grid points have runs"
     fig = grid_figure(sr)
     assert len(fig.axes) == 10 and fig.axes[0].get_title() == "beta 1.5, M_sat 0.7"
     assert len(fig.axes[0].patches) == 0 and len(fig.axes[6].patches) == 1   # beta 2.5, M_sat 0.7 holds the best
