@@ -126,6 +126,7 @@ def test_audit_answers_name_the_switches_that_move_each_metric(tmp_path):
                    test={k: v + e / 10 for k, v in base.items()})
     a = audit.answers(runs.load_runs(tmp_path))
     assert a[0].endswith("(or, put back, lowers it).")               # nothing moves the legacy scalar std
+    assert "The bases: V2 as run 0.001700 ± 0.000010 (test split; the seeds: 0.0017). None" in a[0]
     assert "`loss_on=logits` (removed: +0.08" in a[1] and "practised" not in a[1]
     assert "`accumulate=practised` (removed)" in a[2] and "logits" not in a[2]
     # a behaviour whose removal LOWERS Encoder 2's AUC does not explain a low AUC: said apart

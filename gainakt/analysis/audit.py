@@ -106,6 +106,25 @@ def identical_metrics(group: pd.DataFrame, base: pd.DataFrame, metrics: dict[str
     return same
 
 
+def _std_context(runs: pd.DataFrame, variant: str, col: str = "test_gain_scalar_std") -> str:
+    """Where the bases stand against the seeds' number, so that 'explains' reads as a direction: e.g.
+    'V2 as run 0.0063 ± 0.0011 and as intended 0.0066 ± 0.0004 (test split; the seeds: 0.0017). '"""
+    from ..variants import VARIANTS
+    parts, means = [], []
+    for fl in ("as_run", "as_intended"):
+        b = runs[(runs.variant == variant) & (runs.flavour == fl) & (runs.label == "small")] if len(runs) else runs
+        if len(b) and col in b:
+            parts.append(f"{fl.replace('_', ' ')} {fmt(b[col].to_numpy(float))}")
+            means.append(float(np.nanmean(b[col].to_numpy(float))))
+    seeds = VARIANTS[variant].reported.get("gain_std") if variant in VARIANTS else None
+    if not parts:
+        return ""
+    far = seeds and all(m > 2 * seeds for m in means)   # both bases at least twice the seeds' number
+    return (f"The bases: {variant} " + " and ".join(parts) + f" (test split{f'; the seeds: {seeds}' if seeds else ''})"
+            + (": neither is that uniform, so a behaviour explains the number only as far as it moves the std"
+               " toward it. " if far else ". "))
+
+
 # The audit's three questions (issue 17): the metric each is read from.
 QUESTIONS = {"std": "legacy scalar std", "enc2": "Enc-2 AUC"}
 
@@ -143,6 +162,8 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
         text = ("; ".join(hits) + "." if hits else
                 f"None of the finished rows: no behaviour, removed, raises the {QUESTIONS[key]} beyond seed noise"
                 f" (or, put back, lowers it).")
+        if key == "std":
+            text = _std_context(runs, variant) + text
         if other:
             text += " Moving it the other way (the behaviour kept it higher): " + "; ".join(other) + "."
         out.append(f"**{q}** " + text)
