@@ -26,3 +26,23 @@ def test_projection_uses_measured_rates(tmp_path):
     assert t.loc["packed", "planned"] == 2 and t.loc["packed", "done"] == 1
     assert t.loc["packed", "hours_to_do"] == pytest.approx(12 * 1.0 / 3600)
     assert np.isnan(t.loc["Encoder 2 over padding", "hours_to_do"])  # no run of that class measured yet
+
+
+def test_a_dataset_without_runs_borrows_a_scaled_rate(tmp_path):
+    _write_run(tmp_path, "V1-as_intended-small", make_config("V1", "as_intended", dataset="assist2015", seed=42),
+               test={"enc1_auc": 0.7})
+    for name, n in (("assist2015", 400_000), ("statics2011", 100_000)):
+        d = tmp_path / name / "bkt-baseline" / "seed0"
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text(f'{{"dataset": {{"name": "{name}", "train_interactions": {n}}}}}')
+    assert cost.train_interactions(tmp_path) == {"assist2015": 400_000, "statics2011": 100_000}
+    planned = expand({"validate": False, "defaults": {"seeds": [42], "epochs": 12, "label": "small"},
+                      "runs": [{"variant": "V1", "flavour": "as_intended", "dataset": ds, "tags": ["x"]}
+                               for ds in ("assist2015", "statics2011", "assist2009")]})
+    states = {r.key: "done" if r.dataset == "assist2015" else "missing" for r in planned}
+    t = cost.projected_cost(runs.load_runs(tmp_path), planned, states,
+                            cost.train_interactions(tmp_path)).set_index("dataset")
+    assert t.loc["assist2015", "rate from"] == "measured" and t.loc["assist2015", "s/epoch"] == pytest.approx(1.0)
+    assert t.loc["statics2011", "rate from"] == "scaled from assist2015"
+    assert t.loc["statics2011", "hours_to_do"] == pytest.approx(12 * 0.25 / 3600)
+    assert t.loc["assist2009", "rate from"] == "none" and np.isnan(t.loc["assist2009", "hours_to_do"])
