@@ -86,7 +86,7 @@ def test_phase2_verdicts_tell_a_real_optimum_from_seed_noise():
 def test_phase1_verdicts_and_figures():
     import matplotlib
     matplotlib.use("Agg")
-    from gainakt.analysis.sweeps import GRID_LEVELS, gain_table, grid_figure, phase1_verdicts, weight_figure
+    from gainakt.analysis.sweeps import GRID_LEVELS, gain_table, grid_figure, impacts, phase1_verdicts, weight_figure
     grid = list(itertools.product(*GRID_LEVELS))
     f = lambda beta_skill_init, m_sat_init, gamma_student_init, sigmoid_offset: (  # noqa: E731
         0.5 + 0.02 * beta_skill_init - 0.01 * sigmoid_offset + 0.01 * gamma_student_init - 0.01 * m_sat_init)
@@ -104,6 +104,9 @@ def test_phase1_verdicts_and_figures():
     # the two points alone: the gain has its verdict, the rank waits for the grid
     two = phase1_verdicts(sweep_runs(_runs("phase1", pts, [42, 43, 44], f, noise=0.0005), "phase1")).set_index("claim")
     assert two.loc["the seeds' best point is the best of the grid", "verdict"] == "pending: 2 of 81 grid points have runs"
+    # and the two points, which move all four fields at once, give no parameter impacts
+    imp = impacts(sweep_runs(_runs("phase1", pts, [42, 43, 44], f, noise=0.0005), "phase1"), "phase1")
+    assert imp.pearson_r.isna().all() and imp.note.str.startswith("pending: 2 distinct points").all()
     fig = grid_figure(sr)
     assert len(fig.axes) == 10 and fig.axes[0].get_title() == "beta 1.5, M_sat 0.7"
     assert len(fig.axes[0].patches) == 0 and len(fig.axes[6].patches) == 1   # beta 2.5, M_sat 0.7 holds the best
