@@ -91,6 +91,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model": ("gainakt", "skill_only", "pfa", "pfa_monotone", "afm", "bkt", "dkt", "sakt"),
     "gain_activation": ("sigmoid", "softplus", "tanh"),
     "gain_source": ("encoder", "skill"),
+    "curve_form": ("sigmoid", "linear"),
 }
 _C = CHOICES
 ID, DATA, OPT, ARCH, CURVE, LOSS, SWITCH, FIX, EVAL = GROUPS
@@ -225,6 +226,11 @@ class Config:
                            choices=_C["gain_source"])
     shared_curve: bool = opt(False, FIX, "one beta and one M_sat for every skill: the per-skill gains are then "
                              "the only per-skill learning speed (beta x gain and M_sat can no longer carry it)")
+    curve_form: str = opt("sigmoid", FIX, "the learning curve: sigmoid (the original: mastery = M_sat x "
+                          "sigmoid(beta gamma practice - offset), which saturates) / linear (its tangent at zero "
+                          "practice: the same start and first step, no ceiling, so an attempt moves the logit as "
+                          "much late as early, the form of AFM's per-skill learning rate, and a fast rate cannot "
+                          "pass for an easy skill once the curve is flat)", choices=_C["curve_form"])
     skill_intercept: bool = opt(False, FIX, "a learned per-skill intercept in the IM logits: somewhere for "
                                 "skill difficulty to live other than the gains")
     readout_clamps: bool = opt(True, FIX, "the original read-out's clamps: mastery to [0, 1] and theta to "

@@ -8,6 +8,7 @@ mastery; mastery against a threshold gives the second prediction:
     practice[t, s] = sum_{t' <= t} gain[t', s]                      (only t' with q_t' = s when
                                                                       accumulate = "practised")
     mastery[t, s]  = M_sat[s] * sigmoid(beta[s] * gamma[u] * practice[t, s] - offset)
+                     (curve_form "linear": the tangent at practice 0, no saturation)
     p_im[t]        = sigmoid((mastery[t, k_t] - clamp(theta, 0, 1)) / T)
 
 k_t is q_t (as run) or q_{t+1} (as intended). The encoders and the practice sums are in
@@ -257,7 +258,13 @@ class GainAKT3Exp(nn.Module):
         beta_k, msat_k = beta[k], msat[k]
         sig_q = torch.sigmoid(beta_k * gamma[:, None] * practice_q - self.offset)
         clamp = (lambda x: x.clamp(0, 1)) if cfg.readout_clamps else (lambda x: x)
-        mastery_q = clamp(msat_k * sig_q)
+        linear = cfg.curve_form == "linear"
+        if linear:   # the sigmoid curve's tangent at practice 0: start sig0, slope M_sat d0 beta gamma
+            sig0 = torch.sigmoid(-self.offset)
+            d0 = sig0 * (1 - sig0)
+            mastery_q = clamp(msat_k * (sig0 + d0 * beta_k * gamma[:, None] * practice_q))
+        else:
+            mastery_q = clamp(msat_k * sig_q)
         temperature = self.log_temperature.exp() if cfg.learn_temperature else cfg.threshold_temperature
         logits_im = (mastery_q - clamp(self.theta_global)) / temperature
         if cfg.skill_intercept:
@@ -266,9 +273,15 @@ class GainAKT3Exp(nn.Module):
                    p_im=torch.sigmoid(logits_im))
         if states:
             # d mastery_q / d practice_q: the slope of the read-out skill's learning curve
-            out["slope_q"] = msat_k * sig_q * (1 - sig_q) * beta_k * gamma[:, None]
-            u = beta * gamma[:, None, None] * practice - self.offset  # [B, T, C]
-            sig = torch.sigmoid(u)
-            out["mastery"] = clamp(msat * sig)
-            out["slope"] = msat * sig * (1 - sig) * beta * gamma[:, None, None]
+            if linear:
+                out["slope_q"] = (msat_k * d0 * beta_k * gamma[:, None]).expand_as(practice_q)
+                bg = beta * gamma[:, None, None]  # [B, 1, C]
+                out["mastery"] = clamp(msat * (sig0 + d0 * bg * practice))
+                out["slope"] = (msat * d0 * bg).expand_as(practice)
+            else:
+                out["slope_q"] = msat_k * sig_q * (1 - sig_q) * beta_k * gamma[:, None]
+                u = beta * gamma[:, None, None] * practice - self.offset  # [B, T, C]
+                sig = torch.sigmoid(u)
+                out["mastery"] = clamp(msat * sig)
+                out["slope"] = msat * sig * (1 - sig) * beta * gamma[:, None, None]
         return out

@@ -15,7 +15,7 @@ from gainakt.variants import BEYOND, VARIANTS, make_config, variant_settings
 TINY = dict(dataset="synthetic", synthetic={"n_students": 40, "max_len": 60, "n_skills": 6},
             d_model=16, n_heads=2, n_blocks=1, d_ff=32, batch_size=12, seq_len=25, epochs=1,
             dropout=0.0, im_grad_batches=1, n_trajectory_students=3, trajectory_min_steps=5)
-FIX = ("gain_activation", "gain_source", "shared_curve", "skill_intercept", "readout_clamps",
+FIX = ("gain_activation", "gain_source", "shared_curve", "curve_form", "skill_intercept", "readout_clamps",
        "learn_temperature", "curve_lr_multiplier")
 
 
@@ -200,3 +200,31 @@ def test_a_v6_run_with_per_skill_gains_trains_and_reports_its_gain_gradients(tin
     t = pd.read_csv(tmp_path / "skill_gains.csv")
     seen = t[t.n > 0]
     assert seen.gain_own_mean.nunique() == len(seen)   # one gain per skill, each its own
+
+
+def test_the_linear_curve_is_the_sigmoid_curves_tangent_at_zero_practice(tiny_data, tmp_path):
+    q, r, qn = _batch(T=12)
+    sig, lin = _model(readout_clamps=False), _model(readout_clamps=False, curve_form="linear")
+    lin.load_state_dict(sig.state_dict())
+    with torch.no_grad():
+        a, b = sig(q, r, qn, states=True), lin(q, r, qn, states=True)
+    torch.testing.assert_close(a["practice_q"], b["practice_q"])           # the gains are the same
+    zero = a["practice_q"] == 0
+    assert zero.any() and (~zero).any()
+    torch.testing.assert_close(b["mastery_q"][zero], a["mastery_q"][zero])  # the same start ...
+    # ... and the same first step: at t = 0 every skill but the one answered has practice 0
+    unpractised = torch.nn.functional.one_hot(q[:, 0], 6) == 0             # [B, C]
+    torch.testing.assert_close(b["slope"][:, 0][unpractised], a["slope"][:, 0][unpractised])
+    torch.testing.assert_close(b["mastery"][:, 0][unpractised], a["mastery"][:, 0][unpractised])
+    # a straight line in practice: one slope per student and skill at every step, never flat
+    assert (b["slope"] == b["slope"][:, :1]).all() and (b["slope"] > 0).all()
+    start = b["mastery_q"][zero][0]
+    torch.testing.assert_close(b["mastery_q"], start + b["slope_q"] * b["practice_q"])
+    assert not torch.allclose(b["mastery_q"][~zero], a["mastery_q"][~zero])
+    # a V6 run with the linear curve trains end to end and its curve tables keep their shape
+    from gainakt.train import run
+    import pandas as pd
+    run(make_config("V6", "as_intended", **TINY, curve_form="linear", shared_curve=True), tmp_path,
+        dataset=tiny_data, log=lambda *x: None)
+    t = pd.read_csv(tmp_path / "skill_gains.csv")
+    assert len(t) == 6 and t.beta.nunique() == 1
