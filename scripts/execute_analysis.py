@@ -4,6 +4,8 @@ match the committed results; the strict nbval step of `make test` compares them.
     python scripts/execute_analysis.py [notebooks/analysis_x.ipynb ...]   # default: all of them
 
 Execution records (timestamps) are not kept, so a re-run on unchanged results changes nothing.
+The book pages (book/analysis/*.ipynb, the notebooks without outputs) are synced afterwards, so that a
+changed notebook and its page are always committed together.
 """
 from __future__ import annotations
 
@@ -30,3 +32,7 @@ if __name__ == "__main__":
     paths = [Path(p).resolve() for p in sys.argv[1:]] or sorted((ROOT / "notebooks").glob("analysis_*.ipynb"))
     for p in paths:
         execute(p)
+    sys.path.insert(0, str(ROOT))
+    from gainakt.book import sync_analysis_pages
+    for page in sync_analysis_pages(ROOT):
+        print(f"synced {page.relative_to(ROOT)} (commit it with its notebook)")
