@@ -250,3 +250,24 @@ def test_claim_verdict():
     assert "The closest, step, meets 1 of 2" in v
     assert short_target("simulated learners, moderate spread, 375 students: partial Spearman given accuracy ≥ 0.6") \
         == "moderate spread, 375 students: partial ≥ 0.6"
+
+
+def test_curve_table_finds_a_learning_curve_that_is_off(tmp_path):
+    """Table 2d: the IM logit's slope in practice at practice 0 from the learned means; a
+    configuration whose β γ M_sat product is 0 in every seed is named as flat, with its E2 AUC."""
+    from gainakt.analysis.readout import curve_statement, curve_table
+    rows = []
+    for seed in (42, 43, 44):
+        for label, beta, gamma in (("small", 1.0, 0.1), ("small-v6-shared_gamma_curve", -0.0, 1e-5)):
+            r = _run(tmp_path, "V6", label, seed, np.ones(3), np.ones(3))
+            rows.append({**r, "param_beta_mean": beta, "param_gamma_mean": gamma, "param_msat_mean": 0.8,
+                         "param_offset": 0.0, "param_temperature": 0.5})
+    runs = pd.DataFrame(rows)
+    t = curve_table(runs).set_index("switch")
+    # 0.8 * 0.25 * 1.0 * 0.1 / 0.5 = 0.04 logit per unit of practice
+    assert t.loc["", "start slope (logit / practice)"] == "0.0400 ± 0.0000" and t.loc["", "flat in"] == "0 of 3"
+    assert t.loc["shared_gamma_curve", "flat in"] == "3 of 3"
+    s = curve_statement(runs)
+    assert "off in every seed of 1 configuration(s): V6 as intended with `shared_gamma_curve`" in s
+    assert "Encoder 2 test AUC 0.600" in s and "The other 1 configurations' curves rise" in s
+    assert curve_statement(runs[runs.label == "small"]).startswith("Every configuration's learning curve rises")
