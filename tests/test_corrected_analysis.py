@@ -272,3 +272,23 @@ def test_curve_table_finds_a_learning_curve_that_is_off(tmp_path):
     assert "off in every seed of 1 configuration(s): V6 as intended with `shared_gamma_curve`" in s
     assert "Encoder 2 test AUC 0.600" in s and "The other 1 configurations' curves rise" in s
     assert curve_statement(runs[runs.label == "small"]).startswith("Every configuration's learning curve rises")
+
+
+def test_agreement_of_gains_behind_a_flat_curve_is_void(tmp_path):
+    """A design whose learning curve is off in every seed: its cross-seed agreement is not evidence
+    (the gains never reach the prediction), whatever its value; the scorecard and the verdict say so."""
+    from gainakt.analysis.corrected import CURVE_OFF, claim_verdict, scorecard, targets_table
+    rows = []
+    for seed in (42, 43, 44):
+        for label, beta in (("small", 1.0), ("small-v6-shared_gamma_curve", 0.0)):
+            r = _run(tmp_path, "V6", label, seed, np.arange(30.0), np.random.default_rng(seed).random(30))
+            rows.append({**r, "param_beta_mean": beta, "param_gamma_mean": 0.1, "param_msat_mean": 0.8,
+                         "param_offset": 0.0, "param_temperature": 0.5})
+    runs = pd.DataFrame(rows)
+    agree = lambda tt: tt.set_index("target").loc["cross-seed agreement of per-skill mean gains ≥ 0.8", "status"]
+    assert agree(targets_table(runs)) == "met"       # identical per-skill gains in every seed
+    flat = targets_table(runs, label="small-v6-shared_gamma_curve")
+    assert agree(flat) == CURVE_OFF
+    assert scorecard([("flat", flat)]).loc[0, "agreement ≥ 0.8"].endswith("(void: curve off)")
+    v = claim_verdict([("flat", flat[~flat.target.str.startswith("simulated")])])   # no simulated runs here
+    assert v.startswith("**Not refuted.**") and "agreement ≥ 0.8 (void: its learning curve is off)" in v

@@ -187,6 +187,8 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
     a = cross_seed_agreement(read_skill_tables(g.dir if len(g) else []), col, min_n)
     if len(g) < min_seeds or not np.isfinite(a["mean"]):
         status = f"pending ({len(g)}/{min_seeds} seeds)"
+    elif curve_is_off(g):   # agreement of gains that never reach the prediction is not evidence
+        status = CURVE_OFF
     else:
         status = "met" if a["mean"] >= 0.8 else f"missed by {0.8 - a['mean']:.3f}"
     rows.append({"target": "cross-seed agreement of per-skill mean gains ≥ 0.8", "threshold": "0.800",
@@ -317,6 +319,17 @@ def gt_ablation_statements(eff: pd.DataFrame, ceilings: dict[str, dict[str, floa
 
 # --- the verdict on the seeds' closing claim ------------------------------------------------------------
 
+CURVE_OFF = "void: the learning curve is off in every seed (Table 2d), the gains never reach the prediction"
+
+
+def curve_is_off(g: pd.DataFrame) -> bool:
+    """True when every run of `g` learned a flat learning curve (`readout.curve_table`'s "flat in":
+    n of n), so that its per-skill gains do not move any prediction."""
+    from .readout import FLAT_SLOPE, _start_slopes
+    slope = _start_slopes(g)
+    return bool(len(slope)) and len(slope) == len(g) and bool((slope.abs() < FLAT_SLOPE).all())
+
+
 def deciding_targets(tt: pd.DataFrame) -> dict[str, str]:
     """target -> status for the targets that decide whether a design's gains mean learning: cross-seed
     agreement and the simulated learners (prediction targets are reported, not decisive)."""
@@ -351,6 +364,8 @@ def scorecard(tables: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
                 word, met = "met", met + 1
             elif st.startswith("pending"):
                 word = "pending"
+            elif st == CURVE_OFF:
+                word = "void: curve off"
             elif REACHES_CEILING in st:
                 word = st.split(";")[0] + "; = classical"
             elif "misses it too" in st:
@@ -376,7 +391,7 @@ def claim_verdict(tables: list[tuple[str, pd.DataFrame]]) -> str:
     done = {n: st for n, st in status.items() if not any(v.startswith("pending") for v in st.values())}
     if not done:
         return ("**Pending.** No design has every target that decides whether its gains mean learning with 3 "
-                "seeds yet (Tables 8-8d); the seeds' claim that uniform gains are an optimisation inevitability "
+                "seeds yet (Table 8e); the seeds' claim that uniform gains are an optimisation inevitability "
                 "is neither confirmed nor refuted by this chapter yet.")
     winners = [n for n, st in done.items() if all(v == "met" for v in st.values())]
     if winners:
@@ -393,7 +408,9 @@ def claim_verdict(tables: list[tuple[str, pd.DataFrame]]) -> str:
                 "simulated learners miss a target too, reaches the better of them: at that number of students "
                 "no model recovers the true rates that well, so the miss neither supports nor refutes the "
                 "claim (Table 8e)." + tail)
-    def shortfall(v: str) -> float:
+    def shortfall(v: str) -> float:   # a void target counts as missed by its whole threshold
+        if v == CURVE_OFF:
+            return 0.8
         return float(v.split("missed by ")[1].split(";")[0]) if v.startswith("missed by ") else 0.0
 
     # the closest design: most targets met, then most at the classical models' level, then the
@@ -404,7 +421,8 @@ def claim_verdict(tables: list[tuple[str, pd.DataFrame]]) -> str:
                 -sum(shortfall(v) for v in st.values()))
     best = max(done, key=rank)
     st = done[best]
-    missed = [f"{short_target(t)} ({v.split(';')[0]})" for t, v in st.items() if v != "met" and REACHES_CEILING not in v]
+    missed = [f"{short_target(t)} ({'void: its learning curve is off' if v == CURVE_OFF else v.split(';')[0]})"
+              for t, v in st.items() if v != "met" and REACHES_CEILING not in v]
     return (f"**Not refuted.** Every design whose runs have finished misses a target that decides whether its "
             f"gains mean learning outright, not only where AFM and BKT fitted on the same data fall short too "
             f"(Table 8e). "

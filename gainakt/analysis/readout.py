@@ -219,7 +219,8 @@ def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015") -> str:
             continue
         if (slope.abs() < FLAT_SLOPE).all():
             name = f"{v} {fl.replace('_', ' ')}" + (f" with `{_switch(label)}`" if _switch(label) else "")
-            flat.append(f"{name} (β {g.param_beta_mean.mean():.3f}, γ {g.param_gamma_mean.mean():.3f}, "
+            f3 = lambda x: f"{x:.3f}".replace("-0.000", "0.000")
+            flat.append(f"{name} (β {f3(g.param_beta_mean.mean())}, γ {f3(g.param_gamma_mean.mean())}, "
                         f"M_sat {g.param_msat_mean.mean():.3f}; Encoder 2 test AUC {g.test_enc2_auc.mean():.3f}, "
                         f"{len(g)} seeds)")
         else:
