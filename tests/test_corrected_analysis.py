@@ -272,6 +272,9 @@ def test_curve_table_finds_a_learning_curve_that_is_off(tmp_path):
     assert "off in every seed of 1 configuration(s): V6 as intended with `shared_gamma_curve`" in s
     assert "Encoder 2 test AUC 0.600" in s and "The other 1 configurations' curves rise" in s
     assert curve_statement(runs[runs.label == "small"]).startswith("Every configuration's learning curve rises")
+    ref = pd.DataFrame({"afm_learn": [-0.1, 0.0, 0.02, 0.5]})
+    assert curve_statement(runs, reference=ref).endswith("a median learning rate of 0.010 logit per attempt over 4 "
+                                                         "skills (1 of them negative).")
 
 
 def test_agreement_of_gains_behind_a_flat_curve_is_void(tmp_path):

@@ -207,9 +207,10 @@ def curve_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015") -> str:
+def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015", reference: pd.DataFrame | None = None) -> str:
     """One generated sentence from `curve_table`: the configurations whose curve is flat in every seed
-    (and their Encoder 2 test AUC), or that every curve rises."""
+    (and their Encoder 2 test AUC), or that every curve rises; with `reference`
+    (`gains.load_reference`), how much AFM finds an attempt teaches on the same training folds."""
     from .corrected import _rows, _switch, configurations
     flat, rising = [], 0
     for v, fl, label in configurations(runs, dataset):
@@ -225,10 +226,15 @@ def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015") -> str:
                         f"{len(g)} seeds)")
         else:
             rising += 1
+    afm = ""
+    if reference is not None and "afm_learn" in reference and len(reference):
+        r = reference.afm_learn.dropna()
+        afm = (f" For scale: AFM fitted on the same training folds finds a median learning rate of "
+               f"{r.median():.3f} logit per attempt over {len(r)} skills ({int((r < 0).sum())} of them negative).")
     if not flat:
-        return f"Every configuration's learning curve rises with practice ({rising} configurations)."
+        return f"Every configuration's learning curve rises with practice ({rising} configurations)." + afm
     return (f"The learning curve is off in every seed of {len(flat)} configuration(s): " + "; ".join(flat)
             + f". There mastery does not move with practice: Encoder 2 predicts from its per-skill "
               f"intercepts and the threshold alone, and its per-skill gains never reach the prediction, so "
               f"their agreement across seeds says nothing about learning on {dataset}. The other {rising} "
-              f"configurations' curves rise.")
+              f"configurations' curves rise." + afm)
