@@ -296,3 +296,23 @@ def test_agreement_of_gains_behind_a_flat_curve_is_void(tmp_path):
     assert scorecard([("flat", flat)]).loc[0, "agreement ≥ 0.8"].endswith("(void: curve off)")
     v = claim_verdict([("flat", flat[~flat.target.str.startswith("simulated")])])   # no simulated runs here
     assert v.startswith("**Not refuted.**") and "agreement ≥ 0.8 (void: its learning curve is off)" in v
+
+
+def test_curve_paths_draws_one_line_per_seed(tmp_path):
+    """Figure 2b: the start slope and Encoder 2's validation AUC per epoch, from each run's history."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from gainakt.analysis.figures import curve_paths
+    from gainakt.analysis.readout import start_slope
+    rows = []
+    for seed in (42, 43):
+        r = _run(tmp_path, "V6", "small", seed, np.ones(3), np.ones(3))
+        pd.DataFrame({"epoch": [0, 1, 2], "msat_mean": 0.8, "offset": 0.0, "beta_mean": [2.0, 1.0, 0.0],
+                      "gamma_mean": 0.1, "temperature": 0.5, "valid_enc2_auc": [0.5, 0.6, 0.62]}
+                     ).to_csv(f"{r['dir']}/history.csv", index=False)
+        rows.append(r)
+    fig = curve_paths([("V6", pd.DataFrame(rows)), ("empty", pd.DataFrame())])
+    left, right = fig.axes[:2]
+    assert len(left.lines) == 2 + 1 and len(right.lines) == 2   # + the zero line
+    assert np.allclose(left.lines[0].get_ydata(), [0.08, 0.04, 0.0])
+    assert start_slope(0.8, 0.0, 1.0, 0.1, 0.5) == pytest.approx(0.04)

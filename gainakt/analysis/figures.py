@@ -149,3 +149,35 @@ def external_scatter(runs: pd.DataFrame, reference: pd.DataFrame, refs: dict[str
     axes[0, 0].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
+
+
+def curve_paths(groups: list[tuple[str, pd.DataFrame]]):
+    """Per configuration ((name, its runs), one colour each), one line per seed over epochs: the IM
+    logit's slope in practice at practice 0 (`readout.start_slope` from the history's parameter
+    means) and Encoder 2's validation AUC. Shows when a learning curve switches off, and what it
+    costs the prediction."""
+    from .readout import start_slope
+    groups = [(n, g) for n, g in groups if len(g)]
+    if not groups:
+        return _no_runs()
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.9))
+    colours = plt.get_cmap("tab10")
+    for i, (name, g) in enumerate(groups):
+        for j, (_, r) in enumerate(g.iterrows()):
+            h = pd.read_csv(f"{r.dir}/history.csv")
+            if "temperature" not in h:
+                continue
+            slope = start_slope(h.msat_mean, h.offset, h.beta_mean, h.gamma_mean, h.temperature)
+            kw = dict(color=colours(i % 10), lw=1, alpha=0.8, label=name if j == 0 else None)
+            axes[0].plot(h.epoch, slope, **kw)
+            axes[1].plot(h.epoch[h.epoch > 0], h.valid_enc2_auc[h.epoch > 0], **kw)
+    axes[0].set_ylabel("start slope (logit / practice)", fontsize=8)
+    axes[1].set_ylabel("Encoder 2 valid AUC", fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].axhline(0, color="black", lw=0.6)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    return fig

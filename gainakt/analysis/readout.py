@@ -182,9 +182,15 @@ def _start_slopes(g: pd.DataFrame) -> pd.Series:
     need = ("param_msat_mean", "param_beta_mean", "param_gamma_mean", "param_offset", "param_temperature")
     if not len(g) or any(c not in g for c in need):
         return pd.Series(dtype=float)
-    s0 = 1 / (1 + np.exp(g.param_offset))
-    slope = g.param_msat_mean * s0 * (1 - s0) * g.param_beta_mean * g.param_gamma_mean / g.param_temperature
+    slope = start_slope(g.param_msat_mean, g.param_offset, g.param_beta_mean, g.param_gamma_mean, g.param_temperature)
     return slope.dropna()   # runs that recorded no learned temperature (V2, V3) have none
+
+
+def start_slope(msat, offset, beta, gamma, temperature):
+    """The IM logit's slope in practice at practice 0: M_sat σ(-offset)(1 - σ(-offset)) β γ / T
+    (scalars or aligned Series: a run's final parameters, or its history per epoch)."""
+    s0 = 1 / (1 + np.exp(offset))
+    return msat * s0 * (1 - s0) * beta * gamma / temperature
 
 
 def curve_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame:
