@@ -54,7 +54,7 @@ def test_design_path_reads_the_ablation_rows_of_the_matrix():
              "shared_gamma_curve_signed": {"gamma_mode", "shared_curve", "gain_activation"},
              "shared_gamma_curve_nowd": {"gamma_mode", "shared_curve", "weight_decay"}}
     assert set(t.index) == {"sigmoid", "signed", "no_intercept", "clamps", "fixed_temperature", "curve_lr1",
-                            "skill_gain", "shared_curve", "shared_gamma", *steps}
+                            "skill_gain", "shared_curve", "shared_gamma", "nowd", *steps}
     for step, fields in steps.items():
         assert set(t.loc[step, "field"]) == fields
     t = t.drop(index=list(steps))
