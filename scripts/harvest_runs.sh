@@ -22,7 +22,8 @@ for m in results/*/*/seed*/metrics.json; do
   for f in "$d"/*; do [[ -f $f && $(basename "$f") != metrics.json ]] && cp "$f" "$DST/$d/"; done
   cp "$nb" "$DST/$nb"; cp "$m" "$DST/$m"          # metrics.json last
   n=$(ls "$DST"/results/"$ds"/"$run"/seed*/metrics.json 2>/dev/null | wc -l)
-  (cd "$DST" && git add "$d" && git add -f "$nb" \
+  # the notebook is added unless .gitignore keeps it out of the book (the ground-truth runs' pages)
+  (cd "$DST" && git add "$d" && { git check-ignore -q "$nb" || git add -f "$nb"; } \
      && git commit -q -m "Results: $ds/$run seed $seed (code $CODE): $n seeds committed" && echo "committed $d")
 done
 for s in results/_driver/summary-*.json; do
