@@ -17,6 +17,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from . import readout
 from .gains import REFERENCES, cross_seed_agreement, external_validity, read_skill_tables
 from .runs import mean_sd
 
@@ -187,7 +188,7 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
     a = cross_seed_agreement(read_skill_tables(g.dir if len(g) else []), col, min_n)
     if len(g) < min_seeds or not np.isfinite(a["mean"]):
         status = f"pending ({len(g)}/{min_seeds} seeds)"
-    elif curve_is_off(g):   # agreement of gains that never reach the prediction is not evidence
+    elif readout.curve_is_off(g):   # agreement of gains that never reach the prediction is not evidence
         status = CURVE_OFF
     else:
         status = "met" if a["mean"] >= 0.8 else f"missed by {0.8 - a['mean']:.3f}"
@@ -320,14 +321,6 @@ def gt_ablation_statements(eff: pd.DataFrame, ceilings: dict[str, dict[str, floa
 # --- the verdict on the seeds' closing claim ------------------------------------------------------------
 
 CURVE_OFF = "void: the learning curve is off in every seed (Table 2d), the gains never reach the prediction"
-
-
-def curve_is_off(g: pd.DataFrame) -> bool:
-    """True when every run of `g` learned a flat learning curve (`readout.curve_table`'s "flat in":
-    n of n), so that its per-skill gains do not move any prediction."""
-    from .readout import FLAT_SLOPE, _start_slopes
-    slope = _start_slopes(g)
-    return bool(len(slope)) and len(slope) == len(g) and bool((slope.abs() < FLAT_SLOPE).all())
 
 
 def deciding_targets(tt: pd.DataFrame) -> dict[str, str]:

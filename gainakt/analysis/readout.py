@@ -193,6 +193,17 @@ def start_slope(msat, offset, beta, gamma, temperature):
     return msat * s0 * (1 - s0) * beta * gamma / temperature
 
 
+def _flat(slope: pd.Series) -> pd.Series:
+    return slope.abs() < FLAT_SLOPE
+
+
+def curve_is_off(g: pd.DataFrame) -> bool:
+    """True when every run of `g` learned a flat learning curve (`curve_table`'s "flat in": n of n),
+    so that its per-skill gains do not move any prediction."""
+    slope = _start_slopes(g)
+    return bool(len(slope)) and len(slope) == len(g) and bool(_flat(slope).all())
+
+
 def curve_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame:
     """The learned learning curve of each configuration of the corrected chapter (mean ± sd over
     seeds): β and M_sat (means over skills), γ (mean over students), offset, temperature T, the
@@ -208,7 +219,7 @@ def curve_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame
                           ("γ (mean)", "param_gamma_mean"), ("offset", "param_offset"), ("T", "param_temperature")):
             row[name] = mean_sd(g.get(col, []), digits=3, n=False)
         row["start slope (logit / practice)"] = mean_sd(slope, digits=4, n=False)
-        row["flat in"] = f"{int((slope.abs() < FLAT_SLOPE).sum())} of {len(slope)}" if len(slope) else "-"
+        row["flat in"] = f"{int(_flat(slope).sum())} of {len(slope)}" if len(slope) else "-"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -221,10 +232,9 @@ def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015", reference: 
     flat, rising = [], 0
     for v, fl, label in configurations(runs, dataset):
         g = _rows(runs, dataset, v, fl, label)
-        slope = _start_slopes(g)
-        if not len(slope):
+        if not len(_start_slopes(g)):
             continue
-        if (slope.abs() < FLAT_SLOPE).all():
+        if curve_is_off(g):
             name = f"{v} {fl.replace('_', ' ')}" + (f" with `{_switch(label)}`" if _switch(label) else "")
             f3 = lambda x: f"{x:.3f}".replace("-0.000", "0.000")
             flat.append(f"{name} (β {f3(g.param_beta_mean.mean())}, γ {f3(g.param_gamma_mean.mean())}, "

@@ -230,10 +230,10 @@ def phase1_verdicts(sr: pd.DataFrame, min_seeds: int = 3, metric: str = "test_en
         gain, t = b.mean() / d.mean() - 1, welch_t(b, d)
         # the size: the gain's seed sd (first order) against the seeds' single number
         sd = np.sqrt(b.var(ddof=1) / len(b) + d.var(ddof=1) / len(d)) / d.mean()
+        same = abs(gain - rep["gain_over_default"]) <= 2 * sd
         size = ("" if gain <= 0 or abs(t) < 2 else
-                f"; its size {'within' if abs(gain - rep['gain_over_default']) <= 2 * sd else 'beyond'} seed noise "
-                f"of the seeds' +{rep['gain_over_default']:.1%}" + ("" if abs(gain - rep['gain_over_default']) <= 2 * sd
-                                                                   else f" (ours {gain:+.1%} ± {sd:.2%})"))
+                f"; its size {'within' if same else 'beyond'} seed noise of the seeds' "
+                f"+{rep['gain_over_default']:.1%}" + ("" if same else f" (ours {gain:+.1%} ± {sd:.2%})"))
         v = (f"not beyond seed noise (Welch t {t:+.1f})" if abs(t) < 2 else
              f"{'confirmed' if gain > 0 else 'refuted'} beyond seed noise (Welch t {t:+.1f})" + size)
         rows.append({"flavour": fl, "claim": f"+{rep['gain_over_default']:.1%} E2 AUC over the default point",
