@@ -240,6 +240,9 @@ class Config:
     curve_lr_multiplier: float = opt(1.0, FIX, "LR multiplier of the learning-curve scalars (beta, M_sat, "
                                      "gamma, theta, offset, intercept, temperature, per-skill gain); 0 freezes them",
                                      lo=0)
+    curve_weight_decay: float | None = opt(None, FIX, "weight decay (coupled L2 inside Adam) of the learning-curve "
+                                           "scalars; none: weight_decay. With a large curve LR the coupled "
+                                           "decay moves them by about one curve-LR step per update", lo=0)
     # --- evaluation ---------------------------------------------------------------------
     n_trajectory_students: int = opt(10, EVAL, "test students written to trajectories.csv", lo=0)
     trajectory_min_steps: int = opt(10, EVAL, "minimum interactions of a trajectory student", lo=1)

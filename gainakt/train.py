@@ -93,13 +93,17 @@ class Experiment:
         # weight decay either (coupled L2 inside Adam would move them by about lr per step, with no
         # data to hold them): their group has weight_decay 0 and `train_step` adds the decay of the
         # trained rows by hand, which is what Adam's coupled L2 adds for them.
-        self.gamma_decay_mask = None
-        if cfg.unseen_student_gamma == "trained_mean" and not bool(trained.all()) and cfg.weight_decay:
-            self.gamma_decay_mask = trained.to(self.device, torch.float32)
-        # the learning-curve scalars get their own group only when their LR differs (V6's switch), so
-        # other runs keep the original's parameter groups (and their checkpoints' optimiser state)
+        # the learning-curve scalars get their own group only when their LR or decay differs (V6's
+        # switches), so other runs keep the original's parameter groups (and their checkpoints'
+        # optimiser state)
         curve_lr = cfg.learning_rate * cfg.curve_lr_multiplier
-        curve = set(CURVE_PARAMETERS) if cfg.curve_lr_multiplier != 1.0 else set()
+        curve_wd = cfg.weight_decay if cfg.curve_weight_decay is None else cfg.curve_weight_decay
+        curve = (set(CURVE_PARAMETERS) if cfg.curve_lr_multiplier != 1.0 or curve_wd != cfg.weight_decay
+                 else set())
+        self.gamma_decay = curve_wd if "gamma_student" in curve else cfg.weight_decay
+        self.gamma_decay_mask = None
+        if cfg.unseen_student_gamma == "trained_mean" and not bool(trained.all()) and self.gamma_decay:
+            self.gamma_decay_mask = trained.to(self.device, torch.float32)
         gp = [p for n, p in self.model.named_parameters() if n.startswith("gains_projection")]
         cp = [p for n, p in self.model.named_parameters() if n in curve
               and not (self.gamma_decay_mask is not None and n == "gamma_student")]
@@ -109,7 +113,7 @@ class Experiment:
         if gp:
             groups.append({"params": gp, "lr": cfg.learning_rate * cfg.gains_lr_multiplier})
         if cp:
-            groups.append({"params": cp, "lr": curve_lr})
+            groups.append({"params": cp, "lr": curve_lr, "weight_decay": curve_wd})
         if self.gamma_decay_mask is not None:
             groups.append({"params": [self.model.gamma_student], "weight_decay": 0.0,
                            "lr": curve_lr if curve else cfg.learning_rate})
@@ -196,7 +200,7 @@ class Experiment:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.gradient_clip)
         g = self.model.gamma_student
         if self.gamma_decay_mask is not None and g.grad is not None:
-            g.grad.add_(g.detach() * self.gamma_decay_mask, alpha=self.cfg.weight_decay)
+            g.grad.add_(g.detach() * self.gamma_decay_mask, alpha=self.gamma_decay)
         self.opt.step()
         return parts
 

@@ -16,7 +16,7 @@ TINY = dict(dataset="synthetic", synthetic={"n_students": 40, "max_len": 60, "n_
             d_model=16, n_heads=2, n_blocks=1, d_ff=32, batch_size=12, seq_len=25, epochs=1,
             dropout=0.0, im_grad_batches=1, n_trajectory_students=3, trajectory_min_steps=5)
 FIX = ("gain_activation", "gain_source", "shared_curve", "curve_form", "skill_intercept", "readout_clamps",
-       "learn_temperature", "curve_lr_multiplier")
+       "learn_temperature", "curve_lr_multiplier", "curve_weight_decay")
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,27 @@ def test_curve_lr_multiplier_zero_freezes_the_curve_scalars(mult, tiny_data):
         assert not (moved & curve) and moved   # the rest trains
     else:
         assert curve <= moved | {"gamma_student"}
+
+
+def test_curve_weight_decay_applies_to_the_curve_scalars_only(tiny_data):
+    """none: the curve group decays like the rest (the original's coupled L2); a value: its own decay,
+    which Adam's normalisation turns into about one curve-LR step per update toward 0 when it dominates."""
+    groups = lambda exp: [(g["lr"], g["weight_decay"], len(g["params"])) for g in exp.opt.param_groups]
+    base = Experiment(make_config("V6", "as_intended", **TINY), tiny_data)
+    wd = base.cfg.weight_decay
+    # (the last group: gamma, whose trained rows get their decay by hand, `train_step`)
+    assert [g[1] for g in groups(base)] == [wd, wd, wd, 0.0] and base.gamma_decay == wd
+    exp = Experiment(make_config("V6", "as_intended", **TINY, curve_weight_decay=0.0), tiny_data)
+    assert [g[1] for g in groups(exp)] == [wd, wd, 0.0] and exp.gamma_decay == 0.0
+    curve = {id(p) for n, p in exp.model.named_parameters() if n in CURVE_PARAMETERS}
+    assert {id(p) for p in exp.opt.param_groups[2]["params"]} == curve
+    # a decay that dominates every data gradient pulls each positive beta down; the rest has none
+    exp = Experiment(make_config("V6", "as_intended", **TINY, weight_decay=0.0, curve_weight_decay=1e3),
+                     tiny_data)
+    beta = exp.model.beta_skill.detach().clone()
+    exp.train_epoch(1)
+    assert bool((beta > 0).all()) and bool((exp.model.beta_skill < beta).all())
+    assert [g[1] for g in groups(exp)] == [0.0, 0.0, 1e3, 0.0] and exp.gamma_decay == 1e3
 
 
 def _padded_and_packed(cfg, data) -> dict:

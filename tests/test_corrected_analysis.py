@@ -52,7 +52,8 @@ def test_design_path_reads_the_ablation_rows_of_the_matrix():
     steps = {"shared_gamma_signed": {"gamma_mode", "gain_activation"}, "shared_gamma_curve": {"gamma_mode", "shared_curve"},
              "shared_gamma_curve_linear": {"gamma_mode", "shared_curve", "curve_form"},
              "shared_gamma_curve_signed": {"gamma_mode", "shared_curve", "gain_activation"},
-             "shared_gamma_curve_nowd": {"gamma_mode", "shared_curve", "weight_decay"}}
+             "shared_gamma_curve_nowd": {"gamma_mode", "shared_curve", "weight_decay"},
+             "shared_gamma_curve_curvewd0": {"gamma_mode", "shared_curve", "curve_weight_decay"}}
     assert set(t.index) == {"sigmoid", "signed", "no_intercept", "clamps", "fixed_temperature", "curve_lr1",
                             "skill_gain", "shared_curve", "shared_gamma", "nowd", *steps}
     for step, fields in steps.items():
