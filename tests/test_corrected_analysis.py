@@ -1,9 +1,10 @@
-"""gainakt.analysis.corrected on made-up run folders whose answer is known."""
+"""gainakt.analysis.corrected, designs and targets on made-up run folders whose answer is known."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from gainakt.analysis.corrected import configurations, design_table
+from gainakt.analysis.corrected import design_table
+from gainakt.analysis.designs import configurations
 
 
 def _run(tmp_path, variant, label, seed, gains, untrained, acc=0.7):
@@ -70,7 +71,8 @@ def test_design_path_reads_the_ablation_rows_of_the_matrix():
 
 
 def test_checks_and_targets(tmp_path):
-    from gainakt.analysis.corrected import checks_table, targets_table
+    from gainakt.analysis.corrected import checks_table
+    from gainakt.analysis.targets import targets_table
     rng = np.random.default_rng(1)
     C = 12
     learn = np.linspace(0.05, 0.5, C)
@@ -224,32 +226,38 @@ def test_gap_table_and_statement(tmp_path):
 
 
 def test_claim_verdict():
-    from gainakt.analysis.corrected import claim_verdict, scorecard, short_target
+    from gainakt.analysis.targets import Status, claim_verdict, scorecard, short_target
 
     def table(agree, sim):
         return pd.DataFrame({"target": ["Encoder 2 test AUC ≥ best of PFA and BKT", "cross-seed agreement ≥ 0.8",
                                         "simulated learners: Spearman ≥ 0.8"],
-                             "status": ["missed by 0.060", agree, sim]})
-    assert claim_verdict([("V6", table("met", "pending (1/3 seeds)"))]).startswith("**Pending.**")
-    v = claim_verdict([("V6", table("met", "missed by 0.800")), ("step", table("met", "pending (0/3 seeds)"))])
+                             "status": [Status.missed(0.06), agree, sim]})
+    met, miss = Status.met(), Status.missed(0.8)
+    assert claim_verdict([("V6", table(met, Status.pending("1/3 seeds")))]).startswith("**Pending.**")
+    v = claim_verdict([("V6", table(met, miss)), ("step", table(met, Status.pending("0/3 seeds")))])
     assert v.startswith("**Not refuted.**") and "The closest, V6, meets 1 of 2" in v and "Still pending: step." in v
     assert "it misses Spearman ≥ 0.8 (missed by 0.800)" in v
-    v = claim_verdict([("V6", table("met", "missed by 0.800")), ("step", table("met", "met"))])
+    v = claim_verdict([("V6", table(met, miss)), ("step", table(met, met))])
     assert v.startswith("**Refuted.** step,")   # the prediction target does not decide the claim
     # every miss one the classical models miss too on the same data: not decided at that scale
-    v = claim_verdict([("V6", table("met", "missed by 0.800")),
-                       ("step", table("met", "missed by 0.350; reaches the classical models, which miss it too (AFM 0.420)"))])
+    reaches = Status.missed(0.35).beside_classical("AFM", 0.42, 0.45)
+    assert reaches == "missed by 0.350; reaches the classical models, which miss it too (AFM 0.420)"
+    v = claim_verdict([("V6", table(met, miss)), ("step", table(met, reaches))])
     assert v.startswith("**Not decided at this scale.** step meets") and "(Table 8e)" in v
-    below = table("met", "missed by 0.500; AFM misses it too (0.420), 0.120 above this design")
+    short = Status.missed(0.5).beside_classical("AFM", 0.42, 0.30)
+    assert short == "missed by 0.500; AFM misses it too (0.420), 0.120 above this design"
+    below = table(met, short)
     v = claim_verdict([("step", below)])
     assert v.startswith("**Not refuted.**")   # below the classical models on the same data: a miss
     # the scorecard: one row per design, one column per deciding target, the count met
-    sc = scorecard([("V6", table("met", "missed by 0.800")), ("step", below.assign(value=["0.6", "0.9", "0.30 ± 0.05"]))])
+    sc = scorecard([("V6", table(met, miss)), ("step", below.assign(value=["0.6", "0.9", "0.30 ± 0.05"])),
+                    ("at", table(met, reaches))])
     assert list(sc.columns) == ["design", "agreement ≥ 0.8", "Spearman ≥ 0.8", "met"]
-    assert sc.met.tolist() == ["1 of 2", "1 of 2"]
+    assert sc.met.tolist() == ["1 of 2", "1 of 2", "1 of 2"]
     assert sc.loc[1, "Spearman ≥ 0.8"] == "0.30 ± 0.05 (missed by 0.500; AFM 0.420)"
+    assert sc.loc[2, "Spearman ≥ 0.8"] == "missed by 0.350; = classical"
     # a tie on targets met goes to the smaller summed shortfall
-    v = claim_verdict([("V6", table("met", "missed by 0.800")), ("step", below)])
+    v = claim_verdict([("V6", table(met, miss)), ("step", below)])
     assert "The closest, step, meets 1 of 2" in v
     assert short_target("simulated learners, moderate spread, 375 students: partial Spearman given accuracy ≥ 0.6") \
         == "moderate spread, 375 students: partial ≥ 0.6"
@@ -282,7 +290,7 @@ def test_curve_table_finds_a_learning_curve_that_is_off(tmp_path):
 def test_agreement_of_gains_behind_a_flat_curve_is_void(tmp_path):
     """A design whose learning curve is off in every seed: its cross-seed agreement is not evidence
     (the gains never reach the prediction), whatever its value; the scorecard and the verdict say so."""
-    from gainakt.analysis.corrected import CURVE_OFF, claim_verdict, scorecard, targets_table
+    from gainakt.analysis.targets import CURVE_OFF, claim_verdict, scorecard, targets_table
     rows = []
     for seed in (42, 43, 44):
         for label, beta in (("small", 1.0), ("small-v6-shared_gamma_curve", 0.0)):

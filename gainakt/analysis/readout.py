@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .designs import configurations, design_runs, switch_name
 from .runs import mean_sd
 
 # The classical models: what moves the prediction, and whether a failure can lower it.
@@ -130,11 +131,10 @@ def gap_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame:
     train - test gap of each encoder, and the learned per-student gamma (mean and sd over students,
     each mean ± sd over seeds). A gap that Encoder 2 has and Encoder 1 has not points at what only
     Encoder 2 fits per student."""
-    from .corrected import _rows, _switch, configurations
     rows = []
     for v, fl, label in configurations(runs, dataset):
-        g = _rows(runs, dataset, v, fl, label)
-        row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g)}
+        g = design_runs(runs, dataset, v, fl, label)
+        row = {"variant": v, "flavour": fl, "switch": switch_name(label), "seeds": len(g)}
         for enc in ("enc1", "enc2"):
             E = enc.replace("enc", "E")
             for split in ("train", "valid", "test"):
@@ -209,12 +209,11 @@ def curve_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame
     seeds): β and M_sat (means over skills), γ (mean over students), offset, temperature T, the
     logit's slope in practice at practice 0 (`_start_slopes`), and in how many seeds that slope is
     below `FLAT_SLOPE`, i.e. the curve is off and Encoder 2's gains do not reach the prediction."""
-    from .corrected import _rows, _switch, configurations
     rows = []
     for v, fl, label in configurations(runs, dataset):
-        g = _rows(runs, dataset, v, fl, label)
+        g = design_runs(runs, dataset, v, fl, label)
         slope = _start_slopes(g)
-        row = {"variant": v, "flavour": fl, "switch": _switch(label), "seeds": len(g)}
+        row = {"variant": v, "flavour": fl, "switch": switch_name(label), "seeds": len(g)}
         for name, col in (("β (mean)", "param_beta_mean"), ("M_sat (mean)", "param_msat_mean"),
                           ("γ (mean)", "param_gamma_mean"), ("offset", "param_offset"), ("T", "param_temperature")):
             row[name] = mean_sd(g.get(col, []), digits=3, n=False)
@@ -228,14 +227,13 @@ def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015", reference: 
     """One generated sentence from `curve_table`: the configurations whose curve is flat in every seed
     (and their Encoder 2 test AUC), or that every curve rises; with `reference`
     (`gains.load_reference`), how much AFM finds an attempt teaches on the same training folds."""
-    from .corrected import _rows, _switch, configurations
     flat, rising = [], 0
     for v, fl, label in configurations(runs, dataset):
-        g = _rows(runs, dataset, v, fl, label)
+        g = design_runs(runs, dataset, v, fl, label)
         if not len(_start_slopes(g)):
             continue
         if curve_is_off(g):
-            name = f"{v} {fl.replace('_', ' ')}" + (f" with `{_switch(label)}`" if _switch(label) else "")
+            name = f"{v} {fl.replace('_', ' ')}" + (f" with `{switch_name(label)}`" if switch_name(label) else "")
             f3 = lambda x: f"{x:.3f}".replace("-0.000", "0.000")
             flat.append(f"{name} (β {f3(g.param_beta_mean.mean())}, γ {f3(g.param_gamma_mean.mean())}, "
                         f"M_sat {g.param_msat_mean.mean():.3f}; Encoder 2 test AUC {g.test_enc2_auc.mean():.3f}, "
