@@ -201,6 +201,14 @@ def test_readout_table_and_statement(tmp_path):
     assert "With signed gains it reaches 0.665 ± 0.005" in s
     assert ("best V6 configuration on Encoder 2 with 3 seeds or more, chosen by validation AUC: V6, signed gains "
             "(tanh), test 0.665 ± 0.005 (BKT 0.700: missed by 0.035)") in s
+    # β is not bounded: where a skill's β is negative, practice lowers mastery under positive gains
+    for r in rows:
+        t = pd.read_csv(f"{r['dir']}/skill_gains.csv")
+        t.assign(beta=[0.5, -0.1, 0.3]).to_csv(f"{r['dir']}/skill_gains.csv", index=False)
+    t = readout_table(runs, base, tmp_path).set_index("model")
+    assert t.loc["V6 (softplus gains)", "a failure can lower it"] == "no; practice lowers it where β < 0 (1 ± 0 skills)"
+    assert ("whose mastery a failure cannot lower (but practice lowers it on the 1 ± 0 skills whose learned β is "
+            "negative, of 3), reaches 0.635") in readout_statement(runs, base)
 
 
 def test_gap_table_and_statement(tmp_path):

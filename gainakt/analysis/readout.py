@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .designs import configurations, design_runs, switch_name
+from .gains import read_skill_tables
 from .runs import mean_sd
 
 # The classical models: what moves the prediction, and whether a failure can lower it.
@@ -75,11 +76,21 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
         act = {c.get("gain_activation", "softplus") for c in g.config}
         signed = act == {"tanh"}
         viol = g.get("valid_monotonicity_violations", pd.Series(dtype=float))
+        neg = negative_beta(g)
+        falls = "yes" if signed else "no" if not any(neg) else (
+            f"no; practice lowers it where β < 0 ({mean_sd(neg, digits=0, n=False)} skills)")
         rows.append({"model": name, "prediction moved by": "Encoder 2's gains of earlier attempts at the skill, "
-                     "through a learning curve", "a failure can lower it": "yes" if signed else "no",
+                     "through a learning curve", "a failure can lower it": falls,
                      "test AUC": mean_sd(g.test_enc2_auc, digits=4, n=False), "seeds": len(g),
                      "failures": f"mastery fell in {mean_sd(viol, digits=0, n=False)} (step, skill) cells"})
     return pd.DataFrame(rows)
+
+
+def negative_beta(g: pd.DataFrame) -> list[int]:
+    """Per run (seed) of `g`: how many skills' learned β is negative. β is not bounded, and where it
+    is below 0 practice lowers mastery whatever the gains' sign: the one way mastery falls under
+    positive gains (the monotonicity check can fail then)."""
+    return [int((t.beta < 0).sum()) for t in read_skill_tables(g.dir if len(g) else []) if "beta" in t]
 
 
 def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str = "assist2015",
@@ -100,7 +111,12 @@ def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str 
         return v[np.isfinite(v)]
     v6, signed = e2("small"), e2("small-v6-signed")
     if len(v6) >= min_seeds:
-        s += (f" V6's Encoder 2, whose mastery cannot fall, reaches {v6.mean():.3f} ± {v6.std(ddof=1):.3f}: "
+        g6 = sel[sel.label == "small"]
+        neg = negative_beta(g6)
+        how = ("whose mastery cannot fall" if not any(neg) else
+               f"whose mastery a failure cannot lower (but practice lowers it on the {mean_sd(neg, digits=0, n=False)} "
+               f"skills whose learned β is negative, of {len(read_skill_tables(g6.dir[:1])[0])})")
+        s += (f" V6's Encoder 2, {how}, reaches {v6.mean():.3f} ± {v6.std(ddof=1):.3f}: "
               f"{v6.mean() - auc['pfa_monotone']:+.3f} from monotone PFA and {v6.mean() - auc['pfa']:+.3f} from PFA.")
     if len(signed) >= min_seeds:
         from .runs import welch_t
