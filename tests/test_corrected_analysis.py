@@ -334,3 +334,23 @@ def test_curve_paths_draws_one_line_per_seed(tmp_path):
     assert len(left.lines) == 2 + 1 and len(right.lines) == 2   # + the zero line
     assert np.allclose(left.lines[0].get_ydata(), [0.08, 0.04, 0.0])
     assert start_slope(0.8, 0.0, 1.0, 0.1, 0.5) == pytest.approx(0.04)
+
+
+def test_decay_statement_names_where_the_curve_is_off(tmp_path):
+    """The decay rows of the shared curve with one gamma: the curve off in every seed with decay, on
+    without; Encoder 2 compared between the last two rows by Welch's t; pending below 3 seeds."""
+    from gainakt.analysis.readout import decay_statement
+    rows = []
+    for seed in (42, 43, 44):
+        for label, beta, gamma, e2 in (("small-v6-shared_gamma_curve", 0.0, 0.0, 0.64),
+                                       ("small-v6-shared_gamma_curve_curvewd0", 2.0, 1.3, 0.678),
+                                       ("small-v6-shared_gamma_curve_nowd", 2.0, 1.1, 0.679)):
+            r = _run(tmp_path, "V6", label, seed, np.ones(3), np.ones(3))
+            rows.append({**r, "param_beta_mean": beta, "param_gamma_mean": gamma, "param_msat_mean": 0.8,
+                         "param_offset": 0.0, "param_temperature": 0.5, "test_enc2_auc": e2 + 0.001 * (seed - 43)})
+    runs = pd.DataFrame(rows)
+    s = decay_statement(runs)
+    assert "with decay: curve off in 3 of 3 seeds, γ 0.00 ± 0.00, Encoder 2 0.640 ± 0.001" in s
+    assert "no decay on the curve scalars: curve off in 0 of 3 seeds, γ 1.30 ± 0.00" in s
+    assert "Welch t -1.2 (within seed noise)" in s
+    assert "no decay at all: 0 of 3 seeds, pending" in decay_statement(runs[~runs.label.str.endswith("nowd")])

@@ -268,3 +268,33 @@ def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015", reference: 
               f"intercepts and the threshold alone, and its per-skill gains never reach the prediction, so "
               f"their agreement across seeds says nothing about learning on {dataset}. The other {rising} "
               f"configurations' curves rise." + afm)
+
+
+# The decay rows of the shared curve with one gamma (experiments.yml): the design step with the original's
+# coupled decay, without decay on its curve scalars only, and without any decay.
+DECAY_ROWS = (("with decay", "small-v6-shared_gamma_curve"), ("no decay on the curve scalars", "small-v6-shared_gamma_curve_curvewd0"),
+              ("no decay at all", "small-v6-shared_gamma_curve_nowd"))
+
+
+def decay_statement(runs: pd.DataFrame, dataset: str = "assist2015", rows=DECAY_ROWS, min_seeds: int = 3) -> str:
+    """One generated sentence: per decay row of the shared curve with one gamma, in how many seeds the
+    curve is off, γ and Encoder 2's test AUC (mean ± sd), and Welch's t of Encoder 2 between the last
+    two rows (the curve's decay alone against all of it): where the curve is on and that t is small,
+    the decay that switches the curve off is the curve scalars' own."""
+    from .runs import welch_t
+    parts, e2 = [], {}
+    for name, label in rows:
+        g = design_runs(runs, dataset, "V6", "as_intended", label) if len(runs) else runs
+        if len(g) < min_seeds:
+            parts.append(f"{name}: {len(g)} of {min_seeds} seeds, pending")
+            continue
+        slope = _start_slopes(g)
+        e2[name] = g.test_enc2_auc.to_numpy(float)
+        parts.append(f"{name}: curve off in {int(_flat(slope).sum())} of {len(slope)} seeds, γ "
+                     f"{mean_sd(g.param_gamma_mean, digits=2, n=False)}, Encoder 2 {mean_sd(e2[name], digits=3, n=False)}")
+    s = "The shared curve with one gamma on " + dataset + " (Tables 2, 2d): " + "; ".join(parts) + "."
+    (a, _), (b, _) = rows[-2], rows[-1]
+    if a in e2 and b in e2:
+        t = welch_t(e2[a], e2[b])
+        s += f" Encoder 2 {a} against {b}: Welch t {t:+.1f} ({'within' if abs(t) < 2 else 'beyond'} seed noise)."
+    return s
