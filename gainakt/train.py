@@ -89,10 +89,6 @@ class Experiment:
         trained = torch.zeros(self.model.gamma_student.shape[0], dtype=torch.bool)
         trained[torch.unique(self.splits["train"].students)] = True
         self.model.gamma_trained.copy_(trained.to(self.device))
-        # unseen_student_gamma "trained_mean": the rows of students never seen in training get no
-        # weight decay either (coupled L2 inside Adam would move them by about lr per step, with no
-        # data to hold them): their group has weight_decay 0 and `train_step` adds the decay of the
-        # trained rows by hand, which is what Adam's coupled L2 adds for them.
         # the learning-curve scalars get their own group only when their LR or decay differs (V6's
         # switches), so other runs keep the original's parameter groups (and their checkpoints'
         # optimiser state)
@@ -101,6 +97,10 @@ class Experiment:
         curve = (set(CURVE_PARAMETERS) if cfg.curve_lr_multiplier != 1.0 or curve_wd != cfg.weight_decay
                  else set())
         self.gamma_decay = curve_wd if "gamma_student" in curve else cfg.weight_decay
+        # unseen_student_gamma "trained_mean": the rows of students never seen in training get no
+        # weight decay either (coupled L2 inside Adam would move them by about lr per step, with no
+        # data to hold them): their group has weight_decay 0 and `train_step` adds the decay of the
+        # trained rows by hand, which is what Adam's coupled L2 adds for them.
         self.gamma_decay_mask = None
         if cfg.unseen_student_gamma == "trained_mean" and not bool(trained.all()) and self.gamma_decay:
             self.gamma_decay_mask = trained.to(self.device, torch.float32)

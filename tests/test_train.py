@@ -96,7 +96,7 @@ NOT_MODEL = {
 }
 ALTERNATIVE = {"seq_len": 50, "synthetic": {"n_students": 61, "max_len": 30, "n_skills": 6},
                "gains_projection_orthogonal_scale": 0.9, "dropout": 0.5, "beta_spread_target": 3.0,
-               "gradient_clip": 1e-3}
+               "gradient_clip": 1e-3, "curve_weight_decay": 0.5}
 
 
 def _alternative(cfg: Config, name: str):
