@@ -76,7 +76,7 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
         act = {c.get("gain_activation", "softplus") for c in g.config}
         signed = act == {"tanh"}
         viol = g.get("valid_monotonicity_violations", pd.Series(dtype=float))
-        neg = negative_beta(g)
+        neg, _ = negative_beta(g)
         falls = "yes" if signed else "no" if not any(neg) else (
             f"no; practice lowers it where β < 0 ({mean_sd(neg, digits=0, n=False)} skills)")
         rows.append({"model": name, "prediction moved by": "Encoder 2's gains of earlier attempts at the skill, "
@@ -86,11 +86,12 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
     return pd.DataFrame(rows)
 
 
-def negative_beta(g: pd.DataFrame) -> list[int]:
-    """Per run (seed) of `g`: how many skills' learned β is negative. β is not bounded, and where it
-    is below 0 practice lowers mastery whatever the gains' sign: the one way mastery falls under
-    positive gains (the monotonicity check can fail then)."""
-    return [int((t.beta < 0).sum()) for t in read_skill_tables(g.dir if len(g) else []) if "beta" in t]
+def negative_beta(g: pd.DataFrame) -> tuple[list[int], int]:
+    """Per run (seed) of `g`: how many skills' learned β is negative, and how many skills the runs
+    have. β is not bounded, and where it is below 0 practice lowers mastery whatever the gains' sign:
+    the one way mastery falls under positive gains (the monotonicity check can fail then)."""
+    tables = [t for t in read_skill_tables(g.dir if len(g) else []) if "beta" in t]
+    return [int((t.beta < 0).sum()) for t in tables], (len(tables[0]) if tables else 0)
 
 
 def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str = "assist2015",
@@ -112,10 +113,10 @@ def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str 
     v6, signed = e2("small"), e2("small-v6-signed")
     if len(v6) >= min_seeds:
         g6 = sel[sel.label == "small"]
-        neg = negative_beta(g6)
+        neg, n_skills = negative_beta(g6)
         how = ("whose mastery cannot fall" if not any(neg) else
                f"whose mastery a failure cannot lower (but practice lowers it on the {mean_sd(neg, digits=0, n=False)} "
-               f"skills whose learned β is negative, of {len(read_skill_tables(g6.dir[:1])[0])})")
+               f"skills whose learned β is negative, of {n_skills})")
         s += (f" V6's Encoder 2, {how}, reaches {v6.mean():.3f} ± {v6.std(ddof=1):.3f}: "
               f"{v6.mean() - auc['pfa_monotone']:+.3f} from monotone PFA and {v6.mean() - auc['pfa']:+.3f} from PFA.")
     if len(signed) >= min_seeds:
