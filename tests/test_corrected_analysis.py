@@ -41,7 +41,8 @@ def test_design_table_rows_agreement_and_external_validity(tmp_path):
     assert float(v6["rho BKT learn rate"].split(" ")[0]) > 0.9
     assert float(t.loc[("V6", "sigmoid"), "rho BKT learn rate"].split(" ")[0]) < -0.9
     assert abs(float(t.loc[("V2", ""), "agreement"].split(" ")[0])) < 0.5
-    assert "partial rho BKT learn | accuracy" in t.columns
+    assert {"partial rho BKT learn | accuracy", "partial rho PFA success | accuracy"} <= set(t.columns)
+    assert float(v6["partial rho PFA success | accuracy"].split(" ")[0]) > 0.8   # accuracy is noise here
     assert design_table(runs.iloc[:0], ref).empty
 
 
@@ -354,3 +355,28 @@ def test_decay_statement_names_where_the_curve_is_off(tmp_path):
     assert "no decay on the curve scalars: curve off in 0 of 3 seeds, γ 1.30 ± 0.00" in s
     assert "Welch t -1.2 (within seed noise)" in s
     assert "no decay at all: 0 of 3 seeds, pending" in decay_statement(runs[~runs.label.str.endswith("nowd")])
+
+
+def test_success_statement_splits_gains_by_answer_and_reads_pfa(tmp_path):
+    """Gains given to correct answers only, ranked as PFA's success coefficient while accuracy is
+    unrelated: the sentence gives both mean gains and a Spearman (and partials) of 1 with PFA's
+    success coefficient, -1 with a failure coefficient that runs against it; pending below 3 seeds."""
+    from gainakt.analysis.readout import LEAD, success_statement
+    C, rng = 10, np.random.default_rng(1)
+    success = np.linspace(0.1, 1.0, C)
+    rows = []
+    for seed in (42, 43, 44):
+        r = _run(tmp_path, "V6", LEAD, seed, 0.5 * success, np.ones(C))
+        t = pd.read_csv(f"{r['dir']}/skill_gains.csv")
+        t.assign(gain_own_correct=success, gain_own_incorrect=0.0).to_csv(f"{r['dir']}/skill_gains.csv", index=False)
+        rows.append(r)
+    runs = pd.DataFrame(rows)
+    ref = pd.DataFrame({"skill": np.arange(C), "pfa_success": success ** 2, "pfa_failure": -success,
+                        "train_accuracy": rng.permutation(C) / C, "attempts": 100 + rng.permutation(C)})
+    s = success_statement(runs, ref)
+    assert "3 seeds" in s and "a correct answer gives its skill a mean gain of 0.550 ± 0.000" in s
+    assert "an incorrect one 0.000 ± 0.000" in s
+    assert "success coefficient at 1.00 ± 0.00 (partial given accuracy 1.00 ± 0.00, given attempts 1.00 ± 0.00)" in s
+    assert "failure coefficient at -1.00 ± 0.00" in s
+    assert success_statement(runs.iloc[:2], ref).endswith("2 of 3 seeds, pending.")
+    assert success_statement(runs, None).endswith("no PFA baseline on this dataset.")

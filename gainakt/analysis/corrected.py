@@ -8,7 +8,7 @@ Rows: V2 and V3 as intended (the comparison), V6, and each of V6's one-switch ab
 (experiments.yml labels ``small-v6-<switch>``). Columns: seeds, how training ended, Encoder 1 and 2
 test AUC, cross-seed agreement of per-skill mean gains (trained / untrained), and the Spearman of
 per-skill mean gains with BKT learn rates, PFA success coefficients and training accuracy, with the
-partial Spearman given accuracy for BKT learn.
+partial Spearman given accuracy for BKT learn and PFA success.
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import pandas as pd
 
 from .designs import ABLATION_PREFIX, configurations, design_runs, fmt, switch_name
 from .gains import REFERENCES, cross_seed_agreement, external_validity, read_skill_tables
+
+PARTIALS = {"bkt_learn": "BKT learn", "pfa_success": "PFA success"}   # design_table's partial columns
 
 
 def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: str = "assist2015",
@@ -40,9 +42,12 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
                 both = pd.concat(per_seed)
                 for ref_name, grp in both.groupby("reference", sort=False):
                     row[f"rho {ref_name}"] = fmt(grp.spearman)
-                bkt = both[both.reference == REFERENCES.get("bkt_learn")]
-                if len(bkt):
-                    row["partial rho BKT learn | accuracy"] = fmt(bkt["partial (given accuracy)"])
+                # the partials of the two learning parameters the gains are meant to be (BKT's learn
+                # rate) and most resemble (PFA's per-success increment), beyond what accuracy explains
+                for key, short in PARTIALS.items():
+                    p = both[both.reference == REFERENCES.get(key)]
+                    if len(p):
+                        row[f"partial rho {short} | accuracy"] = fmt(p["partial (given accuracy)"])
         out.append(row)
     return pd.DataFrame(out)
 

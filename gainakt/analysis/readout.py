@@ -299,3 +299,39 @@ def decay_statement(runs: pd.DataFrame, dataset: str = "assist2015", rows=DECAY_
         t = welch_t(e2[a], e2[b])
         s += f" Encoder 2 {a} against {b}: Welch t {t:+.1f} ({'within' if abs(t) < 2 else 'beyond'} seed noise)."
     return s
+
+
+LEAD = "small-v6-shared_gamma_curve_linear_curvewd0"   # the closest design (Table 8e), on a linear curve
+
+
+def success_statement(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: str = "assist2015",
+                      label: str = LEAD, min_n: int = 20, min_seeds: int = 3) -> str:
+    """One generated sentence on what a design's per-skill gains are: the mean gain a correct and an
+    incorrect answer give their skill (per seed, the mean over skills seen at least `min_n` times),
+    and the Spearman of per-skill mean gains with PFA's success and failure coefficients, with the
+    success coefficient's partial given training accuracy and given attempts (mean ± sd over seeds).
+    Gains given to successes only, ranked as PFA's per-success increments beyond what accuracy and
+    practice explain, are PFA's success increments learned end to end."""
+    from .gains import external_validity
+    g = design_runs(runs, dataset, "V6", "as_intended", label) if len(runs) else runs
+    sw = switch_name(label)
+    name = (f"V6 with `{sw}`" if sw else "V6") + f" on {dataset}"
+    if len(g) < min_seeds:
+        return f"{name}: {len(g)} of {min_seeds} seeds, pending."
+    tables = [t[t.n >= min_n] for t in read_skill_tables(g.dir)]
+    correct = [t.gain_own_correct.mean() for t in tables]
+    incorrect = [t.gain_own_incorrect.mean() for t in tables]
+    s = (f"{name} ({len(g)} seeds, skills seen at least {min_n} times): a correct answer gives its skill a "
+         f"mean gain of {mean_sd(correct, digits=3, n=False)}, an incorrect one {mean_sd(incorrect, digits=3, n=False)}")
+    cols = {"pfa_success": "success", "pfa_failure": "failure"}
+    if reference is None or not set(cols) <= set(reference):
+        return s + "; no PFA baseline on this dataset."
+    ev = {c: [external_validity(t, reference, cols, control=c, min_n=min_n) for t in tables]
+          for c in ("train_accuracy", "attempts")}
+    pick = lambda c, ref, what: [e.set_index("reference").loc[ref, what] for e in ev[c]]  # noqa: E731
+    s += (f". Its per-skill mean gains follow PFA's success coefficient at "
+          f"{mean_sd(pick('train_accuracy', 'success', 'spearman'), digits=2, n=False)} (partial given accuracy "
+          f"{mean_sd(pick('train_accuracy', 'success', 'partial (given accuracy)'), digits=2, n=False)}, given "
+          f"attempts {mean_sd(pick('attempts', 'success', 'partial (given accuracy)'), digits=2, n=False)}) and its "
+          f"failure coefficient at {mean_sd(pick('train_accuracy', 'failure', 'spearman'), digits=2, n=False)}.")
+    return s
