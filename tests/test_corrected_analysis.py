@@ -130,6 +130,13 @@ def test_checks_and_targets(tmp_path):
         "missed by 0.350; reaches the classical models, which miss it too (AFM 0.420)")
     assert sims.status.iloc[3] == "missed by 0.500"   # AFM reaches 0.74 ≥ 0.6 at 6,000 students
     assert tc[tc.target.str.startswith("Encoder")].classical.eq("").all()
+    # PFA's success coefficient counts as a classical model too, and can be the better one
+    ceil[None]["PFA success ~ rate"] = 0.6
+    tc = targets_table(runs, base, gt_ab.assign(learn_rate=0.3), label="small-v6-shared_curve",
+                       ablation="shared_curve", ceilings=ceil)
+    sims = tc[tc.target.str.startswith("simulated")]
+    assert sims.classical.iloc[0] == "AFM 0.420, BKT -0.010, PFA 0.600"
+    assert sims.status.iloc[0] == "missed by 0.500; PFA misses it too (0.600), 0.300 above this design"
     assert ta[ta.target.str.startswith("Encoder 2")].status.iloc[0] == "pending (0/3 seeds)"
 
 

@@ -123,8 +123,13 @@ def test_tables_from_runs(tmp_path):
     a.mkdir(parents=True)
     pd.DataFrame({"skill": t.skill, "train_attempts": 100, "train_accuracy": 0.5,
                   "afm_learn": -t.learn_rate}).to_csv(a / "skill_params.csv", index=False)
+    f = tmp_path / "synthetic" / "pfa-baseline-gt-strong" / "seed0"      # PFA's success coefficient: squared
+    f.mkdir(parents=True)
+    pd.DataFrame({"skill": t.skill, "train_attempts": 100, "train_accuracy": 0.5,
+                  "pfa_success": t.learn_rate ** 2}).to_csv(f / "skill_params.csv", index=False)
     ceil = G.ceilings(tmp_path, {"strong": strong, "none": none}.get, conditions=("none", "strong"))
     ceil = ceil.set_index("condition")
+    assert ceil.loc["strong", "PFA success ~ rate"] == pytest.approx(1.0) and "PFA success ~ rate | accuracy" in ceil
     assert ceil.loc["strong", "AFM learn ~ rate"] == pytest.approx(-1.0) and "AFM learn ~ rate | accuracy" in ceil
     assert ceil.loc["strong", "BKT learn ~ rate"] == pytest.approx(1.0)
     assert ceil.loc["strong", "BKT slip ~ slip"] == pytest.approx(-1.0)

@@ -214,29 +214,30 @@ def baseline_params(results_root, condition: str, students: int | None = None, m
     return pd.read_csv(f) if f.is_file() else None
 
 
-# The classical per-skill learning rates compared with the truth: model -> its column.
-CLASSICAL_RATES = {"bkt": "bkt_learn", "afm": "afm_learn"}
+# The classical per-skill learning parameters compared with the truth: model -> (its column, its name in
+# `classical_rates`' keys). PFA's is its success coefficient, the logit credit per correct answer.
+CLASSICAL_RATES = {"afm": ("afm_learn", "AFM learn"), "bkt": ("bkt_learn", "BKT learn"),
+                   "pfa": ("pfa_success", "PFA success")}
 
 
 def classical_rates(results_root, condition: str, truth: pd.DataFrame, students: int | None = None,
                     min_n: int = 20) -> dict[str, float]:
     """Spearman with the true learning rates, and its partial given per-skill accuracy, of each
-    classical learning rate (BKT's learn, AFM's per-skill learning rate) fitted on the same data;
-    the models not run are left out."""
+    classical learning parameter (BKT's learn, AFM's per-skill learning rate, PFA's success
+    coefficient) fitted on the same data; the models not run are left out."""
     out = {}
-    for model, col in CLASSICAL_RATES.items():
+    for model, (col, name) in CLASSICAL_RATES.items():
         b = baseline_params(results_root, condition, students, model)
-        if b is not None:
+        if b is not None and col in b:
             m = _with_params(truth, b, min_n)
-            name = model.upper()
-            out[f"{name} learn ~ rate"] = spearman(m[col], m.learn_rate)
-            out[f"{name} learn ~ rate | accuracy"] = _partial(m[col], m.learn_rate, m.train_accuracy)
+            out[f"{name} ~ rate"] = spearman(m[col], m.learn_rate)
+            out[f"{name} ~ rate | accuracy"] = _partial(m[col], m.learn_rate, m.train_accuracy)
     return out
 
 
 def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min_n: int = 20) -> pd.DataFrame:
-    """Per condition: Spearman with the true learning rates of BKT's learn rate and AFM's per-skill
-    learning rate (the ceilings classical models reach on the same data; with partials given
+    """Per condition: Spearman with the true learning rates of BKT's learn rate, AFM's per-skill
+    learning rate and PFA's success coefficient (the ceilings classical models reach on the same data; with partials given
     accuracy) and of the model-free learning-curve slope (accuracy
     on attempts 5-14 minus attempts 0-1, training folds), and of BKT's guess, slip and prior with
     the true ones. `synthetic_of(condition)` gives the condition's SimConfig overrides."""

@@ -17,6 +17,7 @@ import pandas as pd
 from . import readout
 from .designs import design_runs, fmt
 from .gains import cross_seed_agreement, read_skill_tables
+from .groundtruth import CLASSICAL_RATES
 
 # The issue's targets (issue 19, "Evidence on assist2015" and "Ground truth").
 TARGETS = {"agreement": 0.8, "ground_truth_spearman": 0.8, "ground_truth_partial": 0.6}
@@ -167,8 +168,8 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
                                ("partial", "partial Spearman given accuracy", TARGETS["ground_truth_partial"])):
             add(f"simulated learners, moderate spread{at}: {what} ≥ {thr}", thr, s[key], where)
             ceil = (ceilings or {}).get(n) or {}
-            vals = {m: ceil.get(f"{m} learn ~ rate" + (" | accuracy" if key == "partial" else ""))
-                    for m in ("AFM", "BKT")}
+            vals = {name.split()[0]: ceil.get(f"{name} ~ rate" + (" | accuracy" if key == "partial" else ""))
+                    for _, name in CLASSICAL_RATES.values()}
             vals = {m: v for m, v in vals.items() if v is not None and np.isfinite(v)}
             rows[-1]["classical"] = ", ".join(f"{m} {v:.3f}" for m, v in vals.items())
             if vals and max(vals.values()) < thr and rows[-1]["status"].kind == "missed":
@@ -240,7 +241,7 @@ def claim_verdict(tables: list[tuple[str, pd.DataFrame]]) -> str:
     bounded = [n for n, st in done.items() if all(s.counts_as_met for s in st.values())]
     if bounded:
         return ("**Not decided at this scale.** " + ", ".join(bounded) + " meets every target that decides "
-                "whether the gains mean learning, or, where the classical models (AFM, BKT) fitted on the same "
+                "whether the gains mean learning, or, where the classical models (AFM, BKT, PFA) fitted on the same "
                 "simulated learners miss a target too, reaches the better of them: at that number of students "
                 "no model recovers the true rates that well, so the miss neither supports nor refutes the "
                 "claim (Table 8e)." + tail)
@@ -256,7 +257,7 @@ def claim_verdict(tables: list[tuple[str, pd.DataFrame]]) -> str:
     missed = [f"{short_target(t)} ({'void: its learning curve is off' if s.kind == 'void' else s.split(';')[0]})"
               for t, s in st.items() if not s.counts_as_met]
     return (f"**Not refuted.** Every design whose runs have finished misses a target that decides whether its "
-            f"gains mean learning outright, not only where AFM and BKT fitted on the same data fall short too "
+            f"gains mean learning outright, not only where AFM, BKT and PFA fitted on the same data fall short too "
             f"(Table 8e). "
             f"The closest, {best}, meets {rank(best)[0]} of {len(st)}"
             + (f" and reaches the classical models on {rank(best)[1]} more" if rank(best)[1] else "")
