@@ -218,6 +218,11 @@ def test_readout_table_and_statement(tmp_path):
     assert t.loc["V6 (softplus gains)", "a failure can lower it"] == "no; practice lowers it where β < 0 (1 ± 0 skills)"
     assert ("whose mastery a failure cannot lower (but practice lowers it on the 1 ± 0 skills whose learned β is "
             "negative, of 3), reaches 0.635") in readout_statement(runs, base)
+    # a curve switched off (β γ about 0) moves nothing, whatever the sign of its β
+    off = runs.assign(param_beta_mean=-1e-9, param_gamma_mean=0.0, param_msat_mean=0.8, param_offset=0.0,
+                      param_temperature=0.5)
+    assert readout_table(off, base, tmp_path).set_index("model").loc[
+        "V6 (softplus gains)", "a failure can lower it"] == "no; the learning curve is off (Table 2d)"
 
 
 def test_gap_table_and_statement(tmp_path):

@@ -244,3 +244,27 @@ def test_follows_table_gives_each_ablation_row_its_line():
     assert list(t.switch.unique()) == ["", "shared_curve"] and "learn rate" not in t
     assert t[(t.switch == "shared_curve") & (t.model == "trained")].prior.iloc[0].startswith("0.1000")
     assert "switch" not in GT.follows_table(pd.DataFrame(rows).assign(ablation=""))
+
+
+def test_readout_table_reads_the_gain_after_a_correct_answer(tmp_path):
+    """A design whose mean gain is noise but whose gain after a correct answer is the true rate: the
+    table shows both read-outs per condition, with PFA's success coefficient fitted on the same data."""
+    strong = {**SMALL, **spread_condition("strong")}
+    t, rng = G.truth_table(strong), np.random.default_rng(3)
+    for seed in (0, 1, 2):
+        cfg = make_config("V6", "as_intended", dataset="synthetic", seed=seed, synthetic=strong)
+        d = _write_run(tmp_path, "V6-as_intended-gt-strong-v6-shared_curve", cfg, test={"enc1_auc": 0.7})
+        base = pd.DataFrame({"skill": t.skill, "n": 50})
+        base.assign(gain_own_mean=rng.permutation(len(t)), gain_own_correct=t.learn_rate).to_csv(
+            d / "skill_gains.csv", index=False)
+        base.assign(gain_own_mean=0.0, gain_own_correct=0.0).to_csv(d / "skill_gains_untrained.csv", index=False)
+    f = tmp_path / "synthetic" / "pfa-baseline-gt-strong" / "seed0"
+    f.mkdir(parents=True)
+    pd.DataFrame({"skill": t.skill, "train_attempts": 100, "train_accuracy": 0.5,
+                  "pfa_success": -t.learn_rate}).to_csv(f / "skill_params.csv", index=False)
+    runs = G.load_groundtruth_runs(tmp_path)
+    r = GT.readout_table(runs, "shared_curve", results_root=tmp_path).set_index("condition").loc["strong"]
+    assert r.seeds == 3 and r["gain after a correct answer ~ true rate"].startswith("1.0000 ± 0.0000")
+    assert abs(float(r["mean gain ~ true rate"].split(" ")[0])) < 0.9
+    assert r["PFA success ~ rate"] == "-1.000"
+    assert GT.readout_table(runs, "no_such_switch").empty

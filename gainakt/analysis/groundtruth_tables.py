@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..synthetic import SimConfig
 from .gains import cross_seed_agreement, fmt, read_skill_tables
-from .groundtruth import TRUTH_COLUMNS, classical_rates, per_run, simconfig_of, truth_table
+from .groundtruth import TRUTH_COLUMNS, classical_rates, parse_label, per_run, simconfig_of, truth_table
 
 
 def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "moderate",
@@ -157,4 +157,31 @@ def parameter_table(runs: pd.DataFrame, variant: str = "V6", conditions=("modera
             if g.learn_rate.notna().any():
                 rows.append({"condition": c, "quantity": name, "seeds": len(g), "~ true rate": fmt(g.learn_rate),
                              "partial | accuracy": fmt(g.partial), "~ accuracy": fmt(g.train_accuracy)})
+    return pd.DataFrame(rows)
+
+
+# Two per-skill read-outs of a design's gains: the mean over all attempts (the issue's statistic) and
+# the mean after a correct answer only (how PFA reads its success coefficient).
+READOUTS = {"gain_own_mean": "mean gain", "gain_own_correct": "gain after a correct answer"}
+
+
+def readout_table(runs: pd.DataFrame, ablation: str, variant: str = "V6", readouts: dict[str, str] = READOUTS,
+                  results_root="results", min_n: int = 20) -> pd.DataFrame:
+    """`variant`'s ablation row `ablation` on the simulated learners, per condition with a spread and
+    number of students: for each read-out of the per-skill gains, the Spearman with the true rates and
+    its partial given accuracy (mean ± sd over seeds), beside the classical models' on the same data
+    (`groundtruth.classical_rates`: Spearman, then partial)."""
+    sel = runs[(runs.variant == variant) & (runs.ablation == ablation) & (runs.condition != "none")] if len(runs) else runs
+    rows = []
+    for (c, n), g in sel.groupby(["condition", "students"], sort=True) if len(sel) else []:
+        row = {"condition": c, "students": int(n), "seeds": len(g)}
+        for col, name in readouts.items():
+            pr = per_run(g, col=col, min_n=min_n)
+            tr = pr[pr.model == "trained"]
+            row[f"{name} ~ true rate"] = fmt(tr.learn_rate)
+            row[f"{name}: partial | accuracy"] = fmt(tr.partial)
+        size = parse_label(g.label.iloc[0])[1]      # None at the main runs' number of students
+        rates = classical_rates(results_root, c, truth_table(g.config.iloc[0].get("synthetic") or {}), size, min_n)
+        row.update({k: f"{v:.3f}" for k, v in rates.items()})
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -30,7 +30,8 @@ CLASSICAL = {
 V6_ROWS = {"small": "V6 (softplus gains)", "small-v6-signed": "V6, signed gains (tanh)",
            "small-v6-shared_curve": "V6, shared curve", "small-v6-shared_gamma": "V6, one gamma for all students",
            "small-v6-shared_gamma_signed": "V6, one gamma, signed gains",
-           "small-v6-shared_gamma_curve": "V6, one gamma, shared curve"}
+           "small-v6-shared_gamma_curve": "V6, one gamma, shared curve",
+           "small-v6-shared_gamma_curve_linear_curvewd0": "V6, one gamma, shared linear curve, no curve decay"}
 # Per-skill coefficient of each model whose sign says whether failures count against a skill.
 FAILURE_COEFFICIENT = {"pfa": "pfa_failure", "pfa_monotone": "pfam_failure"}
 
@@ -77,8 +78,9 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
         signed = act == {"tanh"}
         viol = g.get("valid_monotonicity_violations", pd.Series(dtype=float))
         neg, _ = negative_beta(g)
-        falls = "yes" if signed else "no" if not any(neg) else (
-            f"no; practice lowers it where β < 0 ({mean_sd(neg, digits=0, n=False)} skills)")
+        # a curve switched off (β γ ≈ 0, of either sign) moves nothing: its β's sign says nothing
+        falls = "yes" if signed else "no; the learning curve is off (Table 2d)" if curve_is_off(g) else (
+            "no" if not any(neg) else f"no; practice lowers it where β < 0 ({mean_sd(neg, digits=0, n=False)} skills)")
         rows.append({"model": name, "prediction moved by": "Encoder 2's gains of earlier attempts at the skill, "
                      "through a learning curve", "a failure can lower it": falls,
                      "test AUC": mean_sd(g.test_enc2_auc, digits=4, n=False), "seeds": len(g),
