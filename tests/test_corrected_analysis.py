@@ -223,6 +223,9 @@ def test_readout_table_and_statement(tmp_path):
                       param_temperature=0.5)
     assert readout_table(off, base, tmp_path).set_index("model").loc[
         "V6 (softplus gains)", "a failure can lower it"] == "no; the learning curve is off (Table 2d)"
+    falling = off.assign(param_beta_mean=2.0, param_gamma_mean=-0.9)     # γ is not bounded either
+    assert readout_table(falling, base, tmp_path).set_index("model").loc["V6 (softplus gains)", "a failure can lower it"] == (
+        "yes, and so does a success: the learned curve falls with practice (β γ < 0)")
 
 
 def test_gap_table_and_statement(tmp_path):
@@ -304,6 +307,11 @@ def test_curve_table_finds_a_learning_curve_that_is_off(tmp_path):
     assert "off in every seed of 1 configuration(s): V6 as intended with `shared_gamma_curve`" in s
     assert "Encoder 2 test AUC 0.600" in s and "The other 1 configurations' curves rise" in s
     assert curve_statement(runs[runs.label == "small"]).startswith("Every configuration's learning curve rises")
+    # γ is not bounded: a curve that falls in every seed is named apart, as neither off nor rising
+    down = runs[runs.label == "small"].assign(label="small-v6-shared_gamma_curve_linear", param_gamma_mean=-0.9)
+    s = curve_statement(pd.concat([runs, down], ignore_index=True))
+    assert "falls with practice in every seed of 1 configuration(s): V6 as intended with `shared_gamma_curve_linear`" in s
+    assert "γ -0.900" in s and "The other 1 configurations' curves rise" in s
     ref = pd.DataFrame({"afm_learn": [-0.1, 0.0, 0.02, 0.5]})
     assert curve_statement(runs, reference=ref).endswith("a median learning rate of 0.010 logit per attempt over 4 "
                                                          "skills (1 of them negative).")

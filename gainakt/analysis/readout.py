@@ -78,8 +78,10 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
         signed = act == {"tanh"}
         viol = g.get("valid_monotonicity_violations", pd.Series(dtype=float))
         neg, _ = negative_beta(g)
-        # a curve switched off (β γ ≈ 0, of either sign) moves nothing: its β's sign says nothing
+        # a curve switched off (β γ ≈ 0, of either sign) moves nothing: its β's sign says nothing; one
+        # that falls (β γ < 0: γ is not bounded either) turns every positive gain into a loss
         falls = "yes" if signed else "no; the learning curve is off (Table 2d)" if curve_is_off(g) else (
+            "yes, and so does a success: the learned curve falls with practice (β γ < 0)" if curve_falls(g) else
             "no" if not any(neg) else f"no; practice lowers it where β < 0 ({mean_sd(neg, digits=0, n=False)} skills)")
         rows.append({"model": name, "prediction moved by": "Encoder 2's gains of earlier attempts at the skill, "
                      "through a learning curve", "a failure can lower it": falls,
@@ -223,6 +225,13 @@ def curve_is_off(g: pd.DataFrame) -> bool:
     return bool(len(slope)) and len(slope) == len(g) and bool(_flat(slope).all())
 
 
+def curve_falls(g: pd.DataFrame) -> bool:
+    """True when every run of `g` learned a curve whose slope at practice 0 is negative beyond
+    FLAT_SLOPE (β γ < 0 on average): practice then lowers mastery, and positive gains measure loss."""
+    slope = _start_slopes(g)
+    return bool(len(slope)) and len(slope) == len(g) and bool((slope < -FLAT_SLOPE).all())
+
+
 def curve_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame:
     """The learned learning curve of each configuration of the corrected chapter (mean ± sd over
     seeds): β and M_sat (means over skills), γ (mean over students), offset, temperature T, the
@@ -244,19 +253,22 @@ def curve_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame
 
 def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015", reference: pd.DataFrame | None = None) -> str:
     """One generated sentence from `curve_table`: the configurations whose curve is flat in every seed
-    (and their Encoder 2 test AUC), or that every curve rises; with `reference`
-    (`gains.load_reference`), how much AFM finds an attempt teaches on the same training folds."""
-    flat, rising = [], 0
+    (and their Encoder 2 test AUC), those whose curve falls with practice in every seed, or that every
+    curve rises; with `reference` (`gains.load_reference`), how much AFM finds an attempt teaches on
+    the same training folds."""
+    flat, falling, rising = [], [], 0
+    f3 = lambda x: f"{x:.3f}".replace("-0.000", "0.000")  # noqa: E731
     for v, fl, label in configurations(runs, dataset):
         g = design_runs(runs, dataset, v, fl, label)
         if not len(_start_slopes(g)):
             continue
+        name = f"{v} {fl.replace('_', ' ')}" + (f" with `{switch_name(label)}`" if switch_name(label) else "")
+        what = (f"{name} (β {f3(g.param_beta_mean.mean())}, γ {f3(g.param_gamma_mean.mean())}, "
+                f"M_sat {g.param_msat_mean.mean():.3f}; Encoder 2 test AUC {g.test_enc2_auc.mean():.3f}, {len(g)} seeds)")
         if curve_is_off(g):
-            name = f"{v} {fl.replace('_', ' ')}" + (f" with `{switch_name(label)}`" if switch_name(label) else "")
-            f3 = lambda x: f"{x:.3f}".replace("-0.000", "0.000")
-            flat.append(f"{name} (β {f3(g.param_beta_mean.mean())}, γ {f3(g.param_gamma_mean.mean())}, "
-                        f"M_sat {g.param_msat_mean.mean():.3f}; Encoder 2 test AUC {g.test_enc2_auc.mean():.3f}, "
-                        f"{len(g)} seeds)")
+            flat.append(what)
+        elif curve_falls(g):
+            falling.append(what)
         else:
             rising += 1
     afm = ""
@@ -264,13 +276,20 @@ def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015", reference: 
         r = reference.afm_learn.dropna()
         afm = (f" For scale: AFM fitted on the same training folds finds a median learning rate of "
                f"{r.median():.3f} logit per attempt over {len(r)} skills ({int((r < 0).sum())} of them negative).")
-    if not flat:
+    parts = []
+    if flat:
+        parts.append(f"The learning curve is off in every seed of {len(flat)} configuration(s): " + "; ".join(flat)
+                     + f". There mastery does not move with practice: Encoder 2 predicts from its per-skill "
+                       f"intercepts and the threshold alone, and its per-skill gains never reach the prediction, so "
+                       f"their agreement across seeds says nothing about learning on {dataset}.")
+    if falling:
+        parts.append(f"The learning curve falls with practice in every seed of {len(falling)} configuration(s): "
+                     + "; ".join(falling) + ". There γ (or β) turned negative, practice lowers mastery, and a "
+                     "larger per-skill gain means a faster loss: its correlations with learning rates change sign.")
+    if not parts:
         return f"Every configuration's learning curve rises with practice ({rising} configurations)." + afm
-    return (f"The learning curve is off in every seed of {len(flat)} configuration(s): " + "; ".join(flat)
-            + f". There mastery does not move with practice: Encoder 2 predicts from its per-skill "
-              f"intercepts and the threshold alone, and its per-skill gains never reach the prediction, so "
-              f"their agreement across seeds says nothing about learning on {dataset}. The other {rising} "
-              f"configurations' curves rise." + afm)
+    rest = f" The other {rising} configurations' curves rise." if rising else " No configuration's curve rises."
+    return " ".join(parts) + rest + afm
 
 
 # The decay rows of the shared curve with one gamma (experiments.yml): the design step with the original's
