@@ -246,7 +246,7 @@ def test_follows_table_gives_each_ablation_row_its_line():
     assert "switch" not in GT.follows_table(pd.DataFrame(rows).assign(ablation=""))
 
 
-def test_readout_table_reads_the_gain_after_a_correct_answer(tmp_path):
+def test_gain_readout_table_reads_the_gain_after_a_correct_answer(tmp_path):
     """A design whose mean gain is noise but whose gain after a correct answer is the true rate: the
     table shows both read-outs per condition, with PFA's success coefficient fitted on the same data."""
     strong = {**SMALL, **spread_condition("strong")}
@@ -263,8 +263,8 @@ def test_readout_table_reads_the_gain_after_a_correct_answer(tmp_path):
     pd.DataFrame({"skill": t.skill, "train_attempts": 100, "train_accuracy": 0.5,
                   "pfa_success": -t.learn_rate}).to_csv(f / "skill_params.csv", index=False)
     runs = G.load_groundtruth_runs(tmp_path)
-    r = GT.readout_table(runs, "shared_curve", results_root=tmp_path).set_index("condition").loc["strong"]
+    r = GT.gain_readout_table(runs, "shared_curve", results_root=tmp_path).set_index("condition").loc["strong"]
     assert r.seeds == 3 and r["gain after a correct answer ~ true rate"].startswith("1.0000 ± 0.0000")
     assert abs(float(r["mean gain ~ true rate"].split(" ")[0])) < 0.9
     assert r["PFA success ~ rate"] == "-1.000"
-    assert GT.readout_table(runs, "no_such_switch").empty
+    assert GT.gain_readout_table(runs, "no_such_switch").empty

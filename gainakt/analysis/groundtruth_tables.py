@@ -165,7 +165,7 @@ def parameter_table(runs: pd.DataFrame, variant: str = "V6", conditions=("modera
 READOUTS = {"gain_own_mean": "mean gain", "gain_own_correct": "gain after a correct answer"}
 
 
-def readout_table(runs: pd.DataFrame, ablation: str, variant: str = "V6", readouts: dict[str, str] = READOUTS,
+def gain_readout_table(runs: pd.DataFrame, ablation: str, variant: str = "V6", readouts: dict[str, str] = READOUTS,
                   results_root="results", min_n: int = 20) -> pd.DataFrame:
     """`variant`'s ablation row `ablation` on the simulated learners, per condition with a spread and
     number of students: for each read-out of the per-skill gains, the Spearman with the true rates and

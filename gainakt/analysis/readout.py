@@ -218,18 +218,22 @@ def _flat(slope: pd.Series) -> pd.Series:
     return slope.abs() < FLAT_SLOPE
 
 
+def _every_run(g: pd.DataFrame, test) -> bool:
+    """True when every run of `g` has a start slope and `test(slopes)` holds for all of them."""
+    slope = _start_slopes(g)
+    return bool(len(slope)) and len(slope) == len(g) and bool(test(slope).all())
+
+
 def curve_is_off(g: pd.DataFrame) -> bool:
     """True when every run of `g` learned a flat learning curve (`curve_table`'s "flat in": n of n),
     so that its per-skill gains do not move any prediction."""
-    slope = _start_slopes(g)
-    return bool(len(slope)) and len(slope) == len(g) and bool(_flat(slope).all())
+    return _every_run(g, _flat)
 
 
 def curve_falls(g: pd.DataFrame) -> bool:
     """True when every run of `g` learned a curve whose slope at practice 0 is negative beyond
     FLAT_SLOPE (β γ < 0 on average): practice then lowers mastery, and positive gains measure loss."""
-    slope = _start_slopes(g)
-    return bool(len(slope)) and len(slope) == len(g) and bool((slope < -FLAT_SLOPE).all())
+    return _every_run(g, lambda slope: slope < -FLAT_SLOPE)
 
 
 def curve_table(runs: pd.DataFrame, dataset: str = "assist2015") -> pd.DataFrame:

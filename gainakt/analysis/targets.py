@@ -168,8 +168,8 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
                                ("partial", "partial Spearman given accuracy", TARGETS["ground_truth_partial"])):
             add(f"simulated learners, moderate spread{at}: {what} ≥ {thr}", thr, s[key], where)
             ceil = (ceilings or {}).get(n) or {}
-            vals = {name.split()[0]: ceil.get(f"{name} ~ rate" + (" | accuracy" if key == "partial" else ""))
-                    for _, name in CLASSICAL_RATES.values()}
+            vals = {model.upper(): ceil.get(f"{name} ~ rate" + (" | accuracy" if key == "partial" else ""))
+                    for model, (_, name) in CLASSICAL_RATES.items()}
             vals = {m: v for m, v in vals.items() if v is not None and np.isfinite(v)}
             rows[-1]["classical"] = ", ".join(f"{m} {v:.3f}" for m, v in vals.items())
             if vals and max(vals.values()) < thr and rows[-1]["status"].kind == "missed":
