@@ -1,0 +1,173 @@
+"""gainakt.analysis.readout: what moves Encoder 2's prediction (Table 2b), the train - test gap
+(Table 2c), the learned learning curve (Table 2d), the decay rows and what a design's gains are, on
+made-up run folders whose answer is known."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_corrected_analysis import _run
+
+
+def test_readout_table_and_statement(tmp_path):
+    """Table 2b: the classical rows from a baseline table and skill_params.csv, V6's rows from runs,
+    'a failure can lower it' from the gain activation; the sentence is pending until signed gains
+    have 3 seeds and then compares them with V6."""
+    from gainakt.analysis.readout import readout_statement, readout_table
+    base = pd.DataFrame({"dataset": "assist2015", "model": ["pfa", "pfa_monotone", "afm", "bkt"],
+                         "seeds": 1, "test_auc_mean": [0.68, 0.65, 0.645, 0.70]})
+    d = tmp_path / "assist2015" / "pfa-baseline" / "seed0"
+    d.mkdir(parents=True)
+    pd.DataFrame({"skill": range(4), "pfa_failure": [-0.2, -0.1, 0.05, -0.3]}).to_csv(d / "skill_params.csv", index=False)
+    rows = []
+    for seed, e2 in zip((42, 43, 44), (0.63, 0.64, 0.635)):
+        r = _run(tmp_path, "V6", "small", seed, np.ones(3), np.ones(3))
+        rows.append({**r, "test_enc2_auc": e2, "valid_enc2_auc": 0.65, "config": {"gain_activation": "softplus"},
+                     "valid_monotonicity_violations": 0.0})
+    runs = pd.DataFrame(rows)
+    t = readout_table(runs, base, tmp_path).set_index("model")
+    assert t.loc["pfa", "failures"] == "75% of skills negative" and t.loc["pfa", "a failure can lower it"] == "yes"
+    assert t.loc["V6 (softplus gains)", "a failure can lower it"] == "no"
+    assert t.loc["V6 (softplus gains)", "failures"] == "mastery fell in 0 ± 0 (step, skill) cells"
+    assert t.loc["V6 (softplus gains)", "test AUC"] == "0.6350 ± 0.0050" and t.loc["V6 (softplus gains)", "seeds"] == 3
+    s = readout_statement(runs, base)
+    assert "costs it 0.030" in s and "0.635 ± 0.005" in s and "0 of 3 seeds, pending" in s
+    signed = [{**r, "label": "small-v6-signed", "test_enc2_auc": r["test_enc2_auc"] + 0.03, "valid_enc2_auc": 0.67,
+               "config": {"gain_activation": "tanh"}} for r in rows]
+    runs = pd.concat([runs, pd.DataFrame(signed)], ignore_index=True)
+    assert readout_table(runs, base, tmp_path).set_index("model").loc["V6, signed gains (tanh)", "a failure can lower it"] == "yes"
+    s = readout_statement(runs, base)
+    assert "With signed gains it reaches 0.665 ± 0.005" in s
+    assert ("best V6 configuration on Encoder 2 with 3 seeds or more, chosen by validation AUC: V6, signed gains "
+            "(tanh), test 0.665 ± 0.005 (BKT 0.700: missed by 0.035)") in s
+    # β is not bounded: where a skill's β is negative, practice lowers mastery under positive gains
+    for r in rows:
+        t = pd.read_csv(f"{r['dir']}/skill_gains.csv")
+        t.assign(beta=[0.5, -0.1, 0.3]).to_csv(f"{r['dir']}/skill_gains.csv", index=False)
+    t = readout_table(runs, base, tmp_path).set_index("model")
+    assert t.loc["V6 (softplus gains)", "a failure can lower it"] == "no; practice lowers it where β < 0 (1 ± 0 skills)"
+    assert ("whose mastery a failure cannot lower (but practice lowers it on the 1 ± 0 skills whose learned β is "
+            "negative, of 3), reaches 0.635") in readout_statement(runs, base)
+    # a curve switched off (β γ about 0) moves nothing, whatever the sign of its β
+    off = runs.assign(param_beta_mean=-1e-9, param_gamma_mean=0.0, param_msat_mean=0.8, param_offset=0.0,
+                      param_temperature=0.5)
+    assert readout_table(off, base, tmp_path).set_index("model").loc[
+        "V6 (softplus gains)", "a failure can lower it"] == "no; the learning curve is off (Table 2d)"
+    falling = off.assign(param_beta_mean=2.0, param_gamma_mean=-0.9)     # γ is not bounded either
+    assert readout_table(falling, base, tmp_path).set_index("model").loc["V6 (softplus gains)", "a failure can lower it"] == (
+        "yes, and so does a success: the learned curve falls with practice (β γ < 0)")
+
+
+def test_gap_table_and_statement(tmp_path):
+    """Table 2c: each encoder's train - test gap per configuration; the sentence names V6's gap and
+    its gammas, and compares the shared_gamma row once it has 3 seeds."""
+    from gainakt.analysis.readout import gap_statement, gap_table
+    rows = []
+    for seed in (42, 43, 44):
+        for label, e2_train in (("small", 0.72), ("small-v6-shared_gamma", 0.68)):
+            r = _run(tmp_path, "V6", label, seed, np.ones(3), np.ones(3))
+            rows.append({**r, "train_enc1_auc": 0.74, "test_enc1_auc": 0.72, "train_enc2_auc": e2_train,
+                         "test_enc2_auc": 0.63 + (0.03 if label != "small" else 0) + 0.001 * (seed - 43),
+                         "valid_enc2_auc": 0.64, "param_gamma_mean": 0.09, "param_gamma_std": 0.15,
+                         "param_gamma_min": -0.5})
+    runs = pd.DataFrame(rows)
+    t = gap_table(runs).set_index("switch")
+    assert t.loc["", "E2 train - test"] == "0.090 ± 0.001" and t.loc["", "E1 train - test"] == "0.020 ± 0.000"
+    assert t.loc["shared_gamma", "E2 train - test"] == "0.020 ± 0.001"
+    s = gap_statement(runs)
+    assert "0.090 AUC higher" in s and "(Encoder 1: 0.020)" in s and "lowest -0.50" in s
+    assert "the gap is 0.020 and Encoder 2's test AUC 0.660 ± 0.001 (V6 0.630" in s
+    assert "pending" in gap_statement(runs[runs.label == "small"])
+
+
+def test_curve_table_finds_a_learning_curve_that_is_off(tmp_path):
+    """Table 2d: the IM logit's slope in practice at practice 0 from the learned means; a
+    configuration whose β γ M_sat product is 0 in every seed is named as flat, with its E2 AUC."""
+    from gainakt.analysis.readout import curve_statement, curve_table
+    rows = []
+    for seed in (42, 43, 44):
+        for label, beta, gamma in (("small", 1.0, 0.1), ("small-v6-shared_gamma_curve", -0.0, 1e-5)):
+            r = _run(tmp_path, "V6", label, seed, np.ones(3), np.ones(3))
+            rows.append({**r, "param_beta_mean": beta, "param_gamma_mean": gamma, "param_msat_mean": 0.8,
+                         "param_offset": 0.0, "param_temperature": 0.5})
+    runs = pd.DataFrame(rows)
+    t = curve_table(runs).set_index("switch")
+    # 0.8 * 0.25 * 1.0 * 0.1 / 0.5 = 0.04 logit per unit of practice
+    assert t.loc["", "start slope (logit / practice)"] == "0.0400 ± 0.0000" and t.loc["", "flat in"] == "0 of 3"
+    assert t.loc["shared_gamma_curve", "flat in"] == "3 of 3"
+    s = curve_statement(runs)
+    assert "off in every seed of 1 configuration(s): V6 as intended with `shared_gamma_curve`" in s
+    assert "Encoder 2 test AUC 0.600" in s and "The other 1 configurations' curves rise" in s
+    assert curve_statement(runs[runs.label == "small"]).startswith("Every configuration's learning curve rises")
+    # γ is not bounded: a curve that falls in every seed is named apart, as neither off nor rising
+    down = runs[runs.label == "small"].assign(label="small-v6-shared_gamma_curve_linear", param_gamma_mean=-0.9)
+    s = curve_statement(pd.concat([runs, down], ignore_index=True))
+    assert "falls with practice in every seed of 1 configuration(s): V6 as intended with `shared_gamma_curve_linear`" in s
+    assert "γ -0.900" in s and "The other 1 configurations' curves rise" in s
+    ref = pd.DataFrame({"afm_learn": [-0.1, 0.0, 0.02, 0.5]})
+    assert curve_statement(runs, reference=ref).endswith("a median learning rate of 0.010 logit per attempt over 4 "
+                                                         "skills (1 of them negative).")
+
+
+def test_curve_paths_draws_one_line_per_seed(tmp_path):
+    """Figure 2b: the start slope and Encoder 2's validation AUC per epoch, from each run's history."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from gainakt.analysis.figures import curve_paths
+    from gainakt.analysis.readout import start_slope
+    rows = []
+    for seed in (42, 43):
+        r = _run(tmp_path, "V6", "small", seed, np.ones(3), np.ones(3))
+        pd.DataFrame({"epoch": [0, 1, 2], "msat_mean": 0.8, "offset": 0.0, "beta_mean": [2.0, 1.0, 0.0],
+                      "gamma_mean": 0.1, "temperature": 0.5, "valid_enc2_auc": [0.5, 0.6, 0.62]}
+                     ).to_csv(f"{r['dir']}/history.csv", index=False)
+        rows.append(r)
+    fig = curve_paths([("V6", pd.DataFrame(rows)), ("empty", pd.DataFrame())])
+    left, right = fig.axes[:2]
+    assert len(left.lines) == 2 + 1 and len(right.lines) == 2   # + the zero line
+    assert np.allclose(left.lines[0].get_ydata(), [0.08, 0.04, 0.0])
+    assert start_slope(0.8, 0.0, 1.0, 0.1, 0.5) == pytest.approx(0.04)
+
+
+def test_decay_statement_names_where_the_curve_is_off(tmp_path):
+    """The decay rows of the shared curve with one gamma: the curve off in every seed with decay, on
+    without; Encoder 2 compared between the last two rows by Welch's t; pending below 3 seeds."""
+    from gainakt.analysis.readout import decay_statement
+    rows = []
+    for seed in (42, 43, 44):
+        for label, beta, gamma, e2 in (("small-v6-shared_gamma_curve", 0.0, 0.0, 0.64),
+                                       ("small-v6-shared_gamma_curve_curvewd0", 2.0, 1.3, 0.678),
+                                       ("small-v6-shared_gamma_curve_nowd", 2.0, 1.1, 0.679)):
+            r = _run(tmp_path, "V6", label, seed, np.ones(3), np.ones(3))
+            rows.append({**r, "param_beta_mean": beta, "param_gamma_mean": gamma, "param_msat_mean": 0.8,
+                         "param_offset": 0.0, "param_temperature": 0.5, "test_enc2_auc": e2 + 0.001 * (seed - 43)})
+    runs = pd.DataFrame(rows)
+    s = decay_statement(runs)
+    assert "with decay: curve off in 3 of 3 seeds, γ 0.00 ± 0.00, Encoder 2 0.640 ± 0.001" in s
+    assert "no decay on the curve scalars: curve off in 0 of 3 seeds, γ 1.30 ± 0.00" in s
+    assert "Welch t -1.2 (within seed noise)" in s
+    assert "no decay at all: 0 of 3 seeds, pending" in decay_statement(runs[~runs.label.str.endswith("nowd")])
+
+
+def test_success_statement_splits_gains_by_answer_and_reads_pfa(tmp_path):
+    """Gains given to correct answers only, ranked as PFA's success coefficient while accuracy is
+    unrelated: the sentence gives both mean gains and a Spearman (and partials) of 1 with PFA's
+    success coefficient, -1 with a failure coefficient that runs against it; pending below 3 seeds."""
+    from gainakt.analysis.readout import LEAD, success_statement
+    C, rng = 10, np.random.default_rng(1)
+    success = np.linspace(0.1, 1.0, C)
+    rows = []
+    for seed in (42, 43, 44):
+        r = _run(tmp_path, "V6", LEAD, seed, 0.5 * success, np.ones(C))
+        t = pd.read_csv(f"{r['dir']}/skill_gains.csv")
+        t.assign(gain_own_correct=success, gain_own_incorrect=0.0).to_csv(f"{r['dir']}/skill_gains.csv", index=False)
+        rows.append(r)
+    runs = pd.DataFrame(rows)
+    ref = pd.DataFrame({"skill": np.arange(C), "pfa_success": success ** 2, "pfa_failure": -success,
+                        "train_accuracy": rng.permutation(C) / C, "attempts": 100 + rng.permutation(C)})
+    s = success_statement(runs, ref)
+    assert "3 seeds" in s and "a correct answer gives its skill a mean gain of 0.550 ± 0.000" in s
+    assert "an incorrect one 0.000 ± 0.000" in s
+    assert "success coefficient at 1.00 ± 0.00 (partial given accuracy 1.00 ± 0.00, given attempts 1.00 ± 0.00)" in s
+    assert "failure coefficient at -1.00 ± 0.00" in s
+    assert success_statement(runs.iloc[:2], ref).endswith("2 of 3 seeds, pending.")
+    assert success_statement(runs, None).endswith("no PFA baseline on this dataset.")
