@@ -243,6 +243,10 @@ class Config:
     curve_weight_decay: float | None = opt(None, FIX, "weight decay (coupled L2 inside Adam) of the learning-curve "
                                            "scalars; none: weight_decay. With a large curve LR the coupled "
                                            "decay moves them by about one curve-LR step per update", lo=0)
+    gamma_positive: bool = opt(False, FIX, "gamma = softplus of its parameter (which starts where gamma = "
+                               "gamma_student_init): a student's learning speed cannot turn negative, so while beta "
+                               "and M_sat stay positive the curve cannot fall with practice (on statics2011 the "
+                               "shared curve's one gamma went to -0.95, and each gain then lowered mastery)")
     # --- evaluation ---------------------------------------------------------------------
     n_trajectory_students: int = opt(10, EVAL, "test students written to trajectories.csv", lo=0)
     trajectory_min_steps: int = opt(10, EVAL, "minimum interactions of a trajectory student", lo=1)

@@ -220,7 +220,8 @@ def parameter_stats(model) -> dict[str, float]:
     (mean/std/min/max), theta, offset."""
     out = {}
     trained = getattr(model, "gamma_trained", None)
-    gamma = model.gamma_student if trained is None else model.gamma_student[trained]  # trained students only
+    gamma = model.student_gammas()
+    gamma = gamma if trained is None else gamma[trained]  # trained students only
     beta, msat = model.curve()
     for name, p in (("beta", beta), ("gamma", gamma), ("msat", msat)):
         x = p.detach().float()

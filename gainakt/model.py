@@ -68,7 +68,10 @@ class GainAKT3Exp(nn.Module):
             beta = (beta + torch.randn(C) * cfg.beta_init_std).clamp(0.5, 5.0)
         self.beta_skill = nn.Parameter(beta)
         self.M_sat = nn.Parameter(torch.full((C,), cfg.m_sat_init))
-        self.gamma_student = nn.Parameter(torch.full((max(num_students, 1),), cfg.gamma_student_init))
+        g0 = cfg.gamma_student_init
+        if cfg.gamma_positive:   # the softplus's inverse: gamma starts at gamma_student_init either way
+            g0 = g0 + math.log(-math.expm1(-g0))
+        self.gamma_student = nn.Parameter(torch.full((max(num_students, 1),), g0))
         # [S] which gamma rows belong to students seen in training (set by the trainer; not saved)
         self.register_buffer("gamma_trained", torch.ones(max(num_students, 1), dtype=torch.bool),
                              persistent=False)
@@ -92,13 +95,17 @@ class GainAKT3Exp(nn.Module):
         absent from training gets that mean; "own" (as run): every row counts and is used as is.
         """
         trained_mean = self.cfg.unseen_student_gamma == "trained_mean"
-        g = self.gamma_student
+        g = self.student_gammas()
         mean = g[self.gamma_trained].mean() if trained_mean else g.mean()
         if students is None or mode == "mean":
             return mean.expand(1 if students is None else students.shape[0])
         if trained_mean:
             return torch.where(self.gamma_trained[students], g[students], mean)
         return g[students]
+
+    def student_gammas(self) -> Tensor:
+        """[S] every student's gamma as the curve uses it (softplus of the parameter with gamma_positive)."""
+        return F.softplus(self.gamma_student) if self.cfg.gamma_positive else self.gamma_student
 
     def curve(self) -> tuple[Tensor, Tensor]:
         """(beta [C], M_sat [C]) as the learning curve uses them. With `shared_curve` each is one

@@ -16,7 +16,7 @@ TINY = dict(dataset="synthetic", synthetic={"n_students": 40, "max_len": 60, "n_
             d_model=16, n_heads=2, n_blocks=1, d_ff=32, batch_size=12, seq_len=25, epochs=1,
             dropout=0.0, im_grad_batches=1, n_trajectory_students=3, trajectory_min_steps=5)
 FIX = ("gain_activation", "gain_source", "shared_curve", "curve_form", "skill_intercept", "readout_clamps",
-       "learn_temperature", "curve_lr_multiplier", "curve_weight_decay")
+       "learn_temperature", "curve_lr_multiplier", "curve_weight_decay", "gamma_positive")
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +249,28 @@ def test_the_linear_curve_is_the_sigmoid_curves_tangent_at_zero_practice(tiny_da
         dataset=tiny_data, log=lambda *x: None)
     t = pd.read_csv(tmp_path / "skill_gains.csv")
     assert len(t) == 6 and t.beta.nunique() == 1
+
+
+def test_gamma_positive_starts_as_the_free_gamma_and_keeps_the_curve_rising(tiny_data, tmp_path):
+    q, r, qn = _batch(T=12)
+    free, pos = _model(curve_form="linear", readout_clamps=False), \
+        _model(curve_form="linear", readout_clamps=False, gamma_positive=True)
+    with torch.no_grad():
+        a, b = free(q, r, qn, states=True), pos(q, r, qn, states=True)
+        torch.testing.assert_close(pos.student_gammas(), free.gamma_student)   # the same start
+        for key in ("mastery", "slope", "logits_im"):
+            torch.testing.assert_close(a[key], b[key])
+        # a parameter the free model would read as a falling curve stays a rising one
+        free.gamma_student.fill_(-0.95)
+        pos.gamma_student.fill_(-0.95)
+        a, b = free(q, r, qn, states=True), pos(q, r, qn, states=True)
+    assert (a["slope"] < 0).all() and (b["slope"] > 0).all()
+    torch.testing.assert_close(pos.student_gammas(), torch.nn.functional.softplus(torch.tensor(-0.95)).expand(4))
+    # the reported gamma is the one the curve uses, not the raw parameter
+    from gainakt.metrics import parameter_stats
+    assert parameter_stats(pos)["gamma_mean"] == pytest.approx(0.32696, abs=1e-4)   # softplus(-0.95)
+    from gainakt.train import run
+    import json
+    run(make_config("V6", "as_intended", **TINY, curve_form="linear", shared_curve=True, gamma_mode="mean",
+                    gamma_positive=True), tmp_path, dataset=tiny_data, log=lambda *x: None)
+    assert json.loads((tmp_path / "metrics.json").read_text())["params"]["gamma_mean"] > 0

@@ -56,7 +56,10 @@ def test_design_path_reads_the_ablation_rows_of_the_matrix():
              "shared_gamma_curve_signed": {"gamma_mode", "shared_curve", "gain_activation"},
              "shared_gamma_curve_nowd": {"gamma_mode", "shared_curve", "weight_decay"},
              "shared_gamma_curve_curvewd0": {"gamma_mode", "shared_curve", "curve_weight_decay"},
-             "shared_gamma_curve_linear_curvewd0": {"gamma_mode", "shared_curve", "curve_form", "curve_weight_decay"}}
+             "shared_gamma_curve_linear_curvewd0": {"gamma_mode", "shared_curve", "curve_form", "curve_weight_decay"},
+             # gains_impl (how the gains are computed, for speed) is not a design change
+             "shared_gamma_curve_linear_curvewd0_gammapos": {"gamma_mode", "shared_curve", "curve_form",
+                                                             "curve_weight_decay", "gamma_positive"}}
     assert set(t.index) == {"sigmoid", "signed", "no_intercept", "clamps", "fixed_temperature", "curve_lr1",
                             "skill_gain", "shared_curve", "shared_gamma", "nowd", *steps}
     for step, fields in steps.items():

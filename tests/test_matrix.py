@@ -96,7 +96,7 @@ def test_expand_accepts_a_dict_and_the_repo_matrix():
     # 14 V2 audit rows and 3 V4 rows of 3 seeds; V2/V3 x 2 flavours x 2 seeds at the original size
     # baselines: 5 classical models x 3 datasets x 1 seed, DKT and SAKT x 3 datasets x 3 seeds
     # corrected: V6, 10 one-switch rows, 2 two-switch rows, 4 three-switch rows and 1 four-switch row, as intended only, 3 seeds, on assist2015, and V6 and the linear curve without curve decay on the two
-    # other datasets; corrected-gt: V6 on 5 simulations x 3 seeds, BKT, AFM and PFA on the 2 new ones, V6 with
+    # other datasets, and that curve with gamma > 0 on all three; corrected-gt: V6 on 5 simulations x 3 seeds, BKT, AFM and PFA on the 2 new ones, V6 with
     # per-skill gains, with a shared curve and with both on 2 each, the shared curve with equal rates and
     # at 375 and 6,000 students, the shared curve with a shared gamma on 2 and with equal rates and at 375 and
     # 6,000 students, one shared gamma alone on 3 (moderate, strong, equal rates), the shared curve with
@@ -104,10 +104,11 @@ def test_expand_accepts_a_dict_and_the_repo_matrix():
     # and signed gains on 3, without weight decay on 3, without it on the curve only on 3 and so on a
     # linear curve on 3 and at 375 and 6,000 students; converged:
     # V2/V3 x 2 flavours x 3 seeds and V6 on the 2 other datasets; datasets: (V2, V3 x 2 flavours + V6
-    # + V6 to the plateau + the linear curve without curve decay) x 2 datasets x 3 seeds
+    # + V6 to the plateau + the linear curve without curve decay) x 2 datasets x 3 seeds + that curve with
+    # gamma > 0 on 3 datasets x 3 seeds
     assert tags == {"synthetic": 9 * 2, "replication": 9 * 2 * 3, "core": 2 * 2 * 3, "audit": 17 * 3, "full": 8,
-                    "baselines": 5 * 3 + 2 * 3 * 3, "corrected": 17 * 3 + 3 * 3 + 2 * 3, "corrected-gt": 5 * 3 + 2 * 3 + 3 * 2 * 3 + 3 * 3 + 2 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 2 * 3,
-                    "converged": 2 * 2 * 3 + 2 * 3, "datasets": 5 * 2 * 3 + 2 * 3 + 2 * 3,
+                    "baselines": 5 * 3 + 2 * 3 * 3, "corrected": 17 * 3 + 3 * 3 + 2 * 3 + 3 * 3, "corrected-gt": 5 * 3 + 2 * 3 + 3 * 2 * 3 + 3 * 3 + 2 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 2 * 3,
+                    "converged": 2 * 2 * 3 + 2 * 3, "datasets": 5 * 2 * 3 + 2 * 3 + 2 * 3 + 3 * 3,
                     # the seeds' sweeps: Phase 1 as run 81 points + 2 points x 2 more seeds; as intended one
                     # factor at a time through 2 points (2 x 9 distinct) + 2 x 2 more seeds; Phase 2 6 weights
                     # x 2 flavours x 3 seeds; V2 at BCE 0 and 1, 2 flavours, 3 seeds

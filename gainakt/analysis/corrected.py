@@ -54,10 +54,16 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
 
 # --- the design path: V6's switches, each ablated alone ---------------------------------------------
 
+# Fields that choose how a value is computed, not what (equal up to float rounding, tests/test_packing.py):
+# a row that sets one for speed (statics2011's 1,223 exercise ids) makes no design change by it.
+IMPLEMENTATION_FIELDS = ("gains_impl", "practice_impl")
+
+
 def design_path(matrix="experiments.yml", dataset: str = "assist2015") -> pd.DataFrame:
     """One row per ablation entry of experiments.yml (variant V6, label ``small-v6-<switch>``): the
     Config field it changes against V6's own entry (label ``small``), V6's value, the ablation's
-    value, the original's (the Config default, which V0-V5 use) and the field's help text."""
+    value, the original's (the Config default, which V0-V5 use) and the field's help text. Fields of
+    IMPLEMENTATION_FIELDS are left out."""
     import dataclasses
     from pathlib import Path
 
@@ -77,7 +83,7 @@ def design_path(matrix="experiments.yml", dataset: str = "assist2015") -> pd.Dat
             continue
         seen.add(label)
         over = r.params.get("overrides", {})
-        for k in (k for k in over if over[k] != v6.get(k)):
+        for k in (k for k in over if over[k] != v6.get(k) and k not in IMPLEMENTATION_FIELDS):
             rows.append({"ablation": label.removeprefix(ABLATION_PREFIX), "field": k, "V6": v6.get(k),
                          "ablation value": over[k], "original": getattr(Config(), k), "what it is": helps.get(k, "")})
     return pd.DataFrame(rows, columns=["ablation", "field", "V6", "ablation value", "original", "what it is"])

@@ -31,7 +31,8 @@ V6_ROWS = {"small": "V6 (softplus gains)", "small-v6-signed": "V6, signed gains 
            "small-v6-shared_curve": "V6, shared curve", "small-v6-shared_gamma": "V6, one gamma for all students",
            "small-v6-shared_gamma_signed": "V6, one gamma, signed gains",
            "small-v6-shared_gamma_curve": "V6, one gamma, shared curve",
-           "small-v6-shared_gamma_curve_linear_curvewd0": "V6, one gamma, shared linear curve, no curve decay"}
+           "small-v6-shared_gamma_curve_linear_curvewd0": "V6, one gamma, shared linear curve, no curve decay",
+           "small-v6-shared_gamma_curve_linear_curvewd0_gammapos": "the same, gamma > 0 (softplus)"}
 # Per-skill coefficient of each model whose sign says whether failures count against a skill.
 FAILURE_COEFFICIENT = {"pfa": "pfa_failure", "pfa_monotone": "pfam_failure"}
 
