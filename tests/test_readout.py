@@ -171,3 +171,28 @@ def test_success_statement_splits_gains_by_answer_and_reads_pfa(tmp_path):
     assert "failure coefficient at -1.00 ± 0.00" in s
     assert success_statement(runs.iloc[:2], ref).endswith("2 of 3 seeds, pending.")
     assert success_statement(runs, None).endswith("no PFA baseline on this dataset.")
+
+
+def test_bound_statement_compares_the_free_and_the_positive_gamma(tmp_path):
+    """The same gains read through a falling curve (γ < 0) and a rising one (γ > 0): the sentence names
+    the falling curve, both rows' agreement beside the untrained model's, the Spearman with BKT's learn
+    rate (1 here: the gains are the learn rate), and Encoder 2's Welch t; pending below 3 seeds."""
+    from gainakt.analysis.readout import BOUNDED, LEAD, bound_statement
+    C, rng = 10, np.random.default_rng(2)
+    learn = np.linspace(0.05, 0.5, C)
+    rows = []
+    for seed in (42, 43, 44):
+        for label, gamma, e2 in ((LEAD, -0.9, 0.795), (BOUNDED, 0.45, 0.794)):
+            r = _run(tmp_path, "V6", label, seed, learn, rng.standard_normal(C))
+            rows.append({**r, "dataset": "statics2011", "param_beta_mean": 2.0, "param_gamma_mean": gamma,
+                         "param_msat_mean": 2.0, "param_offset": 0.5, "param_temperature": 1.25,
+                         "test_enc2_auc": e2 + 0.001 * (seed - 43)})
+    runs = pd.DataFrame(rows)
+    ref = pd.DataFrame({"skill": np.arange(C), "bkt_learn": learn, "train_accuracy": rng.permutation(C) / C})
+    s = bound_statement(runs, ref, "statics2011")
+    assert "γ free (3 seeds): γ -0.90 ± 0.00, curve falls in 3 of 3, Encoder 2 0.795 ± 0.001, agreement 1.00 ± 0.00" in s
+    assert "γ > 0 (3 seeds): γ 0.45 ± 0.00, curve falls in 0 of 3" in s
+    assert "Spearman with BKT's learn rate 1.00 ± 0.00 (partial given accuracy 1.00 ± 0.00)" in s
+    assert "Welch t -1.2 (within seed noise)" in s
+    assert "γ > 0: 2 of 3 seeds, pending." in bound_statement(runs.iloc[:-1], ref, "statics2011")
+    assert "Spearman" not in bound_statement(runs, None, "statics2011")
