@@ -238,3 +238,29 @@ def test_agreement_of_gains_behind_a_flat_curve_is_void(tmp_path):
     assert scorecard([("flat", flat)]).loc[0, "agreement ≥ 0.8"].endswith("(void: curve off)")
     v = claim_verdict([("flat", flat[~flat.target.str.startswith("simulated")])])   # no simulated runs here
     assert v.startswith("**Not refuted.**") and "agreement ≥ 0.8 (void: its learning curve is off)" in v
+
+
+def test_dataset_summary_reports_the_closing_notes_rows_on_every_dataset(tmp_path):
+    """Table 9b: V2 and V3 in both flavours, V6 and the closest design, one row per dataset with runs,
+    grouped by configuration in SUMMARY_CONFIGS' order; configurations outside it are left out."""
+    from gainakt.analysis.corrected import SUMMARY_CONFIGS, dataset_summary
+    C, rng = 8, np.random.default_rng(3)
+    learn = np.linspace(0.05, 0.5, C)
+    ref = pd.DataFrame({"skill": np.arange(C), "bkt_learn": learn, "pfa_success": learn,
+                        "train_accuracy": rng.permutation(C) / C})
+    per = {}
+    for ds in ("assist2015", "statics2011"):
+        rows = []
+        for seed in (42, 43, 44):
+            for v, fl, label in (("V6", "as_intended", "small"), ("V2", "as_run", "small"),
+                                 ("V6", "as_intended", "small-v6-sigmoid")):
+                r = _run(tmp_path / ds, v, label, seed, learn, rng.standard_normal(C))
+                rows.append({**r, "dataset": ds, "flavour": fl})
+        per[ds] = (pd.DataFrame(rows), ref if ds == "assist2015" else None)
+    t = dataset_summary(per)
+    assert list(zip(t.variant, t.flavour, t.dataset)) == [("V2", "as_run", "assist2015"), ("V2", "as_run", "statics2011"),
+                                                          ("V6", "as_intended", "assist2015"), ("V6", "as_intended", "statics2011")]
+    assert ("V6", "as_intended", "small-v6-sigmoid") not in SUMMARY_CONFIGS
+    assert t.loc[2, "rho BKT learn rate"] == "1.000 ± 0.000" and pd.isna(t.loc[3, "rho BKT learn rate"])
+    assert (t.seeds == 3).all() and t.loc[0, "E2 test AUC"] == "0.600 ± 0.000"
+    assert dataset_summary({"assist2015": (per["assist2015"][0].iloc[:0], ref)}).empty

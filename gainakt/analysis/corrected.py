@@ -22,10 +22,14 @@ PARTIALS = {"bkt_learn": "BKT learn", "pfa_success": "PFA success"}   # design_t
 
 
 def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: str = "assist2015",
-                 col: str = "gain_own_mean", min_n: int = 20) -> pd.DataFrame:
-    """One row per configuration (see module doc); empty when none has finished."""
+                 col: str = "gain_own_mean", min_n: int = 20, configs=None) -> pd.DataFrame:
+    """One row per configuration (see module doc; `configs`: these (variant, flavour, label) rows
+    instead, those with runs); empty when none has finished."""
     out = []
-    for v, fl, label in configurations(runs, dataset):
+    if configs is not None:
+        have = set(zip(runs.variant, runs.flavour, runs.label)) if len(runs) else set()
+        configs = [c for c in configs if c in have and len(design_runs(runs, dataset, *c))]
+    for v, fl, label in configurations(runs, dataset) if configs is None else configs:
         g = design_runs(runs, dataset, v, fl, label)
         row = {"variant": v, "flavour": fl, "switch": switch_name(label),
                "seeds": len(g), "training": ", ".join(sorted(set(g.stopping))),
@@ -50,6 +54,37 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
                         row[f"partial rho {short} | accuracy"] = fmt(p["partial (given accuracy)"])
         out.append(row)
     return pd.DataFrame(out)
+
+
+# The configurations the issue's closing note reports on every dataset: V2 and V3 in both flavours, V6,
+# and the closest design with its gamma free and bounded positive.
+SUMMARY_CONFIGS = (("V2", "as_intended", "small"), ("V2", "as_run", "small"), ("V3", "as_intended", "small"),
+                   ("V3", "as_run", "small"), ("V6", "as_intended", "small"),
+                   ("V6", "as_intended", ABLATION_PREFIX + "shared_gamma_curve_linear_curvewd0"),
+                   ("V6", "as_intended", ABLATION_PREFIX + "shared_gamma_curve_linear_curvewd0_gammapos"))
+SUMMARY_COLUMNS = ("seeds", "training", "E1 test AUC", "E2 test AUC", "agreement", "agreement (untrained)",
+                   "rho BKT learn rate", "rho PFA success coefficient", "rho accuracy (training folds)",
+                   "partial rho BKT learn | accuracy")
+
+
+def dataset_summary(per_dataset: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]],
+                    configs=SUMMARY_CONFIGS) -> pd.DataFrame:
+    """`design_table`'s evidence for `configs` on several datasets, one row per (configuration,
+    dataset) with runs, grouped by configuration. per_dataset: dataset -> (its runs, its classical
+    reference or None)."""
+    parts = []
+    for ds, (runs, ref) in per_dataset.items():
+        t = design_table(runs, ref, ds, configs=configs)
+        if len(t):
+            parts.append(t.assign(dataset=ds))
+    if not parts:
+        return pd.DataFrame()
+    t = pd.concat(parts, ignore_index=True)
+    order = {(v, fl, switch_name(lab)): i for i, (v, fl, lab) in enumerate(configs)}
+    t["_order"] = [order[(v, fl, sw)] for v, fl, sw in zip(t.variant, t.flavour, t.switch)]
+    t = t.sort_values(["_order"], kind="stable")
+    cols = ["variant", "flavour", "switch", "dataset", *(c for c in SUMMARY_COLUMNS if c in t)]
+    return t[cols].reset_index(drop=True)
 
 
 # --- the design path: V6's switches, each ablated alone ---------------------------------------------
