@@ -102,12 +102,12 @@ def test_expand_accepts_a_dict_and_the_repo_matrix():
     # 6,000 students, one shared gamma alone on 3 (moderate, strong, equal rates), the shared curve with
     # one gamma on a linear curve on 3, one gamma with signed gains on 3, the shared curve with one gamma
     # and signed gains on 3, without weight decay on 3, without it on the curve only on 3 and so on a
-    # linear curve on 3 and at 375 and 6,000 students; converged:
+    # linear curve on 3 and at 375 and 6,000 students, and so with gamma > 0 on 3; converged:
     # V2/V3 x 2 flavours x 3 seeds and V6 on the 2 other datasets; datasets: (V2, V3 x 2 flavours + V6
     # + V6 to the plateau + the linear curve without curve decay) x 2 datasets x 3 seeds + that curve with
     # gamma > 0 on 3 datasets x 3 seeds
     assert tags == {"synthetic": 9 * 2, "replication": 9 * 2 * 3, "core": 2 * 2 * 3, "audit": 17 * 3, "full": 8,
-                    "baselines": 5 * 3 + 2 * 3 * 3, "corrected": 17 * 3 + 3 * 3 + 2 * 3 + 3 * 3, "corrected-gt": 5 * 3 + 2 * 3 + 3 * 2 * 3 + 3 * 3 + 2 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 2 * 3,
+                    "baselines": 5 * 3 + 2 * 3 * 3, "corrected": 17 * 3 + 3 * 3 + 2 * 3 + 3 * 3, "corrected-gt": 5 * 3 + 2 * 3 + 3 * 2 * 3 + 3 * 3 + 2 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 3 * 3 + 2 * 3 + 3 * 3,
                     "converged": 2 * 2 * 3 + 2 * 3, "datasets": 5 * 2 * 3 + 2 * 3 + 2 * 3 + 3 * 3,
                     # the seeds' sweeps: Phase 1 as run 81 points + 2 points x 2 more seeds; as intended one
                     # factor at a time through 2 points (2 x 9 distinct) + 2 x 2 more seeds; Phase 2 6 weights
