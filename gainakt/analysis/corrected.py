@@ -27,8 +27,7 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
     instead, those with runs); empty when none has finished."""
     out = []
     if configs is not None:
-        have = set(zip(runs.variant, runs.flavour, runs.label)) if len(runs) else set()
-        configs = [c for c in configs if c in have and len(design_runs(runs, dataset, *c))]
+        configs = [c for c in configs if len(runs) and len(design_runs(runs, dataset, *c))]
     for v, fl, label in configurations(runs, dataset) if configs is None else configs:
         g = design_runs(runs, dataset, v, fl, label)
         row = {"variant": v, "flavour": fl, "switch": switch_name(label),

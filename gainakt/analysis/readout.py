@@ -397,8 +397,7 @@ def bound_statement(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset:
                   f"(partial given accuracy {mean_sd([e['partial (given accuracy)'] for e in ev], digits=2, n=False)})")
         rows.append(s)
     out = f"The closest design on {dataset}, with γ free and bounded positive (softplus, Table 9): " + "; ".join(rows) + "."
-    t = welch_t(*e2.values()) if len(e2) == 2 else np.nan
+    t = welch_t(e2["γ > 0"], e2["γ free"]) if len(e2) == 2 else np.nan
     if np.isfinite(t):
-        t = welch_t(e2["γ > 0"], e2["γ free"])
         out += f" Encoder 2, bounded against free: Welch t {t:+.1f} ({'within' if abs(t) < 2 else 'beyond'} seed noise)."
     return out
