@@ -1,6 +1,6 @@
 """The configurations of the corrected chapter (issue 19): which (variant, flavour, label) rows it
 shows, in which order, and their runs. Shared by the design tables (`corrected`), the read-out
-tables (`readout`) and the targets (`targets`).
+tables (`readout`, `curves`) and the targets (`targets`).
 
     for v, fl, label in configurations(runs):      # V2, V3 as intended, V6, then V6's ablation rows
         g = design_runs(runs, "assist2015", v, fl, label)

@@ -153,10 +153,10 @@ def external_scatter(runs: pd.DataFrame, reference: pd.DataFrame, refs: dict[str
 
 def curve_paths(groups: list[tuple[str, pd.DataFrame]]):
     """Per configuration ((name, its runs), one colour each), one line per seed over epochs: the IM
-    logit's slope in practice at practice 0 (`readout.start_slope` from the history's parameter
+    logit's slope in practice at practice 0 (`curves.start_slope` from the history's parameter
     means) and Encoder 2's validation AUC. Shows when a learning curve switches off, and what it
     costs the prediction."""
-    from .readout import start_slope
+    from .curves import start_slope
     groups = [(n, g) for n, g in groups if len(g)]
     if not groups:
         return _no_runs()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import readout
+from . import curves
 from .designs import design_runs, fmt
 from .gains import cross_seed_agreement, read_skill_tables
 from .groundtruth import CLASSICAL_RATES
@@ -137,7 +137,7 @@ def targets_table(runs: pd.DataFrame, baselines: pd.DataFrame | None = None, gt:
     a = cross_seed_agreement(read_skill_tables(g.dir if len(g) else []), col, min_n)
     if len(g) < min_seeds or not np.isfinite(a["mean"]):
         status = Status.pending(f"{len(g)}/{min_seeds} seeds")
-    elif readout.curve_is_off(g):   # agreement of gains that never reach the prediction is not evidence
+    elif curves.curve_is_off(g):   # agreement of gains that never reach the prediction is not evidence
         status = Status.void(bar)
     else:
         status = Status.of(a["mean"], bar)
