@@ -1,4 +1,4 @@
-"""Command line: `python -m gainakt {variants,train,eval,repro,compare,trajectories,simulate}`."""
+"""Command line: `python -m gainakt {variants,train,eval,repro,compare,trajectories,simulate,floor}`."""
 from __future__ import annotations
 
 import argparse
@@ -226,6 +226,18 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_floor(args) -> int:
+    from .floor import compute_floor, floor_rows, summarise_floor
+    try:
+        rows = floor_rows(args.variants, args.flavours, args.sizes, args.seeds, args.dataset, args.split)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    table = compute_floor(rows, args.out, args.data_dir, args.threads, args.device)
+    print(summarise_floor(table).to_string(index=False))
+    print(f"written to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gainakt", description=__doc__)
     p.add_argument("--experiments-dir", default=DEFAULT_EXPERIMENTS, help="where run folders live")
@@ -253,6 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("simulate", help="write a simulated-learners dataset with its ground truth")
     s.add_argument("--out", required=True)
     s.add_argument("--params", help="JSON of SimConfig overrides")
+    f = sub.add_parser("floor", help="untrained models' gain statistics at the book's and the seeds' size "
+                       "(the noise floor; resumable)")
+    f.add_argument("--variants", nargs="+", default=["V0", "V1", "V2", "V3"])
+    f.add_argument("--flavours", nargs="+", default=["as_run"])
+    f.add_argument("--sizes", nargs="+", default=["small", "full"], help="small (the book's) and/or full (the seeds')")
+    f.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
+    f.add_argument("--dataset", default="assist2015")
+    f.add_argument("--split", default="test")
+    f.add_argument("--data-dir", default=None, help="data directory (default: GAINAKT_DATA)")
+    f.add_argument("--threads", type=int, default=1)
+    f.add_argument("--device", default="cpu")
+    f.add_argument("--out", default="results/_untrained/floor.csv", help="CSV, kept and extended on a re-run")
     return p
 
 
@@ -260,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     handlers = {"variants": cmd_variants, "eval": cmd_eval, "repro": cmd_repro, "compare": cmd_compare,
-                "trajectories": cmd_trajectories, "simulate": cmd_simulate}
+                "trajectories": cmd_trajectories, "simulate": cmd_simulate, "floor": cmd_floor}
     try:
         if args.cmd == "train":
             return cmd_train(args, argv)
