@@ -1,0 +1,35 @@
+"""gainakt.analysis.uniformity: the seeds' legacy std beside the untrained model at both sizes."""
+import pandas as pd
+
+from gainakt.analysis import uniformity
+
+
+def _floor(small, full, variant="V2"):
+    rows = [dict(dataset="assist2015", split="test", variant=variant, flavour="as_run", size=size, seed=s,
+                 gain_scalar_std=v) for size, vals in (("small", small), ("full", full)) for s, v in enumerate(vals)]
+    return pd.DataFrame(rows)
+
+
+def _runs(values, variant="V2"):
+    return pd.DataFrame({"dataset": "assist2015", "variant": variant, "flavour": "as_run", "label": "small",
+                         "seed": range(len(values)), "test_gain_scalar_std": values})
+
+
+def test_table_places_the_seeds_number_among_the_untrained_models_of_their_size():
+    floor = _floor([0.0031, 0.0030, 0.0032], [0.0016, 0.0017, 0.0015])
+    t = uniformity.uniformity_table(_runs([0.006, 0.007, 0.0065]), floor)
+    assert t.variant.tolist() == ["V2"]          # only variants with a reported std and a measurement
+    row = t.iloc[0]
+    assert row["the seeds (trained, d 256)"] == 0.0017
+    assert row["the seeds - untrained d 256, in sd"] == 1.0     # (0.0017 - 0.0016) / 0.0001
+    assert row["untrained, d 256 x 4 blocks"].startswith("0.00160 ± 0.00010")
+
+
+def test_statement_is_pending_until_three_seeds_at_both_sizes_then_reads_the_ratio():
+    runs = _runs([0.006, 0.007, 0.0065])
+    assert "pending" in uniformity.uniformity_statement(runs, _floor([0.0031, 0.0030, 0.0032], [0.0016]))
+    assert "pending" in uniformity.uniformity_statement(runs, None)
+    s = uniformity.uniformity_statement(runs, _floor([0.0031, 0.0030, 0.0032], [0.0016, 0.0018, 0.0015]))
+    assert "0.53 times" in s and "inside the untrained range" in s and "from 0.00310 to" in s
+    s = uniformity.uniformity_statement(runs, _floor([0.0031, 0.0030, 0.0032], [0.0010, 0.0011, 0.0012]))
+    assert "above the untrained mean" in s
