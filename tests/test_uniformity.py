@@ -21,7 +21,7 @@ def test_table_places_the_seeds_number_among_the_untrained_models_of_their_size(
     assert t.variant.tolist() == ["V2"]          # only variants with a reported std and a measurement
     row = t.iloc[0]
     assert row["the seeds (trained, d 256)"] == 0.0017
-    assert row["the seeds - untrained d 256, in sd"] == 1.0     # (0.0017 - 0.0016) / 0.0001
+    assert row["the seeds / untrained d 256"] == 1.06     # 0.0017 / 0.0016
     assert row["untrained, d 256 x 4 blocks"].startswith("0.00160 ± 0.00010")
 
 
@@ -30,6 +30,6 @@ def test_statement_is_pending_until_three_seeds_at_both_sizes_then_reads_the_rat
     assert "pending" in uniformity.uniformity_statement(runs, _floor([0.0031, 0.0030, 0.0032], [0.0016]))
     assert "pending" in uniformity.uniformity_statement(runs, None)
     s = uniformity.uniformity_statement(runs, _floor([0.0031, 0.0030, 0.0032], [0.0016, 0.0018, 0.0015]))
-    assert "0.53 times" in s and "inside the untrained range" in s and "from 0.00310 to" in s
+    assert "0.53 times" in s and "1.04 times the untrained" in s and "is as \"nearly" in s and "from 0.00310 to" in s
     s = uniformity.uniformity_statement(runs, _floor([0.0031, 0.0030, 0.0032], [0.0010, 0.0011, 0.0012]))
-    assert "above the untrained mean" in s
+    assert "1.55 times" in s and "is not as" in s
