@@ -21,12 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 if sys.path[:1] != [str(REPO)]:
     sys.path.insert(0, str(REPO))
 
-from gainakt.config import Config  # noqa: E402
-from gainakt.pipeline.matrix import load_matrix  # noqa: E402
+from gainakt.floor import model_size  # noqa: E402
 
-_SIZE_KEYS = ("d_model", "n_blocks", "n_heads", "d_ff", "batch_size")
-BOOK_SIZE = {k: load_matrix(REPO / "experiments.yml")["defaults"][k] for k in _SIZE_KEYS}
-FULL_SIZE = {k: getattr(Config(), k) for k in _SIZE_KEYS}
+# the book's size (experiments.yml's defaults) and the seeds' (the Config defaults): gainakt.floor's
+BOOK_SIZE, FULL_SIZE = model_size("small", REPO / "experiments.yml"), model_size("full")
 SIZES = {"book": BOOK_SIZE, "full": FULL_SIZE}
 
 # Config settings of each path; every one is explicit, none left to a default.
