@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .designs import design_runs
 from .runs import mean_sd, welch_t
 
 STAT = "gain_scalar_std"
@@ -33,6 +34,12 @@ def _floor(floor: pd.DataFrame, variant: str, flavour: str, size: str) -> pd.Ser
     return sel[STAT].astype(float)
 
 
+def _trained(runs: pd.DataFrame, variant: str, flavour: str) -> pd.Series:
+    """The trained book-size runs' legacy std (label small, assist2015, test split), one per seed."""
+    g = design_runs(runs, "assist2015", variant, flavour, "small") if len(runs) else runs
+    return g[f"test_{STAT}"].astype(float) if f"test_{STAT}" in g else pd.Series(dtype=float)
+
+
 def uniformity_table(runs: pd.DataFrame, floor: pd.DataFrame | None, flavour: str = "as_run") -> pd.DataFrame:
     """One row per variant with a reported legacy std: the seeds' number, the untrained model's
     legacy std at the book's size and at the seeds' (test split, mean ± sd over seeds), the trained
@@ -44,9 +51,7 @@ def uniformity_table(runs: pd.DataFrame, floor: pd.DataFrame | None, flavour: st
         small0, full0 = _floor(floor, key, flavour, "small"), _floor(floor, key, flavour, "full")
         if reported is None or not (len(small0) or len(full0)):
             continue
-        g = runs[(runs.variant == key) & (runs.flavour == flavour) & (runs.label == "small")
-                 & (runs.dataset == "assist2015")] if len(runs) else runs
-        trained = g[f"test_{STAT}"] if f"test_{STAT}" in g else pd.Series(dtype=float)
+        trained = _trained(runs, key, flavour)
         rows.append({"variant": key, "flavour": flavour, "the seeds (trained, d 256)": reported,
                      "untrained, d 64 x 2 blocks": mean_sd(small0, digits=5),
                      "trained, d 64 x 2 blocks": mean_sd(trained, digits=5),
@@ -65,10 +70,9 @@ def uniformity_statement(runs: pd.DataFrame, floor: pd.DataFrame | None, variant
         return (f"{variant} {flavour.replace('_', ' ')}: {len(small0)} and {len(full0)} of {min_seeds} untrained "
                 f"seeds at the book's and the seeds' size; pending.")
     reported = VARIANTS[variant].reported["gain_std"]
-    g = runs[(runs.variant == variant) & (runs.flavour == flavour) & (runs.label == "small")
-             & (runs.dataset == "assist2015")] if len(runs) else runs
+    t = _trained(runs, variant, flavour)
     trained = (f"; at the book's size training takes it from {small0.mean():.5f} to "
-               f"{mean_sd(g[f'test_{STAT}'], digits=5, n=False)} ({len(g)} seeds)") if len(g) >= min_seeds else ""
+               f"{mean_sd(t, digits=5, n=False)} ({len(t)} seeds)") if len(t) >= min_seeds else ""
     ratio = full0.mean() / small0.mean()
     seeds_ratio = reported / full0.mean()
     return (f"Before any training, {variant} {flavour.replace('_', ' ')}'s legacy scalar has a std of "
