@@ -23,7 +23,6 @@ SIZE_FIELDS = ("d_model", "n_blocks", "n_heads", "d_ff", "batch_size")
 SIZES = ("small", "full")
 STATS = ("gain_scalar_std", "gain_scalar_cv", "gain_skill_per_skill_cv", "enc1_auc", "enc2_auc")
 KEY = ("dataset", "split", "variant", "flavour", "size", "seed")
-INTS = ("seed", "d_model", "n_blocks", "interactions")
 
 
 def model_size(name: str, matrix=None) -> dict:
@@ -83,7 +82,6 @@ def compute_floor(rows: list[dict], out, data_dir=None, threads: int = 1, device
     for r in tqdm(todo, desc="untrained floor", disable=not progress):
         new = pd.DataFrame([untrained_stats(r, data_dir, threads, device, overrides)])
         done = new if done.empty else pd.concat([done, new], ignore_index=True)
-        done = done.astype({c: int for c in INTS if c in done})   # a column read back from CSV may be float
         write_text_atomic(out, done.to_csv(index=False))
     return done
 
