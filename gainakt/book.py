@@ -72,6 +72,9 @@ def cmd_run(args) -> int:
     if not runs:
         print("no runs selected", file=sys.stderr)
         return 2
+    if args.direct and args.executor != "local":
+        print(f"error: --direct runs with --executor local only, not {args.executor}", file=sys.stderr)
+        return 2
     slurm = None
     if args.cluster == "slurm":
         if args.executor != "dask" or args.scheduler:
@@ -88,7 +91,7 @@ def cmd_run(args) -> int:
                    threads_per_run=args.threads_per_run, retries=args.retries,
                    timeout=args.timeout, scheduler=args.scheduler,
                    results_root=args.results_root, progress=not args.quiet, slurm=slurm,
-                   derive=not args.no_derive)
+                   derive=not args.no_derive, direct=args.direct)
     if args.dry_run:
         return report.exit_code
     print(format_table(report.results))
@@ -236,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train a run even when a finished run trained exactly the same (same "
                         "effective configuration, seed and data; by default its results are "
                         "copied, see gainakt.pipeline.derive)")
+    r.add_argument("--direct", action="store_true",
+                   help="train without a notebook kernel, for a machine without Jupyter (the GPU "
+                        "machine): the same Config and training, a book page with the run's tables "
+                        "but no figures (gainakt.pipeline.direct); local executor only")
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.set_defaults(func=cmd_run)
 

@@ -22,7 +22,7 @@ from ..atomic import write_json_atomic
 from ..config import Config, with_defaults
 from .matrix import DEFAULT_NOTEBOOK, Run
 
-__all__ = ["run_config", "signature", "find_source", "derive_run", "RESULT_FILES"]
+__all__ = ["config_from_params", "run_config", "signature", "find_source", "derive_run", "RESULT_FILES"]
 
 # what a training run leaves in its folder besides config.json (metrics.json is copied last:
 # its presence is what makes a run "done")
@@ -31,13 +31,17 @@ RESULT_FILES = ("history.csv", "checks.csv", "skill_gains.csv", "skill_gains_unt
 _NOT_CONFIG = ("variant", "flavour", "results_dir", "overrides")
 
 
-def run_config(run: Run) -> Config:
-    """The Config the training notebook builds from the run's parameters (notebooks/train_variant)."""
+def config_from_params(p: dict) -> Config:
+    """The Config the training notebook (notebooks/train_variant) builds from its parameters `p`."""
     from ..variants import make_config
 
-    p = run.params
     given = {k: v for k, v in p.items() if k not in _NOT_CONFIG}
     return make_config(p["variant"], p["flavour"], **{**given, **(p.get("overrides") or {})})
+
+
+def run_config(run: Run) -> Config:
+    """The Config the training notebook builds from the run's parameters."""
+    return config_from_params(run.params)
 
 
 def signature(effective: dict) -> str:

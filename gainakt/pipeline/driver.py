@@ -63,7 +63,7 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
           retries: int = 2, timeout: float | None = None, scheduler: str | None = None,
           results_root: str = "results", log_dir=None, progress: bool = True,
           echo: Callable[[str], None] = print, client=None, slurm=None,
-          derive: bool = True) -> DriveReport:
+          derive: bool = True, direct: bool = False) -> DriveReport:
     """Run what is missing (everything with ``force``) and write the summary.
 
     Returns a :class:`DriveReport`; prints progress to stderr and (through ``echo``) the plan
@@ -72,6 +72,8 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
     ``force`` a missing run keeps what an interrupted attempt left in its results folder (the
     training notebook resumes from its checkpoints); with ``force`` the folder is deleted first.
     """
+    if direct and executor != "local":
+        raise ValueError(f"direct mode runs with the local executor only, not {executor!r}")
     t0 = time.monotonic()
     started = datetime.now()
     repo_root = Path(os.path.abspath(repo_root))
@@ -138,7 +140,7 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
                       threads_per_run=threads, retries=retries, timeout=timeout, progress=bar,
                       force=force)
             if executor == "local":
-                done_results = run_local(todo, **kw)
+                done_results = run_local(todo, direct=direct, **kw)
             elif executor == "dask":
                 done_results = run_dask(todo, scheduler=scheduler, client=client, slurm=slurm,
                                         **kw)
@@ -169,7 +171,7 @@ def drive(runs: Sequence[Run], *, repo_root=".", executor: str = "local", force:
         "wall_s": round(wall, 3), "argv": sys.argv, "host": socket.gethostname(),
         "repo_root": str(repo_root), "executor": executor, "scheduler": scheduler,
         "cluster": "slurm" if slurm is not None else None,
-        "workers": workers, "threads_per_run": threads, "retries": retries, "force": force,
+        "workers": workers, "threads_per_run": threads, "retries": retries, "force": force, "direct": direct,
         "interrupted": interrupted, "exit_code": exit_code,
         "counts": {s: sum(r.status == s for r in results) for s in ("done", "failed", "skipped")},
         "runs": [r.to_dict() for r in results],

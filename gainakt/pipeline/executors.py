@@ -174,7 +174,8 @@ def _die_with_parent(parent: int) -> None:
 
 def run_local(runs: Sequence[Run], *, repo_root, log_dir, workers: int | None = None,
               threads_per_run: int = 1, retries: int = 2, timeout: float | None = None,
-              progress: Progress | None = None, force: bool = False) -> list[RunResult]:
+              progress: Progress | None = None, force: bool = False,
+              direct: bool = False) -> list[RunResult]:
     """Execute runs in ``workers`` worker processes (spawn context), one run at a time each.
 
     Each worker slot is its own single-process ``ProcessPoolExecutor``: when a worker process
@@ -182,6 +183,7 @@ def run_local(runs: Sequence[Run], *, repo_root, log_dir, workers: int | None = 
     attempt counts), and the runs in the other slots go on undisturbed. (One shared pool would
     terminate every worker when one dies.) A worker ends when the driver dies (`_die_with_parent`).
     ``force``: the first attempt of each run empties its results folder (under the run's lock).
+    ``direct``: workers train without a notebook kernel (`gainakt.pipeline.direct`).
     """
     runs = list(runs)
     if not runs:
@@ -189,7 +191,7 @@ def run_local(runs: Sequence[Run], *, repo_root, log_dir, workers: int | None = 
     progress = progress or Progress(len(runs), enabled=False)
     n = min(workers or _default_workers(threads_per_run), len(runs))
     book = _Retrier(runs, repo_root, log_dir, retries, progress)
-    kw = dict(repo_root=str(repo_root), log_dir=str(log_dir), timeout=timeout)
+    kw = dict(repo_root=str(repo_root), log_dir=str(log_dir), timeout=timeout, direct=direct)
     ctx = mp.get_context("spawn")
     queue = deque((r, 1) for r in runs)
     slots: list[cf.ProcessPoolExecutor | None] = [None] * n

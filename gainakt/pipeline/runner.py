@@ -250,7 +250,7 @@ def _retryable(exc: BaseException) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 def execute_run(run: Run, *, repo_root, log_dir, timeout: float | None = None,
-                attempt: int = 1, force: bool = False) -> RunResult:
+                attempt: int = 1, force: bool = False, direct: bool = False) -> RunResult:
     """Execute one run with papermill in this process and report what happened.
 
     ``repo_root``: the repository root (paths of ``run`` are relative to it; the notebook runs
@@ -261,6 +261,7 @@ def execute_run(run: Run, *, repo_root, log_dir, timeout: float | None = None,
     Under the run's lock, a run that is done by now (another driver finished it after this one
     made its plan) is skipped and its result left untouched; ``force`` instead empties the
     results folder first (a forced re-run starts from nothing, not from old checkpoints).
+    ``direct``: train in this process without a notebook kernel (`gainakt.pipeline.direct`).
     """
     t0 = time.monotonic()
     repo_root = Path(os.path.abspath(repo_root))
@@ -286,7 +287,7 @@ def execute_run(run: Run, *, repo_root, log_dir, timeout: float | None = None,
                 return res
             if force and run.path(repo_root).is_dir():
                 shutil.rmtree(run.path(repo_root))
-            _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res)
+            _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res, direct)
         finally:
             lock.release()
     res.seconds = round(time.monotonic() - t0, 3)
@@ -313,7 +314,7 @@ def _retitle(nb_path: Path, run) -> None:
     nbformat.write(nb, str(nb_path))
 
 
-def _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res) -> None:
+def _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res, direct=False) -> None:
     rdir = run.path(repo_root)
     in_nb = run.path(repo_root, "notebook")
     out_nb = run.path(repo_root, "notebook_out")
@@ -339,14 +340,18 @@ def _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res) ->
         log.write(f"\n{header}\nnotebook {in_nb} -> {out_nb}\ncwd {cwd}\nparameters "
                   f"{json.dumps(params, default=str)}\n")
         try:
-            engine = fault_engine(run.key, log)
-            import papermill
+            if direct:     # no kernel: the notebook's training, in this process (pipeline.direct)
+                from .direct import train_direct
+                train_direct(run, repo_root, log, tmp_nb)
+            else:
+                engine = fault_engine(run.key, log)
+                import papermill
 
-            papermill.execute_notebook(
-                str(in_nb), str(tmp_nb), parameters=params, kernel_name=KERNEL_NAME,
-                cwd=str(cwd), progress_bar=False, log_output=True, stdout_file=log,
-                stderr_file=log, execution_timeout=timeout, engine_name=engine,
-                kernel_manager_class=_kernel_manager_class(log))
+                papermill.execute_notebook(
+                    str(in_nb), str(tmp_nb), parameters=params, kernel_name=KERNEL_NAME,
+                    cwd=str(cwd), progress_bar=False, log_output=True, stdout_file=log,
+                    stderr_file=log, execution_timeout=timeout, engine_name=engine,
+                    kernel_manager_class=_kernel_manager_class(log))
             if not metrics.is_file():
                 raise RuntimeError(f"the notebook finished but wrote no {metrics}")
             try:
@@ -354,7 +359,8 @@ def _execute_locked(run, repo_root, log_dir, log_path, timeout, attempt, res) ->
             except ValueError as e:
                 os.replace(metrics, metrics.with_name("metrics.json.invalid"))
                 raise RuntimeError(f"{metrics} is not valid JSON ({e}); moved aside") from e
-            _retitle(tmp_nb, run)            # every book page needs its own first heading
+            if not direct:                   # a direct page is written with its title
+                _retitle(tmp_nb, run)        # every book page needs its own first heading
             os.replace(tmp_nb, out_nb)       # the executed notebook appears only on success
         except Exception as e:  # noqa: BLE001 - every failure is reported, never raised
             res.retryable = _retryable(e)
