@@ -33,3 +33,10 @@ def test_statement_is_pending_until_three_seeds_at_both_sizes_then_reads_the_rat
     assert "0.53 times" in s and "1.04 times the untrained" in s and "is as \"nearly" in s and "from 0.00310 to" in s
     s = uniformity.uniformity_statement(runs, _floor([0.0031, 0.0030, 0.0032], [0.0010, 0.0011, 0.0012]))
     assert "1.55 times" in s and "is not as" in s
+
+
+def test_size_note_closes_the_audit_answer_once_the_full_size_floor_has_three_seeds():
+    assert uniformity.size_note(None) == ""
+    assert uniformity.size_note(_floor([0.0031], [0.0016, 0.0017])) == ""
+    s = uniformity.size_note(_floor([0.0031], [0.0016, 0.0017, 0.0015]))
+    assert "untrained* V2 as run already gives 0.00160 ± 0.00010 (3 seeds; the seeds' 0.0017 is 1.06 times it" in s

@@ -130,12 +130,13 @@ QUESTIONS = {"std": "legacy scalar std", "enc2": "Enc-2 AUC"}
 
 
 def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t: float = 2.0,
-            metrics: dict[str, str] = ABLATION_METRICS) -> list[str]:
+            metrics: dict[str, str] = ABLATION_METRICS, floor: pd.DataFrame | None = None) -> list[str]:
     """Plain answers, from both directions of the audit (from `variant` as run each behaviour removed,
     from `variant` as intended each put back): which behaviours move the legacy scalar std (the seeds'
     'about 0.0017'), which move Encoder 2's test AUC, and which change no metric, each judged by
     |Welch t| >= `clear_t` over seeds. Rows with fewer than `min_seeds` seeds on either side are
-    counted as pending, never as 'changes nothing'."""
+    counted as pending, never as 'changes nothing'. `floor` (`uniformity.load_floor`): the untrained
+    models, whose std at the seeds' size the std answer ends with."""
     eff = {fl: effects(runs, variant, fl, metrics=metrics) for fl in ("as_run", "as_intended")}
     done = {fl: e[(e.seeds >= min_seeds) & (e["base seeds"] >= min_seeds)] if len(e) else e for fl, e in eff.items()}
     pending = sum(len(e) - len(done[fl]) for fl, e in eff.items())
@@ -163,7 +164,8 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
                 f"None of the finished rows: no behaviour, removed, raises the {QUESTIONS[key]} beyond seed noise"
                 f" (or, put back, lowers it).")
         if key == "std":
-            text = _std_context(runs, variant) + text
+            from .uniformity import size_note
+            text = _std_context(runs, variant) + text + size_note(floor, variant, "as_run", min_seeds)
         if other:
             text += " Moving it the other way (the behaviour kept it higher): " + "; ".join(other) + "."
         out.append(f"**{q}** " + text)

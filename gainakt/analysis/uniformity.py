@@ -83,3 +83,17 @@ def uniformity_statement(runs: pd.DataFrame, floor: pd.DataFrame | None, variant
             f"value of their size: by this statistic their trained model is "
             f"{'as' if abs(seeds_ratio - 1) < 0.25 else 'not as'} \"nearly constant\" as one that has not been "
             f"trained, so the number cannot show what training did. What training does to it at their size is not measured here (no GPU)" + trained + ".")
+
+
+def size_note(floor: pd.DataFrame | None, variant: str = "V2", flavour: str = "as_run", min_seeds: int = 3) -> str:
+    """For the audit's answer on the seeds' std: the untrained model of `variant` at the seeds' size
+    beside the seeds' number, in one sentence ('' before the floor has `min_seeds` full-size seeds)."""
+    from ..variants import VARIANTS
+    full0 = _floor(floor, variant, flavour, "full")
+    reported = VARIANTS[variant].reported.get("gain_std") if variant in VARIANTS else None
+    if len(full0) < min_seeds or reported is None:
+        return ""
+    return (f" At the seeds' size (d_model 256, 4 blocks) the *untrained* {variant} "
+            f"{flavour.replace('_', ' ')} already gives {mean_sd(full0, digits=5, n=False)} ({len(full0)} seeds; "
+            f"the seeds' {reported} is {reported / full0.mean():.2f} times it; Failure analyses, Table 3): "
+            f"the model's width accounts for the number before any behaviour of the code does.")
