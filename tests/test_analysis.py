@@ -231,3 +231,24 @@ def test_config_diff_takes_a_missing_field_as_its_default():
     old = {k: v for k, v in make_config("V2", "as_run").to_dict().items() if k not in ("shared_curve", "gains_impl")}
     new = make_config("V2", "as_run", mask_padding=True).to_dict()
     assert runs.config_diff(old, new) == {"mask_padding": True}   # not the fields added since
+
+
+def test_audit_reach_lists_a_switch_only_when_it_moves_the_number_to_the_seeds(tmp_path):
+    """V2 as run misses the seeds' Encoder 2 (0.5931); a row that moves it there beyond seed noise is
+    listed, a row that only reaches it by its own spread is not, nor is a number the base reproduces."""
+    for seed in (42, 43, 44):
+        e = (seed - 43) * 1e-3
+        _write_run(tmp_path, "V2-as_run-small", make_config("V2", "as_run", dataset="assist2015", seed=seed),
+                   test={"enc1_auc": 0.6825 + e, "enc2_auc": 0.564 + e})
+        _write_run(tmp_path, "V2-as_run-small-audit-mastery_next",
+                   make_config("V2", "as_run", dataset="assist2015", seed=seed, mastery_index="next"),
+                   test={"enc1_auc": 0.6825 + e, "enc2_auc": 0.594 + e})
+        _write_run(tmp_path, "V2-as_run-small-audit-logits",     # wide: reaches 0.5931 by spread alone
+                   make_config("V2", "as_run", dataset="assist2015", seed=seed, loss_on="logits"),
+                   test={"enc1_auc": 0.6825 + e, "enc2_auc": 0.566 + 30 * e})
+    t = replication.audit_reach(runs.load_runs(tmp_path))
+    assert set(t.quantity) == {"enc2_test_auc"}   # enc1: the base reproduces it; valid 0.594 misses 0.5969
+    assert set(t.switch) == {"mastery_index=next"}
+    row = t[t.quantity == "enc2_test_auc"].iloc[0]
+    assert row["base"].startswith("0.5640 ± 0.0010") and row["with the switch"].startswith("0.5940")
+    assert row["Welch t"] > 2

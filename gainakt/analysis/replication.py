@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..report import REPORTED_MAP
 from ..variants import VARIANTS
-from .runs import mean_sd
+from .runs import mean_sd, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=None)
@@ -61,6 +61,17 @@ def verdict(reported: float, values: np.ndarray, floor: np.ndarray | None = None
     return text
 
 
+def _our_values(g: pd.DataFrame, col: str) -> np.ndarray:
+    """Our values of a reported quantity, one per seed: a test-split gain statistic is read on the
+    seeds' own rows (10 test windows, audit 5.3; column `sample_*`) where the runs have them."""
+    vals = g[col].to_numpy(float) if col in g else np.array([])
+    scol = "sample_" + col.split("_", 1)[1] if col.startswith("test_gain") else None
+    if scol and scol in g:
+        svals = g[scol].to_numpy(float)
+        return svals if np.isfinite(svals).any() else vals
+    return vals
+
+
 def replication_table(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",
                       flavours=("as_run", "as_intended")) -> pd.DataFrame:
     """One row per (variant, reported quantity): the seeds' number, ours per flavour as
@@ -82,9 +93,8 @@ def replication_table(runs: pd.DataFrame, label: str = "small", dataset: str = "
                 row[fl] = fmt(vals)
                 scol = "sample_" + col.split("_", 1)[1] if col.startswith("test_gain") else None
                 if scol and scol in g:   # the seeds' own rows: 10 test windows (audit 5.3)
-                    svals = g[scol].to_numpy(float)
-                    row[f"{fl} (seeds' rows)"] = fmt(svals)
-                    vals = svals if np.isfinite(svals).any() else vals
+                    row[f"{fl} (seeds' rows)"] = fmt(g[scol].to_numpy(float))
+                vals = _our_values(g, col)
                 row[f"verdict ({fl})"] = verdict(rep, vals, floor) if len(vals) else "not run yet"
             rows.append(row)
     return pd.DataFrame(rows)
@@ -228,3 +238,39 @@ def inv_difficulty_table(runs: pd.DataFrame, variants=("V4", "V5"), label: str =
         rows.append({"variant": v, "flavour": fl, "seeds": len(g), "difficulty from": g.config.iloc[0]["difficulty_source"],
                      **{name: fmt(g[c].to_numpy(float)) for c, name in cols.items()}})
     return pd.DataFrame(rows)
+
+
+def audit_reach(runs: pd.DataFrame, dataset: str = "assist2015", label: str = "small",
+                audit_prefix: str = "small-audit", min_seeds: int = 3) -> pd.DataFrame:
+    """Reported numbers that a base (variant, flavour, `label`) misses but one audit row of the same
+    base reaches: one row per (number, audit row) where the base's verdict is 'differs' and the audit
+    row's (its switch: the fields that differ from the base's config) is 'reproduced', both with at
+    least `min_seeds` seeds. Such a row names a behaviour that may have been different when the seeds
+    ran, or a coincidence; the replication table's base verdict stands either way."""
+    from .runs import config_diff
+
+    sel = runs[runs.dataset == dataset] if len(runs) else runs
+    rows = []
+    for (variant, flavour), g in (sel.groupby(["variant", "flavour"]) if len(sel) else []):
+        base = g[g.label == label]
+        v = VARIANTS.get(variant)
+        if v is None or len(base) < min_seeds:
+            continue
+        base_cfg = {k: x for k, x in base.iloc[0].config.items() if k != "seed"}
+        audits = [(lab, a) for lab, a in g.groupby("label") if lab.startswith(audit_prefix) and len(a) >= min_seeds]
+        for key, rep in v.reported.items():
+            col = reported_column(key)
+            if col not in g or not verdict(rep, _our_values(base, col)).startswith("differs"):
+                continue
+            b = _our_values(base, col)
+            for lab, a in audits:
+                vals = _our_values(a, col)
+                closer = abs(np.nanmean(vals) - rep) < abs(np.nanmean(b) - rep)
+                if closer and abs(welch_t(vals, b)) >= 2 and verdict(rep, vals).startswith("reproduced"):
+                    diff = config_diff(base_cfg, a.iloc[0].config)
+                    rows.append({"variant": variant, "flavour": flavour, "quantity": key, "seeds report": rep,
+                                 "base": fmt(b), "Welch t": round(float(welch_t(vals, b)), 1),
+                                 "switch": ", ".join(f"{k}={x}" for k, x in diff.items()),
+                                 "with the switch": fmt(vals)})
+    return pd.DataFrame(rows, columns=["variant", "flavour", "quantity", "seeds report", "base", "switch",
+                                       "with the switch", "Welch t"])
