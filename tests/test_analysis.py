@@ -252,3 +252,12 @@ def test_audit_reach_lists_a_switch_only_when_it_moves_the_number_to_the_seeds(t
     row = t[t.quantity == "enc2_test_auc"].iloc[0]
     assert row["base"].startswith("0.5640 ± 0.0010") and row["with the switch"].startswith("0.5940")
     assert row["Welch t"] > 2
+
+
+def test_switch_notes_say_set_in_for_another_variants_value():
+    """V3's Encoder-1 query tried on V2 is neither removed from V2 as run nor put back into V2 as
+    intended: both V2 flavours ran the next skill."""
+    assert audit._verb("V2", "as_run", "enc1_query=current") == "set in"
+    assert audit._verb("V2", "as_intended", "enc1_query=current") == "set in"
+    assert audit._verb("V2", "as_run", "mastery_index=next") == "removed from"
+    assert audit._verb("V2", "as_intended", "loss_on=probabilities") == "put back into"

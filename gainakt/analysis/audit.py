@@ -184,6 +184,19 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
     return out
 
 
+def _verb(variant: str, flavour: str, switch: str) -> str:
+    """How a row relates to its base: 'removed from' (as run, the field set to the intended value),
+    'put back into' (as intended, the field set to what the variant ran with), else 'set in' (a value
+    of another variant, e.g. V3's Encoder-1 query tried on V2)."""
+    from ..variants import make_config
+
+    other = make_config(variant, "as_intended" if flavour == "as_run" else "as_run")
+    pairs = [p.split("=", 1) for p in switch.split(", ") if "=" in p]
+    if pairs and all(str(getattr(other, k, None)) == v for k, v in pairs):
+        return "removed from" if flavour == "as_run" else "put back into"
+    return "set in"
+
+
 def switch_notes(runs: pd.DataFrame, variants=("V2", "V4"), min_seeds: int = 3, clear_t: float = 2.0,
                  metrics: dict[str, str] = ABLATION_METRICS) -> list[str]:
     """One short paragraph per audited switch (Config field): what it is (the field's help text) and,
@@ -199,7 +212,7 @@ def switch_notes(runs: pd.DataFrame, variants=("V2", "V4"), min_seeds: int = 3, 
             for _, r in eff.iterrows():
                 names = [s.split("=")[0] for s in r.switch.split(", ") if s]
                 key = ", ".join(names) or "?"
-                where = f"{'removed from' if fl == 'as_run' else 'put back into'} {variant} {fl.replace('_', ' ')} ({r.switch})"
+                where = f"{_verb(variant, fl, r.switch)} {variant} {fl.replace('_', ' ')} ({r.switch})"
                 if min(r.seeds, r["base seeds"]) < min_seeds:
                     found.setdefault(key, []).append(f"{where}: pending ({r.seeds} of {min_seeds} seeds)")
                     continue
