@@ -186,3 +186,9 @@ def test_chapter_figures_draw_one_line_per_group_and_pair(traj):
     assert [len(ax.lines) for ax in fig.axes] == [2, 2]
     v2 = fig.axes[0].lines[0].get_ydata()
     assert list(v2) == pytest.approx([0.5, 0.8, 1.0, 1.0, 1.0, 1.0])  # student 7, skill 0: +0.3 per attempt
+
+
+def test_static_views_can_be_limited_to_the_first_groups(runs, traj):
+    """The CI smoke run keeps the widget count under ZeroMQ's high-water mark with max_groups."""
+    picker, outer = E.static_trajectories(runs, traj, pairs_per_group=1, dpi=30, max_groups=1).children
+    assert list(picker.options) == ["toy as_intended small s1"] and len(outer.children) == 1
