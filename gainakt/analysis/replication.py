@@ -260,16 +260,17 @@ def audit_reach(runs: pd.DataFrame, dataset: str = "assist2015", label: str = "s
         audits = [(lab, a) for lab, a in g.groupby("label") if lab.startswith(audit_prefix) and len(a) >= min_seeds]
         for key, rep in v.reported.items():
             col = reported_column(key)
-            if col not in g or not verdict(rep, _our_values(base, col)).startswith("differs"):
-                continue
             b = _our_values(base, col)
+            if col not in g or not verdict(rep, b).startswith("differs"):
+                continue
             for lab, a in audits:
                 vals = _our_values(a, col)
+                t = welch_t(vals, b)
                 closer = abs(np.nanmean(vals) - rep) < abs(np.nanmean(b) - rep)
-                if closer and abs(welch_t(vals, b)) >= 2 and verdict(rep, vals).startswith("reproduced"):
+                if closer and abs(t) >= 2 and verdict(rep, vals).startswith("reproduced"):
                     diff = config_diff(base_cfg, a.iloc[0].config)
                     rows.append({"variant": variant, "flavour": flavour, "quantity": key, "seeds report": rep,
-                                 "base": fmt(b), "Welch t": round(float(welch_t(vals, b)), 1),
+                                 "base": fmt(b), "Welch t": round(float(t), 1),
                                  "switch": ", ".join(f"{k}={x}" for k, x in diff.items()),
                                  "with the switch": fmt(vals)})
     return pd.DataFrame(rows, columns=["variant", "flavour", "quantity", "seeds report", "base", "switch",

@@ -96,11 +96,12 @@ def find_source(run: Run, repo_root, cache: dict | None = None) -> Path | None:
 def _page(run: Run, source: Path, repo_root) -> dict:
     import nbformat
 
-    p = run.params
+    from .runner import page_title
+
     src_rel = os.path.relpath(source, Path(repo_root))
     src_name, src_seed = source.parent.name, source.name
     page = f"{src_name}-{src_seed}.ipynb"
-    text = (f"# {p['variant']} {p['flavour'].replace('_', ' ')} · {p['dataset']} · seed {p['seed']}\n\n"
+    text = (f"{page_title(run)}\n\n"
             f"This run was **not trained again**: its effective configuration (what the model "
             f"receives after the original factory dropped the options it never passed) is the one "
             f"of `{src_name}` with the same seed and data, so its result files are copies of "

@@ -41,11 +41,10 @@ def markdown_table(df: pd.DataFrame, digits: int = 4) -> str:
 def page(run: Run, metrics: dict, device: str) -> dict:
     """The run's book page as an nbformat-4 notebook (a dict): title, how it was made, its summary."""
     from ..report import reported_vs_measured, run_summary
+    from .runner import page_title
 
     p = run.params
-    title = (f"# {p.get('variant', '?')} {str(p.get('flavour', '')).replace('_', ' ')} · "
-             f"{p.get('dataset', '?')} · seed {p.get('seed', '?')}")
-    intro = (f"{title}\n\nTrained by the driver's **direct mode** on `{device}` (no notebook kernel: "
+    intro = (f"{page_title(run)}\n\nTrained by the driver's **direct mode** on `{device}` (no notebook kernel: "
              f"`python -m gainakt.book run --direct`), so this page has the run's tables but no figures. "
              f"The result files in `{run.results_dir}` are those the training notebook writes: the same "
              f"`Config` and `gainakt.train.run`. `python -m gainakt repro {run.results_dir}` re-trains it "

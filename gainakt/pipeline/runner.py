@@ -294,14 +294,19 @@ def execute_run(run: Run, *, repo_root, log_dir, timeout: float | None = None,
     return res
 
 
+def page_title(run) -> str:
+    """The first heading of a run's book page: variant, flavour, dataset and seed."""
+    p = run.params
+    return (f"# {p.get('variant', '?')} {str(p.get('flavour', '')).replace('_', ' ')} · "
+            f"{p.get('dataset', '?')} · seed {p.get('seed', '?')}")
+
+
 def _retitle(nb_path: Path, run) -> None:
     """Replace the first markdown heading with the run's name (the book's page title)."""
     import nbformat
 
     nb = nbformat.read(str(nb_path), as_version=4)
-    p = run.params
-    title = (f"# {p.get('variant', '?')} {str(p.get('flavour', '')).replace('_', ' ')} · "
-             f"{p.get('dataset', '?')} · seed {p.get('seed', '?')}")
+    title = page_title(run)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             lines = cell.source.split("\n")
