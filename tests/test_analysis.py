@@ -31,6 +31,14 @@ def test_stopping_classifies_runs():
     assert runs.stopping(h2, epochs=2, patience=10) == "budget, still improving"
 
 
+def test_training_seconds_counts_a_paused_epoch_as_the_median():
+    h = pd.DataFrame({"epoch": [0, 1, 2, 3, 4], "epoch_seconds": [0.0, 100.0, 110.0, 1800.0, 120.0]})
+    assert runs.training_seconds(h) == pytest.approx(100 + 110 + 115 + 120)   # 1800 s: a pause
+    h.loc[3, "epoch_seconds"] = 400.0   # under 5x the median: a slower epoch, kept
+    assert runs.training_seconds(h) == pytest.approx(730.0)
+    assert np.isnan(runs.training_seconds(h.drop(columns="epoch_seconds")))
+
+
 def test_replication_verdicts_and_noise_floor(tmp_path):
     for seed, auc in zip((42, 43, 44), (0.680, 0.684, 0.682)):
         cfg = make_config("V2", "as_run", dataset="assist2015", seed=seed)

@@ -34,6 +34,23 @@ def stopping(history: pd.DataFrame, epochs: int, patience: int) -> str:
     return "budget, plateau" if last - best < patience else "early stop"
 
 
+# An epoch this many times longer than the run's median measured a pause, not training: the background
+# runs are stopped (SIGSTOP) while a check of the book runs, and `epoch_seconds` is wall time.
+PAUSED_EPOCH_FACTOR = 5.0
+
+
+def training_seconds(history: pd.DataFrame) -> float:
+    """Training time of a run: the sum of `epoch_seconds` over trained epochs, where an epoch longer
+    than PAUSED_EPOCH_FACTOR x the run's median counts as the median (a paused process)."""
+    if "epoch_seconds" not in history:
+        return np.nan
+    s = history.loc[history.epoch > 0, "epoch_seconds"].astype(float)
+    if s.empty:
+        return 0.0
+    med = float(s.median())
+    return float(s.where(s <= PAUSED_EPOCH_FACTOR * med, med).sum())
+
+
 def _flat(prefix: str, d: dict) -> dict:
     return {f"{prefix}{k}": v for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
@@ -57,8 +74,7 @@ def read_run(d: Path) -> dict | None:
            "epochs": cfg["epochs"], "patience": cfg["patience"],
            "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch"),
            "stopping": stopping(history, cfg["epochs"], cfg["patience"]),
-           "train_seconds": float(history.loc[history.epoch > 0, "epoch_seconds"].sum())
-           if "epoch_seconds" in history else np.nan,
+           "train_seconds": training_seconds(history),
            "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"], "git_commit": record.get("git_commit"),
            # copied from a run that trained the same (gainakt.pipeline.derive): no training time of its own
            "derived_from": (record.get("derived_from") or {}).get("results_dir", "")}
