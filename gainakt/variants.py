@@ -65,6 +65,7 @@ class Variant:
     reported: dict[str, float] = field(default_factory=dict)   # numbers the seeds report
     experiment: str = ""                     # original experiment id
     source: str = ""                         # where the numbers come from
+    run_at: str = ""                         # when the seeds ran it (their experiment id's timestamp)
 
     @property
     def slug(self) -> str:
@@ -81,7 +82,7 @@ VARIANTS: dict[str, Variant] = {v.key: v for v in [
         as_run_only=dict(accumulate="practised"),
         reported=dict(enc1_val_auc=0.6765, enc2_val_auc=0.4842, mastery_corr=-0.044,
                       gain_std=0.0015, gain_cv=0.0016),
-        experiment="999787", source="seeds/000 Phase 0; seeds/001"),
+        experiment="999787", run_at="2025-11-17 13:15", source="seeds/000 Phase 0; seeds/001"),
     Variant(
         "V1", "Per-skill gains sigmoid(W v + b) from a Linear(d, C) projection; IM weight 30 %.",
         dict(_PRE_V3, gain_mode="per_skill", bce_loss_weight=0.7, gains_lr_multiplier=1.0,
@@ -89,7 +90,8 @@ VARIANTS: dict[str, Variant] = {v.key: v for v in [
         reported=dict(enc1_val_auc=0.6897, enc2_val_auc=0.5868, enc2_test_auc=0.5835,
                       mastery_corr=0.037, gain_mean=0.5884, gain_std=0.0015, gain_cv=0.0016,
                       response_ratio=1.00, checks_passed=2),
-        experiment="995130", source="seeds/000 Phase 1; seeds/001 'Fix Verification Results'"),
+        experiment="995130", run_at="2025-11-17 15:43",
+        source="seeds/000 Phase 1; seeds/001 'Fix Verification Results'"),
     Variant(
         "V2", "IM weight 50 %, variance loss 0.1, 3x learning rate on gains_projection, 20 epochs, "
         "per-student gamma.",
@@ -99,7 +101,7 @@ VARIANTS: dict[str, Variant] = {v.key: v for v in [
                       enc2_train_auc=0.5977, enc2_val_auc=0.5969, enc2_test_auc=0.5931,
                       mastery_corr=0.113, mastery_corr_test=0.0379, gain_mean=0.5854,
                       gain_std=0.0017, gain_cv=0.0019, checks_passed=3),
-        experiment="820618", source="seeds/000 Phase 2 and 'V2 Results'"),
+        experiment="820618", run_at="2025-11-17 16:23", source="seeds/000 Phase 2 and 'V2 Results'"),
     Variant(
         "V3", "Explicit differentiation: skill-contrastive loss 1.0, variance loss 2.0, beta spread "
         "initialisation N(2, 0.5) and beta-spread regulariser 0.5; Encoder 1 given qry=None.",
@@ -110,7 +112,7 @@ VARIANTS: dict[str, Variant] = {v.key: v for v in [
                       gain_mean=0.588341, gain_std=0.001820, gain_cv=0.003094,
                       per_skill_cv=0.002061, response_ratio=1.00, beta_std=0.448,
                       best_epoch=4, epochs_run=14),
-        experiment="970206", source="seeds/002; seeds/000 Phase 3"),
+        experiment="970206", run_at="2025-11-18 21:11", source="seeds/002; seeds/000 Phase 3"),
     Variant(
         "V3+", "V3 plus asymmetric gains_projection initialisation: bias N(0, 0.5), orthogonal "
         "weight x 0.3 (2 epochs).",

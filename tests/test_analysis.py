@@ -269,3 +269,26 @@ def test_switch_notes_say_set_in_for_another_variants_value():
     assert audit._verb("V2", "as_intended", "enc1_query=current") == "set in"
     assert audit._verb("V2", "as_run", "mastery_index=next") == "removed from"
     assert audit._verb("V2", "as_intended", "loss_on=probabilities") == "put back into"
+
+
+def test_switch_by_date_puts_each_variant_beside_its_switched_row_in_run_order(tmp_path):
+    """V1 and V2 ran before the seeds' dated change, V3 after: the table keeps the seeds' order and
+    times, reads each switched row against its own base, and says 'not run yet' for a missing row."""
+    for seed in (42, 43, 44):
+        e = (seed - 43) * 1e-3
+        for v, base_e2, next_e2 in (("V1", 0.569, 0.584), ("V2", 0.564, 0.594), ("V3", 0.534, None)):
+            _write_run(tmp_path, f"{v}-as_run-small", make_config(v, "as_run", dataset="assist2015", seed=seed),
+                       test={"enc1_auc": 0.68, "enc2_auc": base_e2 + e})
+            if next_e2 is not None:
+                _write_run(tmp_path, f"{v}-as_run-small-audit-mastery_next",
+                           make_config(v, "as_run", dataset="assist2015", seed=seed, mastery_index="next"),
+                           test={"enc1_auc": 0.68, "enc2_auc": next_e2 + e})
+    t = replication.switch_by_date(runs.load_runs(tmp_path))
+    test = t[t.quantity == "enc2_test_auc"].set_index("variant")
+    assert list(test.index) == ["V1", "V2", "V3"]
+    assert test.loc["V1", "seeds ran it"] < test.loc["V2", "seeds ran it"] < test.loc["V3", "seeds ran it"]
+    assert test.loc["V2", "switch"] == "mastery_index=next"
+    assert test.loc["V2", "switched"].startswith("0.5940") and test.loc["V2", "verdict (switched)"].startswith("reproduced")
+    assert test.loc["V2", "verdict (base)"].startswith("differs") and test.loc["V2", "Welch t"] > 2
+    assert test.loc["V1", "verdict (switched)"].startswith("reproduced")   # 0.584 ± 0.001 against 0.5835
+    assert test.loc["V3", "verdict (switched)"] == "not run yet" and np.isnan(test.loc["V3", "Welch t"])

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..report import REPORTED_MAP
 from ..variants import VARIANTS
-from .runs import mean_sd, welch_t
+from .runs import config_diff, mean_sd, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=None)
@@ -247,8 +247,6 @@ def audit_reach(runs: pd.DataFrame, dataset: str = "assist2015", label: str = "s
     row's (its switch: the fields that differ from the base's config) is 'reproduced', both with at
     least `min_seeds` seeds. Such a row names a behaviour that may have been different when the seeds
     ran, or a coincidence; the replication table's base verdict stands either way."""
-    from .runs import config_diff
-
     sel = runs[runs.dataset == dataset] if len(runs) else runs
     rows = []
     for (variant, flavour), g in (sel.groupby(["variant", "flavour"]) if len(sel) else []):
@@ -275,3 +273,36 @@ def audit_reach(runs: pd.DataFrame, dataset: str = "assist2015", label: str = "s
                                  "with the switch": fmt(vals)})
     return pd.DataFrame(rows, columns=["variant", "flavour", "quantity", "seeds report", "base", "switch",
                                        "with the switch", "Welch t"])
+
+
+def switch_by_date(runs: pd.DataFrame, row_label: str = "small-audit-mastery_next", variants=("V1", "V2", "V3"),
+                   flavour: str = "as_run", keys=("enc2_val_auc", "enc2_test_auc"), label: str = "small",
+                   dataset: str = "assist2015") -> pd.DataFrame:
+    """One audit switch tried on several variants, in the order the seeds ran them: per variant and
+    reported number, the seeds' run time (`Variant.run_at`) and number, the base (`label`) and the
+    switched row (`row_label`) with their verdicts, and the row's Welch t against the base. Where a
+    change in the seeds' code is dated (e.g. "Bug 0", 2025-11-17), a switch that reproduces only the
+    runs made before it dates the change; one that reproduces every run does not."""
+    sel = runs[(runs.dataset == dataset) & (runs.flavour == flavour)] if len(runs) else runs
+    rows = []
+    for v in variants:
+        g = sel[sel.variant == v] if len(sel) else sel
+        base = g[g.label == label] if len(g) else g
+        alt = g[g.label == row_label] if len(g) else g
+        switch = ""
+        if len(base) and len(alt):
+            base_cfg = {k: x for k, x in base.iloc[0].config.items() if k != "seed"}
+            switch = ", ".join(f"{k}={x}" for k, x in config_diff(base_cfg, alt.iloc[0].config).items())
+        for key in keys:
+            rep = VARIANTS[v].reported.get(key)
+            if rep is None:
+                continue
+            col = reported_column(key)
+            b, a = _our_values(base, col), _our_values(alt, col)
+            rows.append({"variant": v, "seeds ran it": VARIANTS[v].run_at or "?", "quantity": key,
+                         "seeds report": rep, "base": fmt(b) if b.size else "not run yet",
+                         "verdict (base)": verdict(rep, b), "switch": switch or row_label,
+                         "switched": fmt(a) if a.size else "not run yet",
+                         "verdict (switched)": verdict(rep, a) if a.size else "not run yet",
+                         "Welch t": round(float(welch_t(a, b)), 1) if a.size > 1 and b.size > 1 else np.nan})
+    return pd.DataFrame(rows)
