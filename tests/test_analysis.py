@@ -292,3 +292,6 @@ def test_switch_by_date_puts_each_variant_beside_its_switched_row_in_run_order(t
     assert test.loc["V2", "verdict (base)"].startswith("differs") and test.loc["V2", "Welch t"] > 2
     assert test.loc["V1", "verdict (switched)"].startswith("reproduced")   # 0.584 ± 0.001 against 0.5835
     assert test.loc["V3", "verdict (switched)"] == "not run yet" and np.isnan(test.loc["V3", "Welch t"])
+    # the fake runs' validation AUC is their test AUC, which misses the seeds' validation numbers
+    assert replication.switch_by_date_sentence(t) == ("With the switch, V1: reproduced only enc2_test_auc; "
+                                                      "V2: reproduced only enc2_test_auc; V3: not run yet.")

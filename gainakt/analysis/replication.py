@@ -306,3 +306,22 @@ def switch_by_date(runs: pd.DataFrame, row_label: str = "small-audit-mastery_nex
                          "verdict (switched)": verdict(rep, a) if a.size else "not run yet",
                          "Welch t": round(float(welch_t(a, b)), 1) if a.size > 1 and b.size > 1 else np.nan})
     return pd.DataFrame(rows)
+
+
+def switch_by_date_sentence(table: pd.DataFrame) -> str:
+    """One line from `switch_by_date`: per variant (in the seeds' order), whether the switched row
+    reproduces every reported number of the table, some, none, or has not run (or has too few seeds)."""
+    if table.empty:
+        return "No variant to compare."
+    parts = []
+    for v, g in table.groupby("variant", sort=False):
+        vs = g["verdict (switched)"]
+        if (vs == "not run yet").all():
+            parts.append(f"{v}: not run yet")
+        elif vs.str.startswith("preliminary").any() or vs.str.startswith("one run").any():
+            parts.append(f"{v}: fewer than 3 seeds")
+        else:
+            ok = vs.str.startswith("reproduced")
+            parts.append(f"{v}: " + ("reproduced" if ok.all() else "missed" if not ok.any() else
+                                     "reproduced only " + ", ".join(g.quantity[ok])))
+    return "With the switch, " + "; ".join(parts) + "."
