@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from .runs import config_diff, mean_sd, welch_t
+from .runs import mean_sd, switch_text, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=None, n=False)
@@ -39,11 +39,9 @@ def ablation_table(runs: pd.DataFrame, variant: str, flavour: str, base_label: s
     rows = []
     if base.empty:
         return pd.DataFrame(columns=["switch", "seeds", *metrics.values()])
-    base_cfg = {k: v for k, v in base.iloc[0].config.items() if k != "seed"}
     groups = [(base_label, base)] + [(lab, g) for lab, g in sel.groupby("label") if lab.startswith(audit_prefix)]
     for lab, g in groups:
-        diff = config_diff(base_cfg, g.iloc[0].config) if lab != base_label else {}
-        row = {"switch": ", ".join(f"{k}={v}" for k, v in diff.items()) or f"base ({variant} {flavour})",
+        row = {"switch": (switch_text(base, g) if lab != base_label else "") or f"base ({variant} {flavour})",
                "seeds": len(g)}
         for col, name in metrics.items():
             vals = g[col].to_numpy(float) if col in g else np.array([])
@@ -66,12 +64,10 @@ def effects(runs: pd.DataFrame, variant: str, flavour: str, base_label: str = "s
     rows = []
     if base.empty:
         return pd.DataFrame(rows)
-    base_cfg = {k: v for k, v in base.iloc[0].config.items() if k != "seed"}
     for lab, g in sel.groupby("label"):
         if not lab.startswith(audit_prefix):
             continue
-        diff = config_diff(base_cfg, g.iloc[0].config)
-        row = {"switch": ", ".join(f"{k}={v}" for k, v in diff.items()), "seeds": len(g), "base seeds": len(base),
+        row = {"switch": switch_text(base, g), "seeds": len(g), "base seeds": len(base),
                "identical": identical_metrics(g, base, metrics)}
         for col, name in metrics.items():
             if col in g and col in base:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..report import REPORTED_MAP
 from ..variants import VARIANTS
-from .runs import config_diff, mean_sd, welch_t
+from .runs import mean_sd, switch_text, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=None)
@@ -254,7 +254,6 @@ def audit_reach(runs: pd.DataFrame, dataset: str = "assist2015", label: str = "s
         v = VARIANTS.get(variant)
         if v is None or len(base) < min_seeds:
             continue
-        base_cfg = {k: x for k, x in base.iloc[0].config.items() if k != "seed"}
         audits = [(lab, a) for lab, a in g.groupby("label") if lab.startswith(audit_prefix) and len(a) >= min_seeds]
         for key, rep in v.reported.items():
             col = reported_column(key)
@@ -266,10 +265,9 @@ def audit_reach(runs: pd.DataFrame, dataset: str = "assist2015", label: str = "s
                 t = welch_t(vals, b)
                 closer = abs(np.nanmean(vals) - rep) < abs(np.nanmean(b) - rep)
                 if closer and abs(t) >= 2 and verdict(rep, vals).startswith("reproduced"):
-                    diff = config_diff(base_cfg, a.iloc[0].config)
                     rows.append({"variant": variant, "flavour": flavour, "quantity": key, "seeds report": rep,
                                  "base": fmt(b), "Welch t": round(float(t), 1),
-                                 "switch": ", ".join(f"{k}={x}" for k, x in diff.items()),
+                                 "switch": switch_text(base, a),
                                  "with the switch": fmt(vals)})
     return pd.DataFrame(rows, columns=["variant", "flavour", "quantity", "seeds report", "base", "switch",
                                        "with the switch", "Welch t"])
@@ -289,10 +287,7 @@ def switch_by_date(runs: pd.DataFrame, row_label: str = "small-audit-mastery_nex
         g = sel[sel.variant == v] if len(sel) else sel
         base = g[g.label == label] if len(g) else g
         alt = g[g.label == row_label] if len(g) else g
-        switch = ""
-        if len(base) and len(alt):
-            base_cfg = {k: x for k, x in base.iloc[0].config.items() if k != "seed"}
-            switch = ", ".join(f"{k}={x}" for k, x in config_diff(base_cfg, alt.iloc[0].config).items())
+        switch = switch_text(base, alt) if len(base) and len(alt) else ""
         for key in keys:
             rep = VARIANTS[v].reported.get(key)
             if rep is None:

@@ -116,6 +116,12 @@ def config_diff(a: dict, b: dict, ignore=IDENTITY_FIELDS) -> dict:
     return {k: b.get(k) for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k) != b.get(k)}
 
 
+def switch_text(base: pd.DataFrame, group: pd.DataFrame) -> str:
+    """The switch of an audit group, as every chapter writes it: 'field=value, ...' for the config
+    fields of `group`'s first run that differ from `base`'s first run (`config_diff`)."""
+    return ", ".join(f"{k}={v}" for k, v in config_diff(base.iloc[0].config, group.iloc[0].config).items())
+
+
 def mean_sd(values, digits: int | None = 4, n: bool = True, sign: bool = False) -> str:
     """'m ± sd (n=k)' over the finite values ('m (n=1)' for one, '' for none): the one formatter of
     every chapter table. digits None: 4 decimals, 6 when every |value| < 0.01 (gain statistics near
