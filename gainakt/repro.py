@@ -24,7 +24,7 @@ from .atomic import write_json_atomic
 from .config import ORIGINAL_DEFAULTS, Config, defaults_md5, original_values
 
 # columns that measure the machine, not the model: never compared
-TIMING_COLUMNS = ("epoch_seconds", "seconds")  # seconds: a baseline run's wall time
+TIMING_COLUMNS = ("epoch_seconds", "epoch_cpu_seconds", "seconds")  # seconds: a baseline run's wall time
 
 
 def _git_commit() -> str:

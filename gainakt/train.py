@@ -208,7 +208,7 @@ class Experiment:
         cfg, model = self.cfg, self.model
         model.train()
         split = self.splits["train"]
-        sums, n_int, t0 = {}, 0, time.perf_counter()
+        sums, n_int, t0, c0 = {}, 0, time.perf_counter(), time.process_time()
         n_steps = num_steps(split, cfg.batch_size, **self._batching())
         for step in _progress(self.steps(split, cfg.shuffle, epoch), n_steps, f"epoch {epoch}"):
             for n, losses in self.train_step(step):
@@ -216,7 +216,9 @@ class Experiment:
                     sums[k] = sums.get(k, 0.0) + v.detach().double() * n
                 n_int += n
         return {**{f"running_loss_{k}": float(v) / max(n_int, 1) for k, v in sums.items()},
-                "epoch_seconds": time.perf_counter() - t0, "train_interactions": n_int}
+                # wall time, and this process's CPU time: runs share the cores, so only the latter is the cost
+                "epoch_seconds": time.perf_counter() - t0, "epoch_cpu_seconds": time.process_time() - c0,
+                "train_interactions": n_int}
 
     @torch.no_grad()
     def evaluate(self, split, gamma_mode: str | None = None) -> dict[str, float]:
@@ -338,7 +340,7 @@ def run(cfg: Config, out_dir: str | os.PathLike, dataset=None, resume: bool = Tr
         # the untrained model: its statistics are the noise floor of every trained one
         write_text_atomic(out / "skill_gains_untrained.csv", skill_table(
             exp, exp.splits["test"], cfg.eval_gamma_mode).to_csv(index=False))
-        history.append(exp.epoch_row(0, {"epoch_seconds": 0.0}))
+        history.append(exp.epoch_row(0, {"epoch_seconds": 0.0, "epoch_cpu_seconds": 0.0}))
         write_text_atomic(out / "history.csv", pd.DataFrame(history).to_csv(index=False))
     for epoch in range(start, cfg.epochs + 1):
         if bad >= cfg.patience:

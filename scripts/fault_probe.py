@@ -572,7 +572,7 @@ def main(argv=None) -> int:
              "## Resume equality", "",
              f"A V4 as_run training of {eq['epochs']} epochs, SIGKILLed after epoch {eq['killed_after_epoch']} "
              f"and resumed ({eq['resumed']!r}), against the same run uninterrupted: max |difference| over "
-             f"{eq['history_columns']} history.csv columns (epoch included, epoch_seconds excluded) = "
+             f"{eq['history_columns']} history.csv columns (epoch included, the wall and CPU clocks excluded) = "
              f"{eq['history_max_abs_diff']:g}; over {eq['metrics_fields']} numeric metrics.json fields = "
              f"{eq['metrics_max_abs_diff']:g}; identical: {eq['identical']}.", "",
              "## Cases", "", table.drop(columns="seconds").to_markdown(index=False), ""]

@@ -46,3 +46,37 @@ def test_a_dataset_without_runs_borrows_a_scaled_rate(tmp_path):
     assert t.loc["statics2011", "rate from"] == "scaled from assist2015"
     assert t.loc["statics2011", "hours_to_do"] == pytest.approx(12 * 0.25 / 3600)
     assert t.loc["assist2009", "rate from"] == "none" and np.isnan(t.loc["assist2009", "hours_to_do"])
+
+
+def test_cpu_share_divides_the_cores_among_the_runs_that_ran_at_once():
+    # a: 0-100, b: 50-150, c: 60-80 on 2 cores: three at once only in 60-80, where each gets 2/3
+    shares = cost.cpu_share({"a": (0.0, 100.0), "b": (50.0, 150.0), "c": (60.0, 80.0)}, cores=2)
+    assert shares["c"] == pytest.approx(2 / 3)
+    assert shares["a"] == pytest.approx((80 + 20 * 2 / 3) / 100)
+    assert shares["b"] == pytest.approx((80 + 20 * 2 / 3) / 100)
+    assert cost.cpu_share({"a": (0.0, 10.0), "b": (0.0, 10.0)}, cores=1) == {"a": 0.5, "b": 0.5}
+    assert cost.cpu_share({}, cores=2) == {}
+
+
+def test_cpu_seconds_measured_where_recorded_else_estimated(tmp_path):
+    import json
+    import pandas as pd
+    for seed in (42, 43):
+        _write_run(tmp_path, "V1-as_intended-small", make_config("V1", "as_intended", dataset="assist2015", seed=seed),
+                   test={"enc1_auc": 0.7})
+    h = tmp_path / "assist2015" / "V1-as_intended-small" / "seed43" / "history.csv"
+    pd.read_csv(h).assign(epoch_cpu_seconds=[0.0, 0.4, 0.4, 0.4]).to_csv(h, index=False)
+    # the run notebook of seed 42, as the driver's papermill writes it
+    nb = tmp_path / "nb" / "V1-seed42.ipynb"
+    nb.parent.mkdir()
+    nb.write_text(json.dumps({"cells": [], "metadata": {"papermill": {
+        "start_time": "2026-12-01T10:00:00+00:00", "end_time": "2026-12-01T11:00:00+00:00",
+        "parameters": {"results_dir": "results/assist2015/V1-as_intended-small/seed42"}}}}))
+    (tmp_path / "nb" / "other.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))   # not a run
+    iv = cost.run_intervals(tmp_path / "nb")
+    assert iv == {"assist2015/V1-as_intended-small/seed42": (1796119200.0, 1796122800.0)}
+    r = runs.load_runs(tmp_path).set_index("seed")
+    assert np.isnan(r.loc[42, "cpu_seconds"]) and r.loc[43, "cpu_seconds"] == pytest.approx(1.2)
+    est = cost.cpu_seconds_estimate(r, {"assist2015/V1-as_intended-small/seed42": 0.5})
+    assert est.loc[42] == pytest.approx(1.5) and est.loc[43] == pytest.approx(1.2)   # 3 epochs of 1 s wall
+    assert np.isnan(cost.cpu_seconds_estimate(r, {}).loc[42])

@@ -12,6 +12,7 @@ from gainakt import data as kt_data
 from gainakt.batches import iter_batches
 from gainakt.cli import main
 from gainakt.config import CHOICES, Config
+from gainakt.repro import TIMING_COLUMNS
 from gainakt.train import Experiment, run
 from gainakt.variants import VARIANTS, make_config
 
@@ -41,7 +42,7 @@ def test_same_seed_same_metrics(tmp_path, tiny_data):
     cfg = make_config("V2", "as_run", **TINY)
     a = run(cfg, tmp_path / "a", dataset=tiny_data, log=lambda *_: None)
     b = run(cfg, tmp_path / "b", dataset=tiny_data, log=lambda *_: None)
-    ha, hb = (pd.read_csv(tmp_path / d / "history.csv").drop(columns="epoch_seconds") for d in "ab")
+    ha, hb = (pd.read_csv(tmp_path / d / "history.csv").drop(columns=list(TIMING_COLUMNS), errors="ignore") for d in "ab")
     pd.testing.assert_frame_equal(ha, hb)
     assert a["test"] == b["test"]
 
@@ -59,6 +60,7 @@ def test_run_writes_files_and_resumes(tmp_path, tiny_data):
     assert {"train", "valid", "test", "test_trajectory_sample"} <= set(m)
     # run again in the same folder: it resumes from the last checkpoint and has nothing left to do
     full = pd.read_csv(tmp_path / "history.csv")
+    assert (full.epoch_cpu_seconds[full.epoch > 0] > 0).all()   # the cost that wall time hides when runs share cores
     st = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)   # tensors and plain data only
     assert st["epoch"] == 2
     logs = []
@@ -74,7 +76,7 @@ def test_interrupted_run_resumes_to_the_same_history(tmp_path, tiny_data):
     run(dataclasses.replace(cfg, epochs=1), tmp_path / "resumed", **quiet)
     run(dataclasses.replace(cfg, epochs=2), tmp_path / "resumed", **quiet)
     run(dataclasses.replace(cfg, epochs=2), tmp_path / "straight", **quiet)
-    a, b = (pd.read_csv(tmp_path / d / "history.csv").drop(columns="epoch_seconds")
+    a, b = (pd.read_csv(tmp_path / d / "history.csv").drop(columns=list(TIMING_COLUMNS), errors="ignore")
             for d in ("resumed", "straight"))
     assert len(a) == 3
     pd.testing.assert_frame_equal(a, b)

@@ -7,6 +7,11 @@ may stop sooner) and a lower bound on time (per-epoch evaluation is not in `epoc
 A dataset with no finished run of a class borrows the rate of a dataset that has one, scaled by the
 ratio of training interactions (a packed step's cost follows real interactions; the method chapter's
 benchmark), and says so in the `rate from` column.
+
+Wall time is not CPU time: the background runs took one thread each but ran two to five at once on
+two cores, so a run's `epoch_seconds` measured its share of the machine. Runs now record their CPU
+time (`epoch_cpu_seconds`); for the older ones `cpu_share` estimates it from when their notebooks
+ran and how many ran beside them.
 """
 from __future__ import annotations
 
@@ -34,17 +39,63 @@ def train_interactions(results_root) -> dict[str, int]:
     return out
 
 
-def projected_cost(runs: pd.DataFrame, planned, states: dict, interactions: dict[str, int] | None = None) -> pd.DataFrame:
-    """One row per tag group of `planned` (matrix Runs): runs planned, done, and CPU-hours done and
-    still to do (seconds per epoch per cost class from the finished runs, `runs`). With
+def run_key(results_dir) -> str:
+    """'dataset/name/seedN': a run folder's last three parts, whatever root it sits under."""
+    return "/".join(Path(str(results_dir)).parts[-3:])
+
+
+def run_intervals(notebook_root) -> dict[str, tuple[float, float]]:
+    """run_key -> (start, end) in POSIX seconds, from the papermill metadata of the executed run
+    notebooks under `notebook_root` (the driver writes one per run; a resumed run keeps its last
+    attempt's times)."""
+    out = {}
+    for f in sorted(Path(notebook_root).rglob("*.ipynb")):
+        try:
+            pm = json.loads(f.read_text()).get("metadata", {}).get("papermill") or {}
+            start, end = (pd.Timestamp(pm[k]).timestamp() for k in ("start_time", "end_time"))
+            out[run_key(pm["parameters"]["results_dir"])] = (start, end)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue   # not a run notebook, or one that never finished
+    return out
+
+
+def cpu_share(intervals: dict[str, tuple[float, float]], cores: int) -> dict[str, float]:
+    """run_key -> the run's mean share of a core while it ran: the time average over its interval of
+    min(1, cores / n(t)), n(t) the number of run notebooks executing at t (itself included). Runs took
+    one thread each, so share x wall time estimates CPU time. An upper bound: work without a run
+    notebook (the ground-truth runs, checks of the book) used the same cores unseen."""
+    if not intervals:
+        return {}
+    keys = list(intervals)
+    se = np.array([intervals[k] for k in keys], dtype=float)        # [R, 2]
+    edges = np.unique(se.ravel())
+    mid, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)        # [S] segments between events
+    inside = (se[:, :1] <= mid) & (mid < se[:, 1:])                  # [R, S] run r runs in segment s
+    share = np.minimum(1.0, cores / np.maximum(inside.sum(0), 1))    # [S]
+    span = np.maximum(se[:, 1] - se[:, 0], 1e-9)
+    return dict(zip(keys, (inside * (share * width)).sum(1) / span))
+
+
+def cpu_seconds_estimate(runs: pd.DataFrame, shares: dict[str, float]) -> pd.Series:
+    """Per run: the CPU time it recorded (`cpu_seconds`), else its training wall time x its share of
+    a core (`cpu_share`); NaN for a run with neither."""
+    est = runs.train_seconds * runs.dir.map(lambda d: shares.get(run_key(d), np.nan))
+    measured = runs["cpu_seconds"] if "cpu_seconds" in runs else pd.Series(np.nan, index=runs.index)
+    return measured.where(measured.notna(), est)
+
+
+def projected_cost(runs: pd.DataFrame, planned, states: dict, interactions: dict[str, int] | None = None,
+                   seconds: str = "train_seconds") -> pd.DataFrame:
+    """One row per tag group of `planned` (matrix Runs): runs planned, done, and hours done and still
+    to do (seconds per epoch per cost class from column `seconds` of the finished runs, `runs`). With
     `interactions` (dataset -> training interactions, `train_interactions`), a dataset without a
     measured rate for a class gets the rate of the measured dataset of that class scaled by the
     ratio of training interactions (column `rate from`: 'measured' or 'scaled from <dataset>')."""
     per_epoch: dict[str, list[float]] = {}
     for _, r in runs.iterrows():
-        if r.epochs_run and not r.get("derived_from"):   # a copied run measured nothing
+        if r.epochs_run and not r.get("derived_from") and pd.notna(r[seconds]):   # a copied run measured nothing
             k = cost_class(r.variant, r.flavour, {f: r.config[f] for f in ("mask_padding", "batching")})
-            per_epoch.setdefault((r.dataset, k), []).append(r.train_seconds / r.epochs_run)
+            per_epoch.setdefault((r.dataset, k), []).append(r[seconds] / r.epochs_run)
     rate = {k: float(np.mean(v)) for k, v in per_epoch.items()}
     source = {k: "measured" for k in rate}
     interactions = interactions or {}
@@ -62,7 +113,7 @@ def projected_cost(runs: pd.DataFrame, planned, states: dict, interactions: dict
         done = states.get(r.key) == "done"
         match = runs[runs.dir.str.endswith(r.results_dir)] if len(runs) else runs
         rows.append({"group": "+".join(t for t in r.tags if t != "core") or "-", "class": k, "done": done,
-                     "hours done": float(match.train_seconds.sum()) / 3600 if done and len(match) else 0.0,
+                     "hours done": float(match[seconds].sum()) / 3600 if done and len(match) else 0.0,
                      "dataset": r.dataset,
                      "hours to do": 0.0 if done else r.params["epochs"] * rate.get((r.dataset, k), np.nan) / 3600})
     df = pd.DataFrame(rows)

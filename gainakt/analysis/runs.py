@@ -51,6 +51,16 @@ def training_seconds(history: pd.DataFrame) -> float:
     return float(s.where(s <= PAUSED_EPOCH_FACTOR * med, med).sum())
 
 
+def cpu_seconds(history: pd.DataFrame) -> float:
+    """CPU time of training: the sum of `epoch_cpu_seconds` (the run's process time; recorded since
+    runs shared the cores, when wall time stopped measuring cost). NaN when any trained epoch lacks
+    it (a run from before, or one resumed across the change)."""
+    if "epoch_cpu_seconds" not in history:
+        return np.nan
+    s = history.loc[history.epoch > 0, "epoch_cpu_seconds"].astype(float)
+    return float(s.sum()) if s.notna().all() else np.nan
+
+
 def _flat(prefix: str, d: dict) -> dict:
     return {f"{prefix}{k}": v for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
@@ -74,12 +84,12 @@ def read_run(d: Path) -> dict | None:
            "epochs": cfg["epochs"], "patience": cfg["patience"],
            "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch"),
            "stopping": stopping(history, cfg["epochs"], cfg["patience"]),
-           "train_seconds": training_seconds(history),
+           "train_seconds": training_seconds(history), "cpu_seconds": cpu_seconds(history),
            "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"], "git_commit": record.get("git_commit"),
            # copied from a run that trained the same (gainakt.pipeline.derive): no training time of its own
            "derived_from": (record.get("derived_from") or {}).get("results_dir", "")}
     if row["derived_from"]:
-        row["train_seconds"] = 0.0
+        row["train_seconds"] = row["cpu_seconds"] = 0.0
     for split in ("test", "valid", "untrained_valid"):
         row.update(_flat("untrained_" if split == "untrained_valid" else f"{split}_", metrics.get(split, {})))
     row.update(_flat("param_", metrics.get("params", {})))
