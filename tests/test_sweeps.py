@@ -98,10 +98,20 @@ def test_phase1_verdicts_and_figures():
     gain = v.iloc[0]
     expected = f(**REPORTED["phase1"]["best_point"]) / f(**REPORTED["phase1"]["default_point"]) - 1
     assert float(gain.ours.split("%")[0]) / 100 == pytest.approx(expected, abs=0.002)
-    assert gain.verdict.startswith("confirmed beyond seed noise")
     # the toy gain (about +3.2 %) is far from the seeds' +6.7 %: the direction holds, the size does not
-    assert "its size beyond seed noise of the seeds' +6.7% (ours +3.2% ±" in gain.verdict
+    assert gain.verdict.startswith("direction reproduced, size not: a gain beyond seed noise")
+    assert "of +3.2% ±" in gain.verdict and gain.verdict.endswith("against the seeds' +6.7%")
+    # a toy whose gain is the seeds' size is reproduced; one that favours the default point is refuted
+    (fb, fd), target = (f(**REPORTED["phase1"][k]) - 0.5 for k in ("best_point", "default_point")), 1 + REPORTED["phase1"]["gain_over_default"]
+    same = 0.5 * (target - 1) / (fb - target * fd)   # the scale of f - 0.5 at which the toy gain is the seeds'
+    for scale, start in ((same, "reproduced: a gain beyond seed noise"), (-1.0, "refuted: the default point")):
+        g = lambda **kw: 0.5 + scale * (f(**kw) - 0.5)  # noqa: E731
+        runs_ = _runs("phase1", pts, [42, 43, 44], g, noise=0.0005)
+        assert phase1_verdicts(sweep_runs(runs_, "phase1")).verdict.iloc[0].startswith(start), scale
     assert v.loc["the seeds' best point is the best of the grid", "verdict"] == "confirmed"   # it maximises f
+    # the seeds' absolute E1 (0.6860) against the toy's constant 0.70: a difference with no seed spread
+    assert v.loc["E1 AUC 0.6860 at the best point", "verdict"].startswith("differs: ours higher by 0.014")
+    assert v.loc["E2 AUC 0.5443 at the best point", "ours"].startswith("0.5")
     assert phase1_verdicts(sweep_runs(one, "phase1")).verdict.iloc[0].startswith("pending: best point 1")
     # the two points alone: the gain has its verdict, the rank waits for the grid
     two = phase1_verdicts(sweep_runs(_runs("phase1", pts, [42, 43, 44], f, noise=0.0005), "phase1")).set_index("claim")
