@@ -80,3 +80,6 @@ def test_cpu_seconds_measured_where_recorded_else_estimated(tmp_path):
     est = cost.cpu_seconds_estimate(r, {"assist2015/V1-as_intended-small/seed42": 0.5})
     assert est.loc[42] == pytest.approx(1.5) and est.loc[43] == pytest.approx(1.2)   # 3 epochs of 1 s wall
     assert np.isnan(cost.cpu_seconds_estimate(r, {}).loc[42])
+    # where a run has both, the check compares them: seed 43 measured 1.2 s against 3 s x 0.5
+    both = {f"assist2015/V1-as_intended-small/seed{s}": 0.5 for s in (42, 43)}
+    assert cost.share_check(r, both).to_dict() == pytest.approx({43: 0.8})

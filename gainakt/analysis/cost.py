@@ -84,6 +84,14 @@ def cpu_seconds_estimate(runs: pd.DataFrame, shares: dict[str, float]) -> pd.Ser
     return measured.where(measured.notna(), est)
 
 
+def share_check(runs: pd.DataFrame, shares: dict[str, float]) -> pd.Series:
+    """For the runs that recorded their CPU time and have an estimated share: measured CPU time over
+    the estimate (train_seconds x share). Below 1: the estimate overstates, as an upper bound should."""
+    est = runs.train_seconds * runs.dir.map(lambda d: shares.get(run_key(d), np.nan))
+    ratio = runs.get("cpu_seconds", pd.Series(np.nan, index=runs.index)) / est
+    return ratio[np.isfinite(ratio)]
+
+
 def projected_cost(runs: pd.DataFrame, planned, states: dict, interactions: dict[str, int] | None = None,
                    seconds: str = "train_seconds") -> pd.DataFrame:
     """One row per tag group of `planned` (matrix Runs): runs planned, done, and hours done and still
