@@ -182,6 +182,15 @@ def test_audit_says_when_a_switch_never_reached_a_metric(tmp_path):
     assert "every metric equal to the base's to six significant digits" in notes["`gamma_at_eval`"]
     a = audit.answers(runs.load_runs(tmp_path), variant="V2")
     assert "`gamma_at_eval=mean` (put back; equal to the base in every seed)" in a[2]
+    # another base's rows (V4 as run, its factory fixed) count too, named with their base
+    for seed in (42, 43, 44):
+        e = (seed - 43) * 1e-3
+        for label, kw in (("small", {}), ("small-audit-factory_fixed", {"original_factory": False})):
+            _write_run(tmp_path, f"V4-as_run-{label}", make_config("V4", "as_run", dataset="assist2015", seed=seed, **kw),
+                       test=dict(enc1_auc=0.66 + e, enc2_auc=0.53 + e + (1e-4 if kw else 0), gain_scalar_std=0.004))
+    a = audit.answers(runs.load_runs(tmp_path), variant="V2")
+    assert "`original_factory=False` (removed, V4 as run)" in a[2] and "gamma_at_eval=mean" in a[2]
+    assert "original_factory" not in a[1]
     g = pd.DataFrame({"seed": [42, 43], "x": [1.0, 2.0]})
     # the same values under swapped seeds are not equal seed for seed
     assert audit.identical_metrics(g, g.assign(seed=[43, 42]), {"x": "x"}) == []

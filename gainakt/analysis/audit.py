@@ -126,30 +126,34 @@ QUESTIONS = {"std": "legacy scalar std", "enc2": "Enc-2 AUC"}
 
 
 def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t: float = 2.0,
-            metrics: dict[str, str] = ABLATION_METRICS, floor: pd.DataFrame | None = None) -> list[str]:
+            metrics: dict[str, str] = ABLATION_METRICS, floor: pd.DataFrame | None = None,
+            also: tuple[str, ...] = ("V4",)) -> list[str]:
     """Plain answers, from both directions of the audit (from `variant` as run each behaviour removed,
     from `variant` as intended each put back): which behaviours move the legacy scalar std (the seeds'
     'about 0.0017'), which move Encoder 2's test AUC, and which change no metric, each judged by
     |Welch t| >= `clear_t` over seeds. Rows with fewer than `min_seeds` seeds on either side are
     counted as pending, never as 'changes nothing'. `floor` (`uniformity.load_floor`): the untrained
-    models, whose std at the seeds' size the std answer ends with."""
-    eff = {fl: effects(runs, variant, fl, metrics=metrics) for fl in ("as_run", "as_intended")}
+    models, whose std at the seeds' size the std answer ends with. `also`: further bases whose rows
+    (V4's factory, difficulty and velocity) count too, each named with its base."""
+    eff = {(v, fl): effects(runs, v, fl, metrics=metrics) for v in (variant, *also) for fl in ("as_run", "as_intended")}
     done = {fl: e[(e.seeds >= min_seeds) & (e["base seeds"] >= min_seeds)] if len(e) else e for fl, e in eff.items()}
     pending = sum(len(e) - len(done[fl]) for fl, e in eff.items())
     if not any(len(d) for d in done.values()):
         return [f"Pending: no audit row of {variant} has {min_seeds} seeds on both sides yet."]
     out = []
 
+    def verb(v, fl):
+        return ("removed" if fl == "as_run" else "put back") + ("" if v == variant else f", {v} {fl.replace('_', ' ')}")
+
     def moving(name):
         """Rows that move `name` beyond seed noise: (explaining, the other way). A behaviour explains a
         low number when removing it raises the number or putting it back lowers it."""
         hits, other = [], []
-        for fl, d in done.items():
+        for (v, fl), d in done.items():
             for _, r in d.iterrows():
                 t = r.get(f"t {name}", np.nan)
                 if np.isfinite(t) and abs(t) >= clear_t:
-                    verb = "removed" if fl == "as_run" else "put back"
-                    text = f"`{r.switch}` ({verb}: {r[f'Δ {name}']:+.4g}, t {t:+.1f})"
+                    text = f"`{r.switch}` ({verb(v, fl)}: {r[f'Δ {name}']:+.4g}, t {t:+.1f})"
                     (hits if (t > 0) == (fl == "as_run") else other).append(text)
         return hits, other
 
@@ -166,17 +170,17 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
             text += " Moving it the other way (the behaviour kept it higher): " + "; ".join(other) + "."
         out.append(f"**{q}** " + text)
     still = []
-    for fl, d in done.items():
+    for (v, fl), d in done.items():
         for _, r in d.iterrows():
             ts = [r.get(f"t {n}", np.nan) for n in metrics.values()]
             if all(not np.isfinite(t) or abs(t) < clear_t for t in ts):
                 same = len(r.get("identical") or []) == sum(f"t {n}" in r for n in metrics.values())
-                still.append(f"`{r.switch}` ({'removed' if fl == 'as_run' else 'put back'}"
+                still.append(f"`{r.switch}` ({verb(v, fl)}"
                              f"{'; equal to the base in every seed' if same else ''})")
     out.append("**Which change nothing?** " + ("; ".join(still) + " (no metric beyond seed noise)." if still
                                               else "Every finished row changes at least one metric."))
     if pending:
-        out.append(f"({pending} audit rows of {variant} have fewer than {min_seeds} seeds and are not counted yet.)")
+        out.append(f"({pending} audit rows have fewer than {min_seeds} seeds and are not counted yet.)")
     return out
 
 
