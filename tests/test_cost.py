@@ -28,6 +28,29 @@ def test_projection_uses_measured_rates(tmp_path):
     assert np.isnan(t.loc["Encoder 2 over padding", "hours_to_do"])  # no run of that class measured yet
 
 
+def test_a_variant_with_its_own_runs_uses_its_own_rate(tmp_path):
+    # V0 (scalar gain) at 1 s per epoch, V1 at 3 s: same class, their own rates; V2 as intended borrows the class's
+    for variant, sec in (("V0", 1.0), ("V1", 3.0)):
+        d = _write_run(tmp_path, f"{variant}-as_intended-small",
+                       make_config(variant, "as_intended", dataset="assist2015", seed=42), test={"enc1_auc": 0.7})
+        h = d / "history.csv"
+        import pandas as pd
+        pd.read_csv(h).assign(epoch_seconds=sec).to_csv(h, index=False)
+    planned = expand({"validate": False, "defaults": {"seeds": [43], "dataset": "assist2015", "epochs": 10},
+                      "runs": [{"variant": v, "flavour": "as_intended", "label": "small", "tags": [v]}
+                               for v in ("V0", "V1", "V2")]})
+    t = cost.projected_cost(runs.load_runs(tmp_path), planned, {}).set_index("group")
+    assert t.loc["V0", "hours_to_do"] == pytest.approx(10 / 3600) and t.loc["V0", "rate from"] == "measured"
+    assert t.loc["V1", "hours_to_do"] == pytest.approx(30 / 3600)
+    assert t.loc["V2", "hours_to_do"] == pytest.approx(20 / 3600) and t.loc["V2", "rate from"] == "measured (class)"
+    # a V0 run that recorded its CPU time sets V0's rate alone (5 s per epoch), the estimated one no longer counts
+    d = _write_run(tmp_path, "V0-as_intended-small", make_config("V0", "as_intended", dataset="assist2015", seed=44),
+                   test={"enc1_auc": 0.7})
+    pd.read_csv(d / "history.csv").assign(epoch_seconds=5.0, epoch_cpu_seconds=5.0).to_csv(d / "history.csv", index=False)
+    t = cost.projected_cost(runs.load_runs(tmp_path), planned, {}).set_index("group")
+    assert t.loc["V0", "hours_to_do"] == pytest.approx(50 / 3600)
+
+
 def test_a_dataset_without_runs_borrows_a_scaled_rate(tmp_path):
     _write_run(tmp_path, "V1-as_intended-small", make_config("V1", "as_intended", dataset="assist2015", seed=42),
                test={"enc1_auc": 0.7})

@@ -95,21 +95,26 @@ def share_check(runs: pd.DataFrame, shares: dict[str, float]) -> pd.Series:
 def projected_cost(runs: pd.DataFrame, planned, states: dict, interactions: dict[str, int] | None = None,
                    seconds: str = "train_seconds") -> pd.DataFrame:
     """One row per tag group of `planned` (matrix Runs): runs planned, done, and hours done and still
-    to do (seconds per epoch per cost class from column `seconds` of the finished runs, `runs`). With
+    to do. A planned run costs its epochs times the seconds per epoch (column `seconds`) of the
+    finished runs of its dataset, cost class and variant (V0's scalar gain costs less than a per-skill
+    variant of the same class); without those, of its dataset and class ('measured (class)'). With
     `interactions` (dataset -> training interactions, `train_interactions`), a dataset without a
     measured rate for a class gets the rate of the measured dataset of that class scaled by the
-    ratio of training interactions (column `rate from`: 'measured' or 'scaled from <dataset>')."""
-    per_epoch: dict[str, list[float]] = {}
+    ratio of training interactions ('scaled from <dataset>'). `s/epoch`: the mean rate of the group's runs."""
+    per_epoch: dict[tuple, list[tuple[bool, float]]] = {}
     for _, r in runs.iterrows():
         if r.epochs_run and not r.get("derived_from") and pd.notna(r[seconds]):   # a copied run measured nothing
             k = cost_class(r.variant, r.flavour, {f: r.config[f] for f in ("mask_padding", "batching")})
-            per_epoch.setdefault((r.dataset, k), []).append(r[seconds] / r.epochs_run)
-    rate = {k: float(np.mean(v)) for k, v in per_epoch.items()}
-    source = {k: "measured" for k in rate}
+            clocked = pd.notna(r.get("cpu_seconds", np.nan))   # its CPU time recorded, not estimated
+            for key in ((r.dataset, k), (r.dataset, k, r.variant)):
+                per_epoch.setdefault(key, []).append((clocked, r[seconds] / r.epochs_run))
+    # where some runs of a key recorded their CPU time, they alone set its rate (the estimate is a ceiling)
+    rate = {k: float(np.mean([x for c, x in v if c] or [x for _, x in v])) for k, v in per_epoch.items()}
+    source = {k: "measured" if len(k) == 3 else "measured (class)" for k in rate}
     interactions = interactions or {}
     for d in {r.dataset for r in planned}:
         for k in ("packed", "Encoder 2 over padding"):
-            ref = [m for (m, c) in list(rate) if c == k and source[(m, c)] == "measured" and m in interactions]
+            ref = [key[0] for key in rate if len(key) == 2 and key[1] == k and key[0] in interactions]
             if (d, k) not in rate and d in interactions and ref:
                 m = max(ref, key=lambda x: len(per_epoch[(x, k)]))   # the best-measured dataset
                 rate[(d, k)] = rate[(m, k)] * interactions[d] / interactions[m]
@@ -118,17 +123,18 @@ def projected_cost(runs: pd.DataFrame, planned, states: dict, interactions: dict
     for r in planned:
         ov = {k: v for k, v in (r.params.get("overrides") or {}).items() if k in ("mask_padding", "batching")}
         k = cost_class(r.variant, r.flavour, ov)
+        key = (r.dataset, k, r.variant) if (r.dataset, k, r.variant) in rate else (r.dataset, k)
         done = states.get(r.key) == "done"
         match = runs[runs.dir.str.endswith(r.results_dir)] if len(runs) else runs
         rows.append({"group": "+".join(t for t in r.tags if t != "core") or "-", "class": k, "done": done,
                      "hours done": float(match[seconds].sum()) / 3600 if done and len(match) else 0.0,
-                     "dataset": r.dataset,
-                     "hours to do": 0.0 if done else r.params["epochs"] * rate.get((r.dataset, k), np.nan) / 3600})
+                     "dataset": r.dataset, "rate": rate.get(key, np.nan), "rate from": source.get(key, "none"),
+                     "hours to do": 0.0 if done else r.params["epochs"] * rate.get(key, np.nan) / 3600})
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    out = df.groupby(["dataset", "group", "class"]).agg(planned=("done", "size"), done=("done", "sum"),
-                                             hours_done=("hours done", "sum"), hours_to_do=("hours to do", lambda x: x.sum(min_count=1)))
-    out["s/epoch"] = [rate.get((d, k), np.nan) for d, _, k in out.index]
-    out["rate from"] = [source.get((d, k), "none") for d, _, k in out.index]
+    out = df.groupby(["dataset", "group", "class"]).agg(
+        planned=("done", "size"), done=("done", "sum"), hours_done=("hours done", "sum"),
+        hours_to_do=("hours to do", lambda x: x.sum(min_count=1)), **{"s/epoch": ("rate", "mean")},
+        **{"rate from": ("rate from", lambda x: ", ".join(sorted(set(x))))})
     return out.reset_index()
