@@ -45,6 +45,9 @@ def test_phase2_points_have_seed_spread_and_the_seeds_values():
     assert list(t.seeds) == [3, 3, 3] and (t["E2 AUC sd"] > 0).all()
     assert t.loc[t.bce_loss_weight == 0.3, "seeds' E2 AUC"].item() == 0.5438
     assert t["E1 + 0.5 E2 mean"].iloc[0] == pytest.approx(0.70 + 0.5 * t["E2 AUC mean"].iloc[0])
+    # each of the seeds' numbers has its verdict: E1 is a constant 0.70 here against their 0.6853
+    assert t["E1 verdict"].iloc[0].startswith("differs: ours higher by 0.0147")
+    assert t["E2 verdict"].str.startswith(("reproduced", "differs")).all()
     noise = seed_noise(sr, "phase2").iloc[0]
     assert noise.points == 3 and noise.points_with_seeds == 3
     assert noise.seed_sd == pytest.approx(0.003, rel=0.6)
@@ -54,6 +57,7 @@ def test_one_seed_and_no_runs():
     f = lambda bce_loss_weight: 0.5   # noqa: E731
     sr = sweep_runs(_runs("phase2", [(0.3,), (0.4,)], [42], f), "phase2")
     assert np.isnan(point_table(sr, "phase2")["E2 AUC sd"]).all()
+    assert point_table(sr, "phase2")["E2 verdict"].str.startswith("one run").all()
     assert np.isnan(seed_noise(sr, "phase2").seed_sd.item())
     empty = sweep_runs(pd.DataFrame(), "phase1")
     assert point_table(empty, "phase1").empty and impacts(empty, "phase1").empty and seed_noise(empty, "phase1").empty

@@ -89,6 +89,11 @@ def point_table(sr: pd.DataFrame, sweep: str, metrics: dict[str, str] | None = N
         rep = REPORTED["phase2"]["points"]
         out["seeds' E1 AUC"] = [rep.get(round(w, 2), (np.nan, np.nan))[0] for w in out.bce_loss_weight]
         out["seeds' E2 AUC"] = [rep.get(round(w, 2), (np.nan, np.nan))[1] for w in out.bce_loss_weight]
+        # a verdict per reported number, as the replication chapter gives one (theirs: one run at d_model 256)
+        for m, name in (("test_enc1_auc", "E1"), ("test_enc2_auc", "E2")):
+            out[f"{name} verdict"] = [
+                reported_verdict(r[f"seeds' {name} AUC"], g.get_group(tuple(r[["flavour", *fields]]))[m].to_numpy(float))
+                if np.isfinite(r[f"seeds' {name} AUC"]) and m in sr.columns else "" for _, r in out.iterrows()]
     return out
 
 
