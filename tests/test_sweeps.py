@@ -85,6 +85,9 @@ def test_phase2_verdicts_tell_a_real_optimum_from_seed_noise():
     few = sweep_runs(_runs("phase2", weights, [42, 43], lambda bce_loss_weight: 0.5), "phase2")
     assert set(phase2_verdicts(few).verdict) == {"pending: 6 of 6 points below 3 seeds"}
     assert set(phase2_verdicts(sweep_runs(pd.DataFrame(), "phase2")).verdict) == {"pending: no run finished"}
+    # one weight with all its seeds is not a sweep: nothing to rank or correlate yet
+    one = sweep_runs(_runs("phase2", [(0.3,)], [42, 43, 44], lambda bce_loss_weight: 0.55, noise=0.001), "phase2")
+    assert set(phase2_verdicts(one).verdict) == {"pending: 1 of 6 weights have runs"}
 
 
 def test_phase1_verdicts_and_figures():
