@@ -159,6 +159,10 @@ def test_compare_sees_metrics_json_and_the_epoch_column(trained, tmp_path):
     h2["epoch"] = h2["epoch"] + 1
     table = compare_histories(h, h2)
     assert table.set_index("column").loc["epoch", "status"] == "outside"
+    # a run that records its CPU time compares with one from before it did: the clocks are never compared
+    h3 = h.assign(epoch_cpu_seconds=1.0).drop(columns="epoch_seconds", errors="ignore")
+    table = compare_histories(h3, h.drop(columns="epoch_cpu_seconds", errors="ignore"))
+    assert (table.status == "exact").all() and not set(table.column) & {"epoch_seconds", "epoch_cpu_seconds"}
 
 
 def test_cli_compare_fails_on_a_metrics_difference(trained, tmp_path, capsys):
