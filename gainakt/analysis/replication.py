@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..repro import TIMING_COLUMNS
+from ..repro import compare_histories
 from ..report import REPORTED_MAP
 from ..variants import VARIANTS
 from .runs import mean_sd, switch_text, welch_t
@@ -177,11 +177,11 @@ def identical_training(runs: pd.DataFrame, pairs=(("V4", "V3"), ("V5", "V3")), f
                     and pd.api.types.is_number(ra[c]) and pd.api.types.is_number(rb[c])]
             metric_diff = max((abs(float(ra[c]) - float(rb[c])) for c in cols
                                if not (pd.isna(ra[c]) and pd.isna(rb[c]))), default=np.nan)
-            ha, hb = (pd.read_csv(f"{r.dir}/history.csv").drop(columns=list(TIMING_COLUMNS), errors="ignore")
-                      for r in (ra, rb))
-            num = [c for c in ha.columns if c in hb.columns and pd.api.types.is_numeric_dtype(ha[c])]
-            hist_diff = (float(np.nanmax(np.abs(ha[num].to_numpy(float) - hb[num].to_numpy(float))))
-                         if ha.shape == hb.shape else np.nan)
+            try:   # the `compare` command's history check (clocks ignored)
+                hist_diff = float(compare_histories(*(pd.read_csv(f"{r.dir}/history.csv") for r in (ra, rb)))
+                                  .max_abs_diff.max())
+            except ValueError:   # other epochs or columns
+                hist_diff = np.nan
             rows.append({"run": f"{a} {flavour.replace('_', ' ')}", "same training as": f"{b} {flavour.replace('_', ' ')}",
                          "seed": int(seed), "how": f"copied from {b}" if ra.derived_from else "trained",
                          "metrics compared": len(cols), "max |diff| metrics": metric_diff,
