@@ -76,19 +76,24 @@ def cpu_share(intervals: dict[str, tuple[float, float]], cores: int) -> dict[str
     return dict(zip(keys, (inside * (share * width)).sum(1) / span))
 
 
+def _recorded_and_estimated(runs: pd.DataFrame, shares: dict[str, float]) -> tuple[pd.Series, pd.Series]:
+    """Per run: the CPU time it recorded (NaN before the clock) and wall time x its share of a core."""
+    recorded = runs["cpu_seconds"] if "cpu_seconds" in runs else pd.Series(np.nan, index=runs.index)
+    return recorded, runs.train_seconds * runs.dir.map(lambda d: shares.get(run_key(d), np.nan))
+
+
 def cpu_seconds_estimate(runs: pd.DataFrame, shares: dict[str, float]) -> pd.Series:
     """Per run: the CPU time it recorded (`cpu_seconds`), else its training wall time x its share of
     a core (`cpu_share`); NaN for a run with neither."""
-    est = runs.train_seconds * runs.dir.map(lambda d: shares.get(run_key(d), np.nan))
-    measured = runs["cpu_seconds"] if "cpu_seconds" in runs else pd.Series(np.nan, index=runs.index)
-    return measured.where(measured.notna(), est)
+    recorded, est = _recorded_and_estimated(runs, shares)
+    return recorded.where(recorded.notna(), est)
 
 
 def share_check(runs: pd.DataFrame, shares: dict[str, float]) -> pd.Series:
     """For the runs that recorded their CPU time and have an estimated share: measured CPU time over
     the estimate (train_seconds x share). Below 1: the estimate overstates, as an upper bound should."""
-    est = runs.train_seconds * runs.dir.map(lambda d: shares.get(run_key(d), np.nan))
-    ratio = runs.get("cpu_seconds", pd.Series(np.nan, index=runs.index)) / est
+    recorded, est = _recorded_and_estimated(runs, shares)
+    ratio = recorded / est
     return ratio[np.isfinite(ratio)]
 
 
