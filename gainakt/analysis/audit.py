@@ -136,8 +136,8 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
     models, whose std at the seeds' size the std answer ends with. `also`: further bases whose rows
     (V4's factory, difficulty and velocity) count too, each named with its base."""
     eff = {(v, fl): effects(runs, v, fl, metrics=metrics) for v in (variant, *also) for fl in ("as_run", "as_intended")}
-    done = {fl: e[(e.seeds >= min_seeds) & (e["base seeds"] >= min_seeds)] if len(e) else e for fl, e in eff.items()}
-    pending = sum(len(e) - len(done[fl]) for fl, e in eff.items())
+    done = {key: e[(e.seeds >= min_seeds) & (e["base seeds"] >= min_seeds)] if len(e) else e for key, e in eff.items()}
+    pending = sum(len(e) - len(done[key]) for key, e in eff.items())
     if not any(len(d) for d in done.values()):
         return [f"Pending: no audit row of {variant} has {min_seeds} seeds on both sides yet."]
     out = []
