@@ -119,6 +119,9 @@ def test_phase1_verdicts_and_figures():
     # the seeds' absolute E1 (0.6860) against the toy's constant 0.70: a difference with no seed spread
     assert v.loc["E1 AUC 0.6860 at the best point", "verdict"].startswith("differs: ours higher by 0.014")
     assert v.loc["E2 AUC 0.5443 at the best point", "ours"].startswith("0.5")
+    # Encoder 1 does not move across the points in the toy (a constant 0.70): range 0 per seed
+    from gainakt.analysis.sweeps import enc1_range
+    assert (enc1_range(sr) == 0).all() and len(enc1_range(sr)) == 3 and enc1_range(sweep_runs(pd.DataFrame(), "phase1")).empty
     assert phase1_verdicts(sweep_runs(one, "phase1")).verdict.iloc[0].startswith("pending: best point 1")
     # the two points alone: the gain has its verdict, the rank waits for the grid
     two = phase1_verdicts(sweep_runs(_runs("phase1", pts, [42, 43, 44], f, noise=0.0005), "phase1")).set_index("claim")

@@ -266,6 +266,15 @@ def phase1_verdicts(sr: pd.DataFrame, min_seeds: int = 3, metric: str = "test_en
     return pd.DataFrame(rows, columns=["flavour", "claim", "ours", "verdict"])
 
 
+def enc1_range(sr: pd.DataFrame, metric: str = "test_enc1_auc") -> pd.Series:
+    """Per (flavour, seed) with runs at several points: the range of Encoder 1's AUC across the points.
+    The learning-curve values reach Encoder 2 only, so this is 0 unless something else moves."""
+    if not len(sr):
+        return pd.Series(dtype=float)
+    g = sr.groupby(["flavour", "seed"])[metric]
+    return g.agg(lambda s: s.max() - s.min())[g.size() > 1]
+
+
 GAIN_STATS = {"gain_skill_per_skill_cv": "per-skill CV", "gain_scalar_std": "legacy scalar std"}
 
 
