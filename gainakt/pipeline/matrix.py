@@ -59,15 +59,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
-import itertools
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from ..config import CHOICES
-from .matrix_file import MatrixError, load_matrix
+from .grid import grid_points, point_name, sweep_fields
+from .matrix_file import MatrixError, check_name, describe_entry, load_matrix, unknown_key_error
 
 __all__ = ["Run", "MatrixError", "expand", "load_matrix",
            "PARAM_ORDER", "LIFTED_PARAMS", "DEFAULT_NOTEBOOK", "BASELINE_NOTEBOOK", "BASELINE_MODELS"]
@@ -95,7 +93,6 @@ _GAINAKT_ONLY_DEFAULTS = {"epochs", "d_model", "n_blocks", "n_heads", "d_ff", "b
 
 FLAVOURS = ("as_run", "as_intended")
 DATASETS = ("assist2015", "assist2009", "statics2011", "synthetic")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 
 
 
@@ -156,23 +153,6 @@ class Run:
 
 
 # ---------------------------------------------------------------------------------------------
-def _describe(i: int, entry: Mapping, file: str) -> str:
-    line = getattr(entry, "line", None)
-    where = f"{file} runs[{i}]" + (f" (line {line})" if line else "")
-    for k in ("variant", "model"):
-        if isinstance(entry, Mapping) and k in entry:
-            where += f" {k}={entry[k]!r}"
-    return where
-
-
-def _unknown_key_error(where: str, key, allowed: Iterable[str]) -> MatrixError:
-    hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-    msg = f"{where}: unknown key {key!r}"
-    if hint:
-        msg += f" (did you mean {hint[0]!r}?)"
-    return MatrixError(msg + f"; allowed keys: {', '.join(sorted(allowed))}")
-
-
 def _as_list(value, what: str, where: str, kind=str) -> list:
     items = value if isinstance(value, (list, tuple)) else [value]
     if not items:
@@ -185,12 +165,6 @@ def _as_list(value, what: str, where: str, kind=str) -> list:
     if len(set(items)) != len(items):
         raise MatrixError(f"{where}: {what} lists a value twice: {items}")
     return list(items)
-
-
-def _check_name(value: str, what: str, where: str) -> None:
-    if not _NAME_RE.match(value):
-        raise MatrixError(f"{where}: {what} {value!r} may only contain letters, digits and "
-                          "'_.+=-' (it becomes part of file names)")
 
 
 def _validators() -> dict:
@@ -224,29 +198,29 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
         data, file = load_matrix(path_or_dict), str(path_or_dict)
     for k in data:
         if k not in TOP_KEYS:
-            raise _unknown_key_error(f"{file}: top level", k, TOP_KEYS)
+            raise unknown_key_error(f"{file}: top level", k, TOP_KEYS)
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, Mapping):
         raise MatrixError(f"{file}: 'defaults' must be a mapping")
     for k in defaults:
         if k not in DEFAULT_KEYS:
-            raise _unknown_key_error(f"{file} defaults", k, DEFAULT_KEYS)
+            raise unknown_key_error(f"{file} defaults", k, DEFAULT_KEYS)
     entries = data.get("runs")
     if not isinstance(entries, list) or not entries:
         raise MatrixError(f"{file}: 'runs' must be a non-empty list")
     validate = data.get("validate", True)
     known = _validators() if validate else {}
 
-    sweep_fields = _sweep_fields(entries, file)
+    fields_of = sweep_fields(entries, file)
     runs: list[Run] = []
     seen: dict[str, str] = {}
     for i, entry in enumerate(entries):
-        where = _describe(i, entry, file)
+        where = describe_entry(i, entry, file)
         if not isinstance(entry, Mapping):
             raise MatrixError(f"{where}: expected a mapping, got {entry!r}")
         for k in entry:
             if k not in ENTRY_KEYS:
-                raise _unknown_key_error(where, k, ENTRY_KEYS)
+                raise unknown_key_error(where, k, ENTRY_KEYS)
         model = entry.get("model")
         base = dict(defaults)
         if model is not None:
@@ -273,7 +247,7 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
         if model is None:
             if not isinstance(variant, str):
                 raise MatrixError(f"{where}: variant must be a string, got {variant!r}")
-            _check_name(variant, "variant", where)
+            check_name(variant, "variant", where)
             if "variants" in known and variant not in known["variants"]:
                 raise MatrixError(f"{where}: unknown variant {variant!r}; known: "
                                   f"{sorted(known['variants'])} (set 'validate: false' to allow)")
@@ -288,7 +262,7 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
         if label is not None:
             if not isinstance(label, str):
                 raise MatrixError(f"{where}: label must be a string, got {label!r}")
-            _check_name(label, "label", where)
+            check_name(label, "label", where)
         gpu = merged.get("gpu", False)
         if not isinstance(gpu, bool):
             raise MatrixError(f"{where}: gpu must be true or false, got {gpu!r}")
@@ -296,11 +270,11 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
         for fl in flavours:
             if fl is None:
                 continue
-            _check_name(fl, "flavour", where)
+            check_name(fl, "flavour", where)
             if validate and fl not in FLAVOURS:
                 raise MatrixError(f"{where}: flavour {fl!r} is not one of {FLAVOURS}")
         for ds in datasets:
-            _check_name(ds, "dataset", where)
+            check_name(ds, "dataset", where)
             if validate and ds not in DATASETS:
                 raise MatrixError(f"{where}: dataset {ds!r} is not one of {DATASETS}")
 
@@ -315,11 +289,11 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
         if "fields" in known:
             for k in overrides:
                 if k not in known["fields"]:
-                    raise _unknown_key_error(f"{where} overrides", k, known["fields"])
+                    raise unknown_key_error(f"{where} overrides", k, known["fields"])
         if num_threads is not None:
             top["num_threads"] = int(num_threads)
         sweep = merged.get("sweep")
-        points = _grid_points(merged, where, known)
+        points = grid_points(merged, where, known)
 
         base_top, base_overrides = top, overrides
         for ds, fl, point in ((d, f, p) for d in datasets for f in flavours for p in points):
@@ -329,7 +303,7 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
                     top[k] = overrides.pop(k)
             name = (f"{model}-baseline" if model else f"{variant}-{fl}") + (f"-{label}" if label else "")
             if sweep is not None:
-                name += f"-{sweep}-" + _point_name(sweep_fields[sweep], {**top, **overrides}, variant, fl)
+                name += f"-{sweep}-" + point_name(fields_of[sweep], {**top, **overrides}, variant, fl)
             for seed in seeds:
                 key = f"{ds}/{name}/seed{seed}"
                 results_dir = f"{results_root}/{ds}/{name}/seed{seed}"
@@ -356,64 +330,3 @@ def expand(path_or_dict, *, results_root: str = "results", book_root: str = "boo
                 seen[key] = (len(runs), run)
                 runs.append(run)
     return runs
-
-
-def _sweep_fields(entries, file: str) -> dict[str, tuple[str, ...]]:
-    """Sweep name -> the fields any of its entries varies (sorted): what names its points."""
-    out: dict[str, set] = {}
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, Mapping) or ("sweep" not in entry and "grid" not in entry):
-            continue
-        if ("sweep" in entry) != ("grid" in entry):
-            raise MatrixError(f"{_describe(i, entry, file)}: 'sweep' (its name) and 'grid' (the "
-                              "values) go together")
-        sweep, grid = entry["sweep"], entry["grid"]
-        if not isinstance(sweep, str):
-            raise MatrixError(f"{_describe(i, entry, file)}: sweep must be a name, got {sweep!r}")
-        _check_name(sweep, "sweep", _describe(i, entry, file))
-        if not isinstance(grid, Mapping) or not grid:
-            raise MatrixError(f"{_describe(i, entry, file)}: grid must be a non-empty mapping of "
-                              "Config fields to lists of values")
-        out.setdefault(sweep, set()).update(grid)
-    return {k: tuple(sorted(v)) for k, v in out.items()}
-
-
-def _grid_points(merged: Mapping, where: str, known: dict) -> list[dict]:
-    """The grid's product as a list of {field: value} (one empty point without a grid)."""
-    grid = merged.get("grid")
-    if grid is None:
-        return [{}]
-    for k, values in grid.items():
-        if k in ("variant", "flavour", "model", "dataset", "seed", "results_dir", "overrides"):
-            raise MatrixError(f"{where}: grid may not vary {k!r} (the matrix sets it)")
-        if "fields" in known and k not in known["fields"]:
-            raise _unknown_key_error(f"{where} grid", k, known["fields"])
-        if not isinstance(values, list) or not values:
-            raise MatrixError(f"{where}: grid {k!r} must be a non-empty list of values, got {values!r}")
-        if len(set(map(repr, values))) != len(values):
-            raise MatrixError(f"{where}: grid {k!r} lists a value twice: {values}")
-    keys = list(grid)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
-
-
-def _point_name(fields: tuple[str, ...], given: Mapping, variant, flavour) -> str:
-    """'<field><value>-...' over the sweep's fields; a field the entry does not set shows the value the
-    run will get (the variant's, else the Config default) so that equal points get equal names."""
-    parts = []
-    for f in fields:
-        if f in given:
-            v = given[f]
-        else:
-            v = _default_value(f, variant, flavour)
-        parts.append(f"{f}{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else f"{f}{v}")
-    return "-".join(parts)
-
-
-def _default_value(field_name: str, variant, flavour):
-    from ..config import Config
-    try:
-        from ..variants import variant_settings
-        settings = variant_settings(variant, flavour) if variant else {}
-    except (KeyError, ValueError):   # a fixture variant (validate: false)
-        settings = {}
-    return settings.get(field_name, getattr(Config(), field_name, None))

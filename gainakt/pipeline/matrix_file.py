@@ -1,11 +1,15 @@
 """Reading ``experiments.yml`` strictly: a YAML mapping with a duplicate key is an error (PyYAML
 would keep the last value silently), and every mapping remembers its line, so that the matrix's
-errors (:class:`MatrixError`) can name the entry's line. The expansion into runs is `matrix`.
+errors (:class:`MatrixError`) can name the entry's line; and the helpers those errors share
+(naming an entry, an unknown key with its closest match, a name that must fit in a file name).
+The expansion into runs is `matrix`; a sweep's grid is `grid`.
 """
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 import yaml
 
@@ -53,3 +57,29 @@ def load_matrix(path) -> dict:
     if not isinstance(data, dict):
         raise MatrixError(f"{path}: expected a mapping with 'defaults' and 'runs'")
     return data
+
+
+def describe_entry(i: int, entry: Mapping, file: str) -> str:
+    line = getattr(entry, "line", None)
+    where = f"{file} runs[{i}]" + (f" (line {line})" if line else "")
+    for k in ("variant", "model"):
+        if isinstance(entry, Mapping) and k in entry:
+            where += f" {k}={entry[k]!r}"
+    return where
+
+
+def unknown_key_error(where: str, key, allowed: Iterable[str]) -> MatrixError:
+    hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+    msg = f"{where}: unknown key {key!r}"
+    if hint:
+        msg += f" (did you mean {hint[0]!r}?)"
+    return MatrixError(msg + f"; allowed keys: {', '.join(sorted(allowed))}")
+
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
+
+
+def check_name(value: str, what: str, where: str) -> None:
+    if not NAME_RE.match(value):
+        raise MatrixError(f"{where}: {what} {value!r} may only contain letters, digits and "
+                          "'_.+=-' (it becomes part of file names)")
