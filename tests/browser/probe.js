@@ -1,4 +1,4 @@
-// Injected by check_book.py right after <head> of every page it serves (see PROBE_JS there).
+// Injected by headless.py right after <head> of every page it serves (see PROBE_JS there).
 (function () {
   var errors = [];
   window.addEventListener('error', function (e) {
