@@ -5,7 +5,7 @@ so that the same point reached from two entries gets one name (and one run). `ma
 from __future__ import annotations
 
 import itertools
-from typing import Mapping
+from collections.abc import Mapping
 
 from .matrix_file import MatrixError, check_name, describe_entry, unknown_key_error
 

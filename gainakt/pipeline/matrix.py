@@ -59,13 +59,20 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..config import CHOICES
 from .grid import grid_points, point_name, sweep_fields
-from .matrix_file import MatrixError, check_name, describe_entry, load_matrix, unknown_key_error
+from .matrix_file import (
+    MatrixError,
+    check_name,
+    describe_entry,
+    load_matrix,
+    unknown_key_error,
+)
 
 __all__ = ["Run", "MatrixError", "expand", "load_matrix",
            "PARAM_ORDER", "LIFTED_PARAMS", "DEFAULT_NOTEBOOK", "BASELINE_NOTEBOOK", "BASELINE_MODELS"]
