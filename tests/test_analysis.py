@@ -57,6 +57,29 @@ def test_replication_verdicts_and_noise_floor(tmp_path):
     assert t.loc[("V3", "enc1_test_auc"), "verdict (as_run)"] == "not run yet"
 
 
+def test_verdict_calls_a_gap_under_the_practical_tolerance_close_and_says_when_both_are_at_chance():
+    vals = np.array([0.5440, 0.5441, 0.5442])          # sd 0.0001: 0.0012 is 12 sd but under 0.005 AUC
+    assert replication.verdict(0.5428, vals, key="enc2_test_auc").startswith("close: ours higher by 0.0013")
+    assert replication.verdict(0.5428, vals).startswith("differs")          # no key: no tolerance
+    assert replication.verdict(0.5300, vals, key="enc2_test_auc").startswith("differs")
+    assert "> 100 sd" in replication.verdict(0.60, vals, key="enc2_test_auc")
+    assert "our sd 0" in replication.verdict(4, np.array([20.0, 20.0, 20.0]), key="best_epoch")
+    assert replication.verdict(0.4842, np.array([0.5032, 0.5032, 0.5033]), key="enc2_val_auc").endswith(
+        "both at chance")
+    # gain statistics: 5 % of the seeds' value
+    assert replication.verdict(0.0370, np.array([0.0374, 0.0375, 0.0376]), key="mastery_corr").startswith("close")
+
+
+def test_load_runs_reads_the_trajectory_checks_of_runs_with_a_final_training_evaluation(tmp_path):
+    cfg = make_config("V2", "as_intended", seed=42, epochs=3)
+    d = _write_run(tmp_path, "V2-as_intended-small", cfg, {"enc1_auc": 0.7, "enc2_auc": 0.6})
+    m = json.loads((d / "metrics.json").read_text())
+    m["train"] = {"enc1_auc": 0.75}
+    (d / "metrics.json").write_text(json.dumps(m))
+    table = runs.load_runs(tmp_path)
+    assert table.checks_passed.iloc[0] == 2 and table.train_enc1_auc.iloc[0] == 0.75
+
+
 def test_verdict_marks_too_few_seeds():
     assert replication.verdict(0.5, np.array([0.51, 0.52])).startswith("preliminary (n=2)")
     assert replication.verdict(0.5, np.array([0.6])).startswith("one run")
@@ -72,7 +95,7 @@ def test_ablation_switch_comes_from_the_configs(tmp_path):
     t = audit.ablation_table(runs.load_runs(tmp_path), "V2", "as_run")
     assert list(t.switch) == ["base (V2 as_run)", "loss_on=logits"]
     assert t.seeds.tolist() == [2, 2]
-    assert t["Δ Enc-2 AUC (t)"].iloc[1].startswith("+0.0300")
+    assert t["Δ Enc-2 AUC (t, p)"].iloc[1].startswith("+0.0300")
 
 
 def test_welch_t_and_mean_sd():
@@ -146,6 +169,12 @@ def test_audit_answers_name_the_switches_that_move_each_metric(tmp_path):
     a = audit.answers(runs.load_runs(tmp_path))
     explains, other = a[1].split("Moving it the other way")
     assert "logits" in explains and "mask_padding" not in explains and "`mask_padding=True` (removed: -0.02" in other
+    # the Encoder-2 answer ends with the best Encoder 2 of any row beside a yardstick model
+    a = audit.answers(runs.load_runs(tmp_path), yardstick=("skill-only model", 0.642))
+    assert "The best Encoder 2 of every base and finished row is 0.6500 (V2 as run, the row `logits`)" \
+        in a[1] and "above the skill-only model (0.6420" in a[1]
+    a = audit.answers(runs.load_runs(tmp_path), yardstick=("skill-only model", 0.70))
+    assert "Whatever is switched, Encoder 2 stays weak: the best" in a[1] and "below the skill-only" in a[1]
     # one paragraph per switch, with the field's help text, what moved, and pending rows said so
     for seed in (42, 43, 44):
         _write_run(tmp_path, "V2-as_intended-small", make_config("V2", "as_intended", dataset="assist2015", seed=seed),
@@ -304,3 +333,39 @@ def test_switch_by_date_puts_each_variant_beside_its_switched_row_in_run_order(t
     # the fake runs' validation AUC is their test AUC, which misses the seeds' validation numbers
     assert replication.switch_by_date_sentence(t) == ("With the switch, V1: reproduced only enc2_test_auc; "
                                                       "V2: reproduced only enc2_test_auc; V3: not run yet.")
+    # V2 alone reproduced, V1 overshooting and V3 short: the sentence says the switch dates nothing
+    one = pd.DataFrame({"variant": ["V1", "V2", "V3"], "quantity": "enc2_test_auc",
+                        "verdict (switched)": ["differs: ours higher by 0.02 (20 sd)", "reproduced (within 2 sd)",
+                                               "differs: ours lower by 0.04 (3 sd)"]})
+    s = replication.switch_by_date_sentence(one)
+    assert s.startswith("With the switch, V1: missed (overshoots: ours higher); V2: reproduced; "
+                        "V3: missed (falls short: ours lower).") and "reproduces V2 alone" in s
+
+
+def test_beyond_noise_uses_the_welch_degrees_of_freedom_not_t_2():
+    """|t| = 2.3 with 3 seeds a side is not beyond seed noise (p about 0.08); a clear effect over 30
+    seeds is; bit-identical runs are p 1 and a shift without spread is p 0."""
+    from gainakt.analysis.runs import beyond_noise, welch_p, welch_t
+
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([-0.9, 0.1, 1.1])   # t = 1.9 / sqrt(2/3) = 2.33, 4 df
+    assert 2.3 < welch_t(a, b) < 2.4 and 0.05 < welch_p(a, b) < 0.1 and not beyond_noise(welch_p(a, b))
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, 30)
+    assert beyond_noise(welch_p(x + 1.0, x))
+    assert welch_p([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]) == 1.0 and welch_p([1, 1, 1], [0, 0, 0]) == 0.0
+    assert not beyond_noise(float("nan"))
+
+
+def test_version_drift_reports_what_a_code_version_alone_moves(tmp_path):
+    for seed in (42, 43, 44):
+        cfg = make_config("V2", "as_run", dataset="assist2015", seed=seed)
+        _write_run(tmp_path, "V2-as_run-small", cfg, test={"enc1_auc": 0.68 + seed / 1e3})
+        d = _write_run(tmp_path, "V2-as_run-small-audit-gamma_eval",
+                       make_config("V2", "as_run", dataset="assist2015", seed=seed, gamma_at_eval="per_student"),
+                       test={"enc1_auc": 0.68 + seed / 1e3 + 3e-5})
+    table = runs.load_runs(tmp_path)
+    assert audit.version_drift(table) == ""                  # same commit: nothing to say
+    for f in (d.parent).glob("seed*/config.json"):   # the rows ran on another commit
+        f.write_text(json.dumps({**json.loads(f.read_text()), "git_commit": "abcdef0123"}))
+    s = audit.version_drift(runs.load_runs(tmp_path))
+    assert "later code commit (abcdef0)" in s and "up to 3.0e-05" in s

@@ -188,6 +188,11 @@ def test_baseline_table_means_and_sds_over_seeds(tiny_data, tmp_path):
     assert c.loc["V1-as_run-small Encoder 2", "test_auc_mean"] == pytest.approx(0.8)
     assert c.loc["dkt", "test_auc_mean"] == t.loc["dkt", "test_auc_mean"]
     assert not any(m.startswith("bkt-baseline-gt-none") for m in c.index)   # not read as a GainAKT run
+    audit_run = tmp_path / "synthetic" / "V1-as_run-small-audit-x" / "seed0"
+    audit_run.mkdir(parents=True)
+    (audit_run / "metrics.json").write_text(json.dumps({"valid": fields, "test": fields, "epochs_run": 1}))
+    kept = set(comparison_table(tmp_path, "synthetic", labels=("small",)).model)
+    assert "V1-as_run-small Encoder 2" in kept and "V1-as_run-small-audit-x Encoder 2" not in kept and "dkt" in kept
 
 
 def test_cli_bad_input_is_one_line(tmp_path, capsys):

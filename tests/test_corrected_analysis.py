@@ -178,7 +178,7 @@ def test_gt_ablation_effects_and_statements():
     assert eff.loc["shared_curve", "change partial"] == pytest.approx(0.5)
     assert eff.loc["shared_curve", "t partial"] > 2 and abs(eff.loc["noisy", "t partial"]) < 2
     s = gt_ablation_statements(eff.reset_index(), {"moderate": {"AFM learn ~ rate | accuracy": 0.54, "AFM learn ~ rate": 0.42}})
-    assert len(s) == 2 and "beyond seed noise" in s[1] and "within seed noise" in s[0] and "AFM on the same data +0.54" in s[1]
+    assert len(s) == 2 and "beyond seed noise" in s[1] and "within seed noise" in s[0] and "AFM on the same data: partial +0.54" in s[1]
     assert "+0.01 → +0.51" in s[1]
 
 

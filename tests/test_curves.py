@@ -72,7 +72,7 @@ def test_decay_statement_names_where_the_curve_is_off(tmp_path):
     s = decay_statement(runs)
     assert "with decay: curve off in 3 of 3 seeds, γ 0.00 ± 0.00, Encoder 2 0.640 ± 0.001" in s
     assert "no decay on the curve scalars: curve off in 0 of 3 seeds, γ 1.30 ± 0.00" in s
-    assert "Welch t -1.2 (within seed noise)" in s
+    assert "Welch t -1.2, p 0.29 (within seed noise)" in s
     assert "no decay at all: 0 of 3 seeds, pending" in decay_statement(runs[~runs.label.str.endswith("nowd")])
 
 
@@ -121,6 +121,6 @@ def test_bound_statement_compares_the_free_and_the_positive_gamma(tmp_path):
     assert "γ free (3 seeds): γ -0.90 ± 0.00, curve falls in 3 of 3, Encoder 2 0.795 ± 0.001, agreement 1.00 ± 0.00" in s
     assert "γ > 0 (3 seeds): γ 0.45 ± 0.00, curve falls in 0 of 3" in s
     assert "Spearman with BKT's learn rate 1.00 ± 0.00 (partial given accuracy 1.00 ± 0.00)" in s
-    assert "Welch t -1.2 (within seed noise)" in s
+    assert "Welch t -1.2, p 0.29 (within seed noise)" in s
     assert "γ > 0: 2 of 3 seeds, pending." in bound_statement(runs.iloc[:-1], ref, "statics2011")
     assert "Spearman" not in bound_statement(runs, None, "statics2011")

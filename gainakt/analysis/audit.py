@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from .runs import mean_sd, switch_text, welch_t
+from .runs import NOISE_ALPHA, beyond_noise, mean_sd, switch_text, welch_p, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=None, n=False)
@@ -32,7 +32,7 @@ def ablation_table(runs: pd.DataFrame, variant: str, flavour: str, base_label: s
                    dataset: str = "assist2015", audit_prefix: str = "small-audit",
                    metrics: dict[str, str] = ABLATION_METRICS, extra_bases: dict | None = None) -> pd.DataFrame:
     """Rows: the base and each audit group of (variant, flavour); columns: the switch (fields that
-    differ from the base), seeds, each metric as mean ± sd, and Welch t of the AUC changes."""
+    differ from the base), seeds, each metric as mean ± sd, and the AUC changes with Welch's t and p."""
     sel = runs[(runs.dataset == dataset) & (runs.variant == variant) & (runs.flavour == flavour)] \
         if len(runs) else runs
     base = sel[sel.label == base_label]
@@ -48,7 +48,8 @@ def ablation_table(runs: pd.DataFrame, variant: str, flavour: str, base_label: s
             row[name] = fmt(vals)
             if lab != base_label and col in ("test_enc1_auc", "test_enc2_auc") and col in g:
                 d = np.nanmean(vals) - np.nanmean(base[col].to_numpy(float))
-                row[f"Δ {name} (t)"] = f"{d:+.4f} ({welch_t(vals, base[col].to_numpy(float)):+.1f})"
+                b = base[col].to_numpy(float)
+                row[f"Δ {name} (t, p)"] = f"{d:+.4f} ({welch_t(vals, b):+.1f}, {welch_p(vals, b):.2g})"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -57,7 +58,7 @@ def effects(runs: pd.DataFrame, variant: str, flavour: str, base_label: str = "s
             dataset: str = "assist2015", audit_prefix: str = "small-audit",
             metrics: dict[str, str] = ABLATION_METRICS) -> pd.DataFrame:
     """Numeric companion of `ablation_table`: one row per audit group with the switch, seeds, and per
-    metric (display name) the change of the mean from the base and Welch's t over seeds."""
+    metric (display name) the change of the mean from the base, Welch's t and its two-sided p over seeds."""
     sel = runs[(runs.dataset == dataset) & (runs.variant == variant) & (runs.flavour == flavour)] \
         if len(runs) else runs
     base = sel[sel.label == base_label] if len(sel) else sel
@@ -73,6 +74,7 @@ def effects(runs: pd.DataFrame, variant: str, flavour: str, base_label: str = "s
             if col in g and col in base:
                 a, b = g[col].to_numpy(float), base[col].to_numpy(float)
                 row[f"Δ {name}"], row[f"t {name}"] = float(np.nanmean(a) - np.nanmean(b)), welch_t(a, b)
+                row[f"p {name}"] = welch_p(a, b)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -125,16 +127,19 @@ def _std_context(runs: pd.DataFrame, variant: str, col: str = "test_gain_scalar_
 QUESTIONS = {"std": "legacy scalar std", "enc2": "Enc-2 AUC"}
 
 
-def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t: float = 2.0,
+def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, alpha: float = NOISE_ALPHA,
             metrics: dict[str, str] = ABLATION_METRICS, floor: pd.DataFrame | None = None,
-            also: tuple[str, ...] = ("V4",)) -> list[str]:
+            also: tuple[str, ...] = ("V4",), yardstick: tuple[str, float] | None = None) -> list[str]:
     """Plain answers, from both directions of the audit (from `variant` as run each behaviour removed,
     from `variant` as intended each put back): which behaviours move the legacy scalar std (the seeds'
     'about 0.0017'), which move Encoder 2's test AUC, and which change no metric, each judged by
-    |Welch t| >= `clear_t` over seeds. Rows with fewer than `min_seeds` seeds on either side are
+    a two-sided Welch test over seeds at level `alpha`. Rows with fewer than `min_seeds` seeds on either side are
     counted as pending, never as 'changes nothing'. `floor` (`uniformity.load_floor`): the untrained
     models, whose std at the seeds' size the std answer ends with. `also`: further bases whose rows
-    (V4's factory, difficulty and velocity) count too, each named with its base."""
+    (V4's factory, difficulty and velocity) count too, each named with its base. `yardstick` (name,
+    test AUC), e.g. the skill-only logistic regression: the Encoder-2 answer ends with the best
+    Encoder 2 of any base or finished row beside it, since a switch that explains a gap to the seeds'
+    number need not explain why Encoder 2 is weak."""
     eff = {(v, fl): effects(runs, v, fl, metrics=metrics) for v in (variant, *also) for fl in ("as_run", "as_intended")}
     done = {key: e[(e.seeds >= min_seeds) & (e["base seeds"] >= min_seeds)] if len(e) else e for key, e in eff.items()}
     pending = sum(len(e) - len(done[key]) for key, e in eff.items())
@@ -151,9 +156,9 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
         hits, other = [], []
         for (v, fl), d in done.items():
             for _, r in d.iterrows():
-                t = r.get(f"t {name}", np.nan)
-                if np.isfinite(t) and abs(t) >= clear_t:
-                    text = f"`{r.switch}` ({verb(v, fl)}: {r[f'Δ {name}']:+.4g}, t {t:+.1f})"
+                t, p = r.get(f"t {name}", np.nan), r.get(f"p {name}", np.nan)
+                if beyond_noise(p, alpha):
+                    text = f"`{r.switch}` ({verb(v, fl)}: {r[f'Δ {name}']:+.4g}, t {t:+.1f}, p {p:.2g})"
                     (hits if (t > 0) == (fl == "as_run") else other).append(text)
         return hits, other
 
@@ -168,12 +173,14 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
             text = _std_context(runs, variant) + text + size_note(floor, variant, "as_run", min_seeds)
         if other:
             text += " Moving it the other way (the behaviour kept it higher): " + "; ".join(other) + "."
+        if key == "enc2" and yardstick is not None:
+            text += _enc2_ceiling(runs, done, variant, also, yardstick)
         out.append(f"**{q}** " + text)
     still = []
     for (v, fl), d in done.items():
         for _, r in d.iterrows():
-            ts = [r.get(f"t {n}", np.nan) for n in metrics.values()]
-            if all(not np.isfinite(t) or abs(t) < clear_t for t in ts):
+            ps = [r.get(f"p {n}", np.nan) for n in metrics.values()]
+            if not any(beyond_noise(p, alpha) for p in ps):
                 same = len(r.get("identical") or []) == sum(f"t {n}" in r for n in metrics.values())
                 still.append(f"`{r.switch}` ({verb(v, fl)}"
                              f"{'; equal to the base in every seed' if same else ''})")
@@ -182,6 +189,53 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, clear_t
     if pending:
         out.append(f"({pending} audit rows have fewer than {min_seeds} seeds and are not counted yet.)")
     return out
+
+
+def _enc2_ceiling(runs: pd.DataFrame, done: dict, variant: str, also: tuple[str, ...],
+                  yardstick: tuple[str, float], col: str = "test_enc2_auc") -> str:
+    """' No base or row reaches ...': the best mean Encoder-2 test AUC over the bases and the finished
+    audit rows, against the yardstick model's test AUC."""
+    sel = runs[runs.variant.isin((variant, *also)) & (runs.dataset == "assist2015")] if len(runs) else runs
+    means = sel[sel.label.eq("small") | sel.label.str.startswith("small-audit")].groupby(
+        ["variant", "flavour", "label"])[col].mean() if len(sel) else pd.Series(dtype=float)
+    if not len(means) or not any(len(d) for d in done.values()):
+        return ""
+    (v, fl, lab), best = means.idxmax(), means.max()
+    name, auc = yardstick
+    where = "its base" if lab == "small" else f"the row `{lab.removeprefix('small-audit-')}`"
+    lead = ("Whatever is switched, Encoder 2 stays weak: the best of every base and finished row is" if best < auc
+            else "The best Encoder 2 of every base and finished row is")
+    return (f" {lead} {best:.4f} ({v} {fl.replace('_', ' ')}, {where}), "
+            f"{'below' if best < auc else 'above'} the {name} ({auc:.4f}, Replication, Table 3).")
+
+
+def version_drift(runs: pd.DataFrame, variant: str = "V2", flavour: str = "as_run", col: str = "test_enc1_auc",
+                  name: str = "Encoder 1's test AUC",
+                  rows=("small-audit-gamma_eval", "small-audit-global_index"), dataset: str = "assist2015") -> str:
+    """How far rows whose switch cannot reach `col` (evaluation-only switches for Encoder 1) sit from
+    their base, seed for seed, where the rows ran on another code commit than the base: the drift of
+    the code version alone, beside the base's seed sd. '' where every row shares the base's commit or
+    nothing is comparable."""
+    sel = runs[(runs.dataset == dataset) & (runs.variant == variant) & (runs.flavour == flavour)] if len(runs) else runs
+    base = sel[sel.label == "small"].drop_duplicates("seed").set_index("seed") if len(sel) else sel
+    diffs, commits = [], set()
+    for lab in rows:
+        g = sel[sel.label == lab]
+        for _, r in g.iterrows():
+            if r.seed in base.index and col in r:
+                diffs.append(abs(r[col] - base.loc[r.seed, col]))
+                commits |= {str(r.get("git_commit", ""))[:7]}
+    if not diffs or len(base) < 2:
+        return ""
+    bc = {str(c)[:7] for c in base.get("git_commit", pd.Series(dtype=str))}
+    if commits <= bc:
+        return ""
+    return (f"{variant} {flavour.replace('_', ' ')}'s rows ran on a later code commit ({', '.join(sorted(commits))}) than "
+            f"their base ({', '.join(sorted(bc))}). Where the switch cannot reach {name} (an "
+            f"evaluation-only switch), the row still differs from the base by up to {max(diffs):.1e} seed for seed: "
+            f"what the change of code version alone does to that metric, against a seed sd of "
+            f"{base[col].std(ddof=1):.4f}. For that metric 'equal to six digits' cannot be read off; only a change "
+            f"beyond seed noise counts.")
 
 
 def _verb(variant: str, flavour: str, switch: str) -> str:
@@ -197,11 +251,11 @@ def _verb(variant: str, flavour: str, switch: str) -> str:
     return "set in"
 
 
-def switch_notes(runs: pd.DataFrame, variants=("V2", "V4"), min_seeds: int = 3, clear_t: float = 2.0,
+def switch_notes(runs: pd.DataFrame, variants=("V2", "V4"), min_seeds: int = 3, alpha: float = NOISE_ALPHA,
                  metrics: dict[str, str] = ABLATION_METRICS) -> list[str]:
     """One short paragraph per audited switch (Config field): what it is (the field's help text) and,
     for each direction that has runs, what switching it alone did: every metric whose change from the
-    base is beyond seed noise (|Welch t| >= `clear_t`), or 'no metric beyond seed noise', or
+    base is beyond seed noise (two-sided Welch p < `alpha`), or 'no metric beyond seed noise', or
     'pending' while either side has fewer than `min_seeds` seeds."""
     from ..config import _fields
 
@@ -216,8 +270,8 @@ def switch_notes(runs: pd.DataFrame, variants=("V2", "V4"), min_seeds: int = 3, 
                 if min(r.seeds, r["base seeds"]) < min_seeds:
                     found.setdefault(key, []).append(f"{where}: pending ({r.seeds} of {min_seeds} seeds)")
                     continue
-                moved = [f"{name} {r[f'Δ {name}']:+.4g} (t {r[f't {name}']:+.1f})" for name in metrics.values()
-                         if np.isfinite(r.get(f"t {name}", np.nan)) and abs(r[f"t {name}"]) >= clear_t]
+                moved = [f"{name} {r[f'Δ {name}']:+.4g} (t {r[f't {name}']:+.1f}, p {r[f'p {name}']:.2g})"
+                         for name in metrics.values() if beyond_noise(r.get(f"p {name}", np.nan), alpha)]
                 same = list(r.get("identical") or [])
                 text = "; ".join(moved) if moved else "no metric beyond seed noise"
                 if same and len(same) == sum(f"t {n}" in r for n in metrics.values()):

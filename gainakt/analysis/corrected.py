@@ -186,7 +186,7 @@ def gt_ablation_effects(pr: pd.DataFrame, variant: str = "V6", conditions=("mode
     `groundtruth.per_run`, main-size runs): the trained gains' Spearman with the true rates and its
     partial given accuracy (means over seeds), each as a change from `variant` itself with Welch's t
     over seeds. Numeric: `gt_ablation_statements` reads it."""
-    from .runs import welch_t
+    from .runs import welch_p, welch_t
     rows = []
     if not len(pr):
         return pd.DataFrame(rows)
@@ -202,16 +202,18 @@ def gt_ablation_effects(pr: pd.DataFrame, variant: str = "V6", conditions=("mode
                 row[f"sd {name}"] = float(a[col].std(ddof=1)) if len(a) > 1 else np.nan
                 row[f"change {name}"] = float(a[col].mean() - base[col].mean()) if ab and len(base) else np.nan
                 row[f"t {name}"] = welch_t(a[col], base[col]) if ab else np.nan
+                row[f"p {name}"] = welch_p(a[col], base[col]) if ab else np.nan
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def gt_ablation_statements(eff: pd.DataFrame, ceilings: dict[str, dict[str, float]] | None = None,
-                           min_seeds: int = 3, clear_t: float = 2.0) -> list[str]:
+                           min_seeds: int = 3) -> list[str]:
     """One sentence per ablation row with `min_seeds` seeds: how far it moves the partial Spearman
-    given accuracy (the target's measure) from V6 itself, whether that is beyond seed noise (|Welch
-    t| >= `clear_t`), and the classical ceiling on the same data (`ceilings[condition]`:
+    given accuracy (the target's measure) from V6 itself, whether that is beyond seed noise (two-sided
+    Welch p < `runs.NOISE_ALPHA`), and the classical ceiling on the same data (`ceilings[condition]`:
     `groundtruth.classical_rates`)."""
+    from .runs import beyond_noise
     out = []
     if not len(eff):
         return out
@@ -220,12 +222,13 @@ def gt_ablation_statements(eff: pd.DataFrame, ceilings: dict[str, dict[str, floa
             out.append(f"{r.condition} spread, `{r.switch}`: {int(r.seeds)} of {min_seeds} seeds, pending.")
             continue
         base = r.partial - r["change partial"]
-        moved = abs(r["t partial"]) >= clear_t
+        moved = beyond_noise(r["p partial"])
         s = (f"{r.condition} spread, `{r.switch}`: partial Spearman given accuracy {base:+.2f} → {r.partial:+.2f} "
-             f"(Welch t {r['t partial']:+.1f}: {'beyond' if moved else 'within'} seed noise); "
+             f"(Welch t {r['t partial']:+.1f}, p {r['p partial']:.2g}: {'beyond' if moved else 'within'} seed noise); "
              f"Spearman {r.rho - r['change rho']:+.2f} → {r.rho:+.2f}")
         ceil = (ceilings or {}).get(r.condition, {})
         if "AFM learn ~ rate | accuracy" in ceil:
-            s += f"; AFM on the same data {ceil['AFM learn ~ rate | accuracy']:+.2f} ({ceil['AFM learn ~ rate']:+.2f})"
+            s += (f"; AFM on the same data: partial {ceil['AFM learn ~ rate | accuracy']:+.2f}, "
+                  f"Spearman {ceil['AFM learn ~ rate']:+.2f}")
         out.append(s + ".")
     return out

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .designs import configurations, design_runs, switch_name
 from .gains import read_skill_tables
-from .runs import mean_sd
+from .runs import mean_sd, noise_word, t_text, welch_t
 
 FLAT_SLOPE = 1e-3   # logit per unit of practice at the start of the curve: below it the curve is off
 
@@ -131,7 +131,6 @@ def decay_statement(runs: pd.DataFrame, dataset: str = "assist2015", rows=DECAY_
     curve is off, γ and Encoder 2's test AUC (mean ± sd), and Welch's t of Encoder 2 between the last
     two rows (the curve's decay alone against all of it): where the curve is on and that t is small,
     the decay that switches the curve off is the curve scalars' own."""
-    from .runs import welch_t
     parts, e2 = [], {}
     for name, label in rows:
         g = design_runs(runs, dataset, "V6", "as_intended", label) if len(runs) else runs
@@ -145,8 +144,7 @@ def decay_statement(runs: pd.DataFrame, dataset: str = "assist2015", rows=DECAY_
     s = "The shared curve with one gamma on " + dataset + " (Tables 2, 2d): " + "; ".join(parts) + "."
     (a, _), (b, _) = rows[-2], rows[-1]
     if a in e2 and b in e2:
-        t = welch_t(e2[a], e2[b])
-        s += f" Encoder 2 {a} against {b}: Welch t {t:+.1f} ({'within' if abs(t) < 2 else 'beyond'} seed noise)."
+        s += f" Encoder 2 {a} against {b}: {t_text(e2[a], e2[b])} ({noise_word(e2[a], e2[b])} seed noise)."
     return s
 
 
@@ -197,7 +195,6 @@ def bound_statement(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset:
     rate (partial given training accuracy). Where the free γ turned negative and the bounded curve rises,
     the sign of the gains' correlations is the curve's sign, not something the gains learned."""
     from .gains import cross_seed_agreement, external_validity
-    from .runs import welch_t
     rows, e2 = [], {}
     for name, label in (("γ free", free), ("γ > 0", bounded)):
         g = design_runs(runs, dataset, "V6", "as_intended", label) if len(runs) else runs
@@ -220,7 +217,7 @@ def bound_statement(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset:
                   f"(partial given accuracy {mean_sd([e['partial (given accuracy)'] for e in ev], digits=2, n=False)})")
         rows.append(s)
     out = f"The closest design on {dataset}, with γ free and bounded positive (softplus, Table 9): " + "; ".join(rows) + "."
-    t = welch_t(e2["γ > 0"], e2["γ free"]) if len(e2) == 2 else np.nan
-    if np.isfinite(t):
-        out += f" Encoder 2, bounded against free: Welch t {t:+.1f} ({'within' if abs(t) < 2 else 'beyond'} seed noise)."
+    if len(e2) == 2 and np.isfinite(welch_t(e2["γ > 0"], e2["γ free"])):
+        a, b = e2["γ > 0"], e2["γ free"]
+        out += f" Encoder 2, bounded against free: {t_text(a, b)} ({noise_word(a, b)} seed noise)."
     return out

@@ -126,9 +126,9 @@ def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str 
         s += (f" V6's Encoder 2, {how}, reaches {v6.mean():.3f} ± {v6.std(ddof=1):.3f}: "
               f"{v6.mean() - auc['pfa_monotone']:+.3f} from monotone PFA and {v6.mean() - auc['pfa']:+.3f} from PFA.")
     if len(signed) >= min_seeds:
-        from .runs import welch_t
+        from .runs import t_text
         s += (f" With signed gains it reaches {signed.mean():.3f} ± {signed.std(ddof=1):.3f} "
-              f"(Welch t against V6 {welch_t(signed, v6):+.1f}; PFA {auc['pfa']:.3f}).")
+              f"(against V6: {t_text(signed, v6)}; PFA {auc['pfa']:.3f}).")
     else:
         s += f" Signed gains: {len(signed)} of {min_seeds} seeds, pending."
     # chosen on the validation split (never on test), then reported on test
@@ -174,7 +174,7 @@ def gap_statement(runs: pd.DataFrame, dataset: str = "assist2015", min_seeds: in
     """One generated paragraph from the runs behind `gap_table`: V6's train - test gap of each
     encoder, its learned gammas, and what one shared gamma (ablation row `shared_gamma`) changes
     (pending below `min_seeds` seeds)."""
-    from .runs import welch_t
+    from .runs import t_text
     sel = runs[(runs.dataset == dataset) & (runs.variant == "V6") & (runs.flavour == "as_intended")] if len(runs) else runs
     v6 = sel[sel.label == "small"] if len(sel) else sel
     if len(v6) < min_seeds:
@@ -188,8 +188,7 @@ def gap_statement(runs: pd.DataFrame, dataset: str = "assist2015", min_seeds: in
     sg = sel[sel.label == "small-v6-shared_gamma"]
     if len(sg) < min_seeds:
         return s + f" One shared gamma (`shared_gamma`): {len(sg)} of {min_seeds} seeds, pending."
-    t = welch_t(sg.test_enc2_auc, v6.test_enc2_auc)
     return s + (f" With one gamma for every student (`shared_gamma`) the gap is "
                 f"{(sg.train_enc2_auc - sg.test_enc2_auc).mean():.3f} and Encoder 2's test AUC "
                 f"{sg.test_enc2_auc.mean():.3f} ± {sg.test_enc2_auc.std(ddof=1):.3f} (V6 {v6.test_enc2_auc.mean():.3f}; "
-                f"Welch t {t:+.1f}).")
+                f"{t_text(sg.test_enc2_auc, v6.test_enc2_auc)}).")

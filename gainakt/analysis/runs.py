@@ -95,6 +95,9 @@ def read_run(d: Path) -> dict | None:
     row.update(_flat("param_", metrics.get("params", {})))
     # the seeds' gain statistics came from 10 test windows (audit 5.3): sample_* beside test_*
     row.update(_flat("sample_", metrics.get("test_trajectory_sample", {})))
+    # the six trajectory checks, the seeds' way (their 10 test windows); set before the early return
+    # below, which once left them out of every run that had a final training evaluation
+    row["checks_passed"] = metrics.get("checks_passed", np.nan)
     if "train" in metrics:  # the final evaluation of the training windows (the original's evaluator)
         row.update(_flat("train_", metrics["train"]))
         return row
@@ -102,7 +105,6 @@ def read_run(d: Path) -> dict | None:
     if len(best):  # older runs: train metrics (a sample of the training windows) at the best epoch
         row.update({c: float(best[c].iloc[0]) for c in history.columns if c.startswith("train_")
                     and not c.startswith("train_loss") and pd.api.types.is_numeric_dtype(history[c])})
-    row["checks_passed"] = metrics.get("checks_passed", np.nan)
     return row
 
 
@@ -144,11 +146,51 @@ def mean_sd(values, digits: int | None = 4, n: bool = True, sign: bool = False) 
     return out + (f" (n={v.size})" if n else "")
 
 
-def welch_t(a, b) -> float:
-    """Welch's t of mean(a) - mean(b); NaN with fewer than 2 values on a side."""
+# Beyond seed noise: a two-sided Welch test at this level. With 3 seeds a side the Welch-Satterthwaite
+# degrees of freedom are 2-4, so this needs |t| of about 2.8-4.3, not the normal 2 (too lax for 3 seeds).
+NOISE_ALPHA = 0.05
+
+
+def _welch(a, b) -> tuple[float, float]:
+    """(Welch's t of mean(a) - mean(b), two-sided p with Welch-Satterthwaite degrees of freedom);
+    NaN for both with fewer than 2 finite values on a side. Zero spread on both sides: t is +-inf
+    and p 0 where the means differ, t 0 and p 1 where they are equal (runs that are bit-identical)."""
+    from scipy import stats
+
     a, b = np.asarray(a, float), np.asarray(b, float)
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     if a.size < 2 or b.size < 2:
-        return float("nan")
-    se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    return float((a.mean() - b.mean()) / se) if se > 0 else float("inf") * np.sign(a.mean() - b.mean())
+        return float("nan"), float("nan")
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    d = a.mean() - b.mean()
+    if va + vb == 0:
+        return (float("inf") * np.sign(d), 0.0) if d != 0 else (0.0, 1.0)
+    t = d / np.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
+    return float(t), float(2 * stats.t.sf(abs(t), df))
+
+
+def welch_t(a, b) -> float:
+    """Welch's t of mean(a) - mean(b); NaN with fewer than 2 values on a side."""
+    return _welch(a, b)[0]
+
+
+def welch_p(a, b) -> float:
+    """Two-sided p of Welch's test of mean(a) = mean(b) (`_welch`); NaN with fewer than 2 values a side."""
+    return _welch(a, b)[1]
+
+
+def beyond_noise(p: float, alpha: float = NOISE_ALPHA) -> bool:
+    """Whether a difference with Welch p-value `p` is beyond seed noise (False for NaN)."""
+    return bool(np.isfinite(p) and p < alpha)
+
+
+def t_text(a, b) -> str:
+    """'Welch t +3.1, p 0.03' for the prose of every chapter."""
+    t, p = _welch(a, b)
+    return f"Welch t {t:+.1f}, p {p:.2g}" if np.isfinite(p) else "Welch t n/a"
+
+
+def noise_word(a, b) -> str:
+    """'beyond' or 'within' (seed noise), by `beyond_noise` of the Welch test of a against b."""
+    return "beyond" if beyond_noise(welch_p(a, b)) else "within"

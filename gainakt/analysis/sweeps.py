@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .replication import verdict as reported_verdict
-from .runs import mean_sd, welch_t
+from .runs import beyond_noise, mean_sd, t_text, welch_p, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=3, n=False, sign=True)
@@ -92,7 +92,8 @@ def point_table(sr: pd.DataFrame, sweep: str, metrics: dict[str, str] | None = N
         # a verdict per reported number, as the replication chapter gives one (theirs: one run at d_model 256)
         for m, name in (("test_enc1_auc", "E1"), ("test_enc2_auc", "E2")):
             out[f"{name} verdict"] = [
-                reported_verdict(r[f"seeds' {name} AUC"], g.get_group(tuple(r[["flavour", *fields]]))[m].to_numpy(float))
+                reported_verdict(r[f"seeds' {name} AUC"], g.get_group(tuple(r[["flavour", *fields]]))[m].to_numpy(float),
+                                 key=m)
                 if np.isfinite(r[f"seeds' {name} AUC"]) and m in sr.columns else "" for _, r in out.iterrows()]
     return out
 
@@ -180,7 +181,7 @@ def _short(sr: pd.DataFrame, fields: list[str], min_seeds: int) -> str | None:
 def phase2_verdicts(sr: pd.DataFrame, min_seeds: int = 3) -> pd.DataFrame:
     """Per flavour, the seeds' Phase 2 claims against our points (mean over seeds) and their spread:
     "BCE = 0.3 optimal" on the combined score E1 + 0.5 E2 (the best point against the runner-up by
-    Welch t over seeds: within |t| < 2 the two are not told apart by this many seeds), and the
+    a two-sided Welch test over seeds: at p >= 0.05 the two are not told apart by this many seeds), and the
     correlations of the BCE weight with E2 (-0.91) and E1 (+0.63) AUC, computed the seeds' way on
     the point means and once per seed (a seed's own sweep: the spread the seeds' single value had)."""
     rep, rows = REPORTED["phase2"], []
@@ -196,13 +197,14 @@ def phase2_verdicts(sr: pd.DataFrame, min_seeds: int = 3) -> pd.DataFrame:
             continue
         means = g.groupby("bce_loss_weight").combined.mean().sort_values(ascending=False)
         best, second = means.index[0], means.index[1]
-        t = welch_t(g[g.bce_loss_weight == best].combined, g[g.bce_loss_weight == second].combined)
-        if abs(t) < 2:
-            v = f"not told apart from seed noise: best {best:g}, runner-up {second:g} (Welch t {t:+.1f})"
+        xb, xs = g[g.bce_loss_weight == best].combined, g[g.bce_loss_weight == second].combined
+        tt = t_text(xb, xs)
+        if not beyond_noise(welch_p(xb, xs)):
+            v = f"not told apart from seed noise: best {best:g}, runner-up {second:g} ({tt})"
         elif np.isclose(best, rep["best"]):
-            v = f"confirmed: {best:g} beats the runner-up {second:g} (Welch t {t:+.1f})"
+            v = f"confirmed: {best:g} beats the runner-up {second:g} ({tt})"
         else:
-            v = f"refuted: {best:g} is best, beating {second:g} (Welch t {t:+.1f})"
+            v = f"refuted: {best:g} is best, beating {second:g} ({tt})"
         rows.append({"flavour": fl, "claim": "BCE = 0.3 optimal", "ours": f"best {best:g} ({means.iloc[0]:.4f})",
                      "verdict": v})
         for metric, key, claim in (("test_enc2_auc", "corr_weight_enc2", "corr(weight, E2 AUC) = -0.91"),
@@ -236,16 +238,16 @@ def phase1_verdicts(sr: pd.DataFrame, min_seeds: int = 3, metric: str = "test_en
                                                 f"{min_seeds} seeds"})
             continue
         b, d = at["best"][metric], at["default"][metric]
-        gain, t = b.mean() / d.mean() - 1, welch_t(b, d)
+        gain, tt = b.mean() / d.mean() - 1, t_text(b, d)
         # the size: the gain's seed sd (first order) against the seeds' single number
         sd = np.sqrt(b.var(ddof=1) / len(b) + d.var(ddof=1) / len(d)) / d.mean()
         same = abs(gain - rep["gain_over_default"]) <= 2 * sd
         # a gain in the right direction but of another size is not the seeds' number: say both
-        v = (f"not beyond seed noise (Welch t {t:+.1f})" if abs(t) < 2 else
-             f"refuted: the default point is better beyond seed noise (Welch t {t:+.1f})" if gain <= 0 else
-             f"reproduced: a gain beyond seed noise (Welch t {t:+.1f}), its size within seed noise of the "
+        v = (f"not beyond seed noise ({tt})" if not beyond_noise(welch_p(b, d)) else
+             f"refuted: the default point is better beyond seed noise ({tt})" if gain <= 0 else
+             f"reproduced: a gain beyond seed noise ({tt}), its size within seed noise of the "
              f"seeds' +{rep['gain_over_default']:.1%}" if same else
-             f"direction reproduced, size not: a gain beyond seed noise (Welch t {t:+.1f}) of "
+             f"direction reproduced, size not: a gain beyond seed noise ({tt}) of "
              f"{gain:+.1%} ± {sd:.2%}, against the seeds' +{rep['gain_over_default']:.1%}")
         rows.append({"flavour": fl, "claim": f"+{rep['gain_over_default']:.1%} E2 AUC over the default point",
                      "ours": f"{gain:+.1%} ({b.mean():.4f} against {d.mean():.4f})", "verdict": v})
@@ -253,7 +255,7 @@ def phase1_verdicts(sr: pd.DataFrame, min_seeds: int = 3, metric: str = "test_en
         for m, key, name in (("test_enc2_auc", "best_enc2_auc", "E2"), ("test_enc1_auc", "best_enc1_auc", "E1")):
             vals = at["best"][m].to_numpy(float)
             rows.append({"flavour": fl, "claim": f"{name} AUC {rep[key]:.4f} at the best point",
-                         "ours": mean_sd(vals, n=False), "verdict": reported_verdict(rep[key], vals, min_seeds=min_seeds)})
+                         "ours": mean_sd(vals, n=False), "verdict": reported_verdict(rep[key], vals, min_seeds=min_seeds, key=m)})
         means = g.groupby(fields)[metric].mean().sort_values(ascending=False)
         key = tuple(rep["best_point"][f] for f in fields)
         rank = next((i + 1 for i, k in enumerate(means.index) if np.allclose(k, key)), None)
@@ -291,6 +293,49 @@ def gain_table(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STATS)
             row[f"{name} (untrained)"] = gain_fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def floor_reading(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STATS, min_seeds: int = 3) -> str:
+    """How `gain_table` reads, per flavour and statistic: at how many points (with `min_seeds` seeds)
+    the trained value is above the untrained model's beyond seed noise, below it, or within noise."""
+    fields = list(FIELDS[sweep])
+    parts = []
+    for fl, g in sr.groupby("flavour") if len(sr) else []:
+        counts = []
+        for m, name in stats.items():
+            up = down = same = 0
+            for _, pt in g.groupby(fields):
+                a, b = pt.get(f"valid_{m}"), pt.get(f"untrained_{m}")
+                if a is None or b is None or len(pt) < min_seeds:
+                    continue
+                p = welch_p(a, b)
+                up += beyond_noise(p) and a.mean() > b.mean()
+                down += beyond_noise(p) and a.mean() < b.mean()
+                same += not beyond_noise(p)
+            if up + down + same:
+                counts.append(f"{name} above the untrained model at {up}, below it at {down}, within seed noise "
+                              f"of it at {same} of {up + down + same} points")
+        if counts:
+            parts.append(f"{fl.replace('_', ' ')}: " + "; ".join(counts))
+    return ("Trained against untrained (two-sided Welch p < 0.05 over seeds): " + ". ".join(parts) + "."
+            if parts else "")
+
+
+def noise_reading(noise: pd.DataFrame) -> str:
+    """One sentence from `seed_noise`: per flavour, the seed sd against the range of the point means,
+    and whether a single-seed ranking of these points is limited by seed noise."""
+    rows = noise[noise.points_with_seeds >= 2] if len(noise) else noise
+    if not len(rows):
+        return ""
+    parts = [f"{r.flavour.replace('_', ' ')}: seed sd {r.seed_sd:.4f} against a range of {r.range_of_means:.4f} "
+             f"({r.range_of_means / r.seed_sd:.0f} times)" if r.seed_sd > 0 else
+             f"{r.flavour.replace('_', ' ')}: seed sd 0 against a range of {r.range_of_means:.4f}" for r in rows.itertuples()]
+    wide = all(r.range_of_means > 4 * r.seed_sd for r in rows.itertuples())
+    return ("E2 AUC over the points with several seeds, " + "; ".join(parts) + ". "
+            + ("At this model size seed noise is small beside the differences between these points, so a single-seed "
+               "grid can rank them; what it cannot show is whether the ranking holds at the seeds' size."
+               if wide else "Seed noise is of the order of the differences between points: a single-seed grid "
+                            "cannot rank them."))
 
 
 # --- figures -----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .designs import design_runs
-from .runs import mean_sd, welch_t
+from .runs import mean_sd, t_text
 
 STAT = "gain_scalar_std"
 
@@ -78,8 +78,8 @@ def uniformity_statement(runs: pd.DataFrame, floor: pd.DataFrame | None, variant
     return (f"Before any training, {variant} {flavour.replace('_', ' ')}'s legacy scalar has a std of "
             f"{mean_sd(full0, digits=5, n=False)} at the seeds' size (d_model 256, 4 blocks; {len(full0)} seeds, "
             f"test split) and {mean_sd(small0, digits=5, n=False)} at the book's (d_model 64, 2 blocks): "
-            f"{ratio:.2f} times, where averaging over 4 times the width alone predicts 0.50 (Welch t "
-            f"{welch_t(full0, small0):+.1f}). The seeds' trained {reported} is {seeds_ratio:.2f} times the untrained "
+            f"{ratio:.2f} times, where averaging over 4 times the width alone predicts 0.50 ("
+            f"{t_text(full0, small0)}). The seeds' trained {reported} is {seeds_ratio:.2f} times the untrained "
             f"value of their size: by this statistic their trained model is "
             f"{'as' if abs(seeds_ratio - 1) < 0.25 else 'not as'} \"nearly constant\" as one that has not been "
             f"trained, so the number cannot show what training did. What training does to it at their size is not measured here (no GPU)" + trained + ".")
@@ -95,5 +95,7 @@ def size_note(floor: pd.DataFrame | None, variant: str = "V2", flavour: str = "a
         return ""
     return (f" At the seeds' size (d_model 256, 4 blocks) the *untrained* {variant} "
             f"{flavour.replace('_', ' ')} already gives {mean_sd(full0, digits=5, n=False)} ({len(full0)} seeds; "
-            f"the seeds' {reported} is {reported / full0.mean():.2f} times it; Failure analyses, Table 3): "
-            f"the model's width accounts for the number before any behaviour of the code does.")
+            f"the seeds' {reported} is {reported / full0.mean():.2f} times it; Failure analyses, Table 3). So the "
+            f"seeds' number is what a model of their size gives before any training: it cannot show that training, "
+            f"or any behaviour of the code, made the gains uniform. What training does to it at their size is not "
+            f"measured here (no GPU).")

@@ -85,14 +85,20 @@ def gainakt_runs(results_dir: str | Path = "results") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def comparison_table(results_dir: str | Path = "results", dataset: str = "assist2015") -> pd.DataFrame:
+def comparison_table(results_dir: str | Path = "results", dataset: str = "assist2015",
+                     labels: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Test AUC and accuracy on `dataset`: baselines (mean, sd over seeds), GainAKT3Exp's encoders
-    (mean, sd over seeds) and, for assist2015, pyKT's published AUCs (its own evaluation protocol)."""
+    (mean, sd over seeds) and, for assist2015, pyKT's published AUCs (its own evaluation protocol).
+    `labels`: keep only the GainAKT3Exp runs whose name ends in '-<label>' (e.g. ("small",): the
+    replication matrix and V6 itself, not the audit and design rows); None keeps every run."""
     parts = []
     base = baseline_table(results_dir)
     if not base.empty:
         parts.append(base[base.dataset == dataset].assign(source="this book, baseline"))
     g = gainakt_runs(results_dir)
+    if not g.empty and labels is not None:
+        name = g.model.str.rsplit(" Encoder", n=1).str[0]
+        g = g[name.str.endswith(tuple(f"-{lab}" for lab in labels))]
     if not g.empty:
         g = g[g.dataset == dataset].groupby("model")
         t = g[["test_auc", "test_acc"]].mean().add_suffix("_mean").join(
