@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .replication import verdict as reported_verdict
-from .runs import beyond_noise, mean_sd, t_text, welch_p, welch_t
+from .runs import beyond_noise, mean_sd, t_text, welch_p
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=3, n=False, sign=True)
