@@ -96,6 +96,13 @@ def test_ablation_switch_comes_from_the_configs(tmp_path):
     assert list(t.switch) == ["base (V2 as_run)", "loss_on=logits"]
     assert t.seeds.tolist() == [2, 2]
     assert t["Δ Enc-2 AUC (t, p)"].iloc[1].startswith("+0.0300")
+    # with the untrained model on record, a last row gives the noise floor of the base's runs
+    for seed in (42, 43):
+        _write_run(tmp_path / "u", "V2-as_run-small", make_config("V2", "as_run", dataset="assist2015", seed=seed),
+                   test={"enc2_auc": 0.59}, untrained={"enc2_auc": 0.5 + seed * 1e-4})
+    t = audit.ablation_table(runs.load_runs(tmp_path / "u"), "V2", "as_run")
+    assert t.switch.iloc[-1] == "untrained V2 as_run (epoch 0, validation split)"
+    assert t["Enc-2 AUC"].iloc[-1] == "0.5042 ± 0.0001"
 
 
 def test_welch_t_and_mean_sd():

@@ -16,7 +16,10 @@ def test_pending_names_the_missing_runs(tmp_path):
     t = claims.claims_table(runs.load_runs(tmp_path))
     needs_runs = [bool(need) for _, need, _, _ in claims.CLAIMS]
     assert (t.verdict[needs_runs] == "pending").all()
-    assert "V2 as_run (0/3 seeds)" in t.evidence.iloc[0]
+    assert "V2 as run (0/3 seeds)" in t.evidence.iloc[0]
+    # numbered from 1, as the book and the README cite them ("claim 5": the fifth of CLAIMS)
+    assert list(t.index) == list(range(1, len(claims.CLAIMS) + 1)) and t.index.name == "claim no."
+    assert t.loc[5, "claim"] == claims.CLAIMS[4][0]
 
 
 def test_verdicts_follow_the_numbers(tmp_path):

@@ -43,6 +43,9 @@ def test_design_table_rows_agreement_and_external_validity(tmp_path):
     assert abs(float(t.loc[("V2", ""), "agreement"].split(" ")[0])) < 0.5
     assert {"partial rho BKT learn | accuracy", "partial rho PFA success | accuracy"} <= set(t.columns)
     assert float(v6["partial rho PFA success | accuracy"].split(" ")[0]) > 0.8   # accuracy is noise here
+    # the untrained models' gains are noise: their Spearman with BKT's learn rate is the floor beside it
+    assert abs(float(v6["rho BKT learn rate, untrained"].split(" ")[0])) < 0.8
+    assert "rho PFA success coefficient, untrained" in t.columns and "rho accuracy (training folds), untrained" not in t
     assert design_table(runs.iloc[:0], ref).empty
 
 
@@ -126,7 +129,7 @@ def test_checks_and_targets(tmp_path):
                        ablation="shared_curve", ceilings=ceil)
     sims = tc[tc.target.str.startswith("simulated")].set_index("target")
     assert sims.classical.iloc[0] == "AFM 0.420, BKT -0.010" and sims.classical.iloc[1] == "AFM 0.540"
-    assert sims.status.iloc[0] == "missed by 0.500; AFM misses it too (0.420), 0.120 above this design"
+    assert sims.status.iloc[0] == "missed by 0.500; AFM misses it too (0.420, 0.120 above this design)"
     tc = targets_table(runs, base, gt_ab.assign(learn_rate=0.45), label="small-v6-shared_curve",
                        ablation="shared_curve", ceilings=ceil)
     assert tc[tc.target.str.startswith("simulated")].status.iloc[0] == (
@@ -139,7 +142,7 @@ def test_checks_and_targets(tmp_path):
                        ablation="shared_curve", ceilings=ceil)
     sims = tc[tc.target.str.startswith("simulated")]
     assert sims.classical.iloc[0] == "AFM 0.420, BKT -0.010, PFA 0.600"
-    assert sims.status.iloc[0] == "missed by 0.500; PFA misses it too (0.600), 0.300 above this design"
+    assert sims.status.iloc[0] == "missed by 0.500; PFA misses it too (0.600, 0.300 above this design)"
     assert ta[ta.target.str.startswith("Encoder 2")].status.iloc[0] == "pending (0/3 seeds)"
 
 
@@ -192,8 +195,10 @@ def test_claim_verdict():
     met, miss = Status.met(), Status.missed(0.8)
     assert claim_verdict([("V6", table(met, Status.pending("1/3 seeds")))]).startswith("**Pending.**")
     v = claim_verdict([("V6", table(met, miss)), ("step", table(met, Status.pending("0/3 seeds")))])
-    assert v.startswith("**Not refuted.**") and "The closest, V6, meets 1 of 2" in v and "Still pending: step." in v
+    assert v.startswith("**Not refuted as a claim about learning rates.**") and "The closest, V6, meets 1 of 2" in v and "Still pending: step." in v
     assert "it misses Spearman ≥ 0.8 (missed by 0.800)" in v
+    assert v.endswith("Whether those differences are learning rates is the question above.")
+    assert "**On uniformity alone: refuted.** V6, step learn" in v
     v = claim_verdict([("V6", table(met, miss)), ("step", table(met, met))])
     assert v.startswith("**Refuted.** step,")   # the prediction target does not decide the claim
     # every miss one the classical models miss too on the same data: not decided at that scale
@@ -202,10 +207,10 @@ def test_claim_verdict():
     v = claim_verdict([("V6", table(met, miss)), ("step", table(met, reaches))])
     assert v.startswith("**Not decided at this scale.** step meets") and "(Table 8e)" in v
     short = Status.missed(0.5).beside_classical("AFM", 0.42, 0.30)
-    assert short == "missed by 0.500; AFM misses it too (0.420), 0.120 above this design"
+    assert short == "missed by 0.500; AFM misses it too (0.420, 0.120 above this design)"
     below = table(met, short)
     v = claim_verdict([("step", below)])
-    assert v.startswith("**Not refuted.**")   # below the classical models on the same data: a miss
+    assert v.startswith("**Not refuted as a claim about learning rates.**")   # below the classical models on the same data: a miss
     # the scorecard: one row per design, one column per deciding target, the count met
     sc = scorecard([("V6", table(met, miss)), ("step", below.assign(value=["0.6", "0.9", "0.30 ± 0.05"])),
                     ("at", table(met, reaches))])
@@ -237,7 +242,8 @@ def test_agreement_of_gains_behind_a_flat_curve_is_void(tmp_path):
     assert agree(flat) == CURVE_OFF
     assert scorecard([("flat", flat)]).loc[0, "agreement ≥ 0.8"].endswith("(void: curve off)")
     v = claim_verdict([("flat", flat[~flat.target.str.startswith("simulated")])])   # no simulated runs here
-    assert v.startswith("**Not refuted.**") and "agreement ≥ 0.8 (void: its learning curve is off)" in v
+    assert v.startswith("**Not refuted as a claim about learning rates.**") and "agreement ≥ 0.8 (void: its learning curve is off)" in v
+    assert v.endswith("no finished design's gains agree across seeds at the target yet.")   # void is not met
 
 
 def test_dataset_summary_reports_the_closing_notes_rows_on_every_dataset(tmp_path):
@@ -264,3 +270,65 @@ def test_dataset_summary_reports_the_closing_notes_rows_on_every_dataset(tmp_pat
     assert t.loc[2, "rho BKT learn rate"] == "1.000 ± 0.000" and pd.isna(t.loc[3, "rho BKT learn rate"])
     assert (t.seeds == 3).all() and t.loc[0, "E2 test AUC"] == "0.600 ± 0.000"
     assert dataset_summary({"assist2015": (per["assist2015"][0].iloc[:0], ref)}).empty
+
+
+def test_checks_count_falls_and_leave_ratios_of_signed_gains_out(tmp_path):
+    """Table 3: monotonicity violations are whole (step, skill) cell counts with their denominator; the
+    CV and the correct/incorrect ratio, which divide by a mean gain near 0, are n/a for tanh gains."""
+    from gainakt.analysis import corrected as K
+    NOT_APPLICABLE, checks_table, monotonicity_cells = K.NOT_APPLICABLE, K.checks_table, K.monotonicity_cells
+    rows = []
+    for seed in (42, 43, 44):
+        for label, act in (("small", "softplus"), ("small-v6-signed", "tanh")):
+            r = _run(tmp_path, "V6", label, seed, np.ones(5), np.ones(5))
+            rows.append({**r, "config": {"gain_activation": act}, "valid_interactions": 1000,
+                         "valid_gain_skill_per_skill_cv": 0.3, "valid_gain_skill_response_ratio": -7.0,
+                         "untrained_gain_skill_per_skill_cv": 26.0,
+                         "valid_monotonicity_violations": 0.0 if act == "softplus" else 8773.0 + seed})
+    runs = pd.DataFrame(rows)
+    ck = checks_table(runs).set_index("switch")
+    assert ck.loc["", "monotonicity violations (cells)"] == "0 ± 0 (n=3)"
+    assert ck.loc["signed", "monotonicity violations (cells)"] == "8816 ± 1 (n=3)"
+    assert ck.loc["", "per-skill CV of gains"].startswith("0.3000")
+    for col in ("per-skill CV of gains", "per-skill CV of gains (untrained)", "correct/incorrect ratio",
+                "correct/incorrect ratio (untrained)"):
+        assert ck.loc["signed", col] == NOT_APPLICABLE
+    assert monotonicity_cells(runs) == (1000, 5)
+    assert monotonicity_cells(runs.drop(columns="valid_interactions")) is None
+
+
+def test_design_table_training_and_undefined_references(tmp_path):
+    """How the runs ended: one entry per way with its count; a reference with no value for any skill
+    (statics2011's learning-curve slope) has no column, and `undefined_references` names it."""
+    from gainakt.analysis.corrected import undefined_references
+    from gainakt.analysis.designs import stopping_summary
+    C = 6
+    rows = [{**_run(tmp_path, "V6", "small", seed, np.arange(C) + 0.1 * seed, np.ones(C)), "stopping": how}
+            for seed, how in ((42, "budget, plateau"), (43, "budget, still improving"), (44, "budget, plateau"))]
+    ref = pd.DataFrame({"skill": np.arange(C), "bkt_learn": np.arange(C), "learning_slope": np.nan,
+                        "train_accuracy": np.linspace(0.3, 0.9, C)})
+    t = design_table(pd.DataFrame(rows), ref).iloc[0]
+    assert t.training == "budget, plateau (2 of 3); budget, still improving (1 of 3)"
+    assert "rho BKT learn rate" in t and "rho learning-curve slope" not in t
+    assert undefined_references(ref) == ["learning-curve slope"] and undefined_references(None) == []
+    assert stopping_summary(["early stop"] * 3) == "early stop (3 of 3)" and stopping_summary([]) == ""
+
+
+def test_difficulty_table_leaves_out_beta_where_it_ranks_nothing(tmp_path):
+    """Table 10: β and β x gain say nothing where the curve is off (β γ about 0) or β is one number for
+    every skill (the shared curve: β x gain is then the mean gain again); those rows are left out."""
+    from gainakt.analysis.corrected import difficulty_table
+    C = 8
+    ref = pd.DataFrame({"skill": np.arange(C), "bkt_learn": np.arange(C), "train_accuracy": np.linspace(0.3, 0.9, C)})
+    rows = []
+    for seed in (42, 43, 44):
+        for label, beta, gamma in (("small", np.linspace(0.5, 1.5, C), 0.5), ("small-v6-shared_curve", np.full(C, 0.7), 0.5),
+                                   ("small-v6-off", np.linspace(0.5, 1.5, C), 0.0)):
+            r = _run(tmp_path, "V6", label, seed, np.arange(C) * 0.1, np.ones(C))
+            t = pd.read_csv(f"{r['dir']}/skill_gains.csv")
+            t.assign(beta=beta, rate_own_mean=beta * t.gain_own_mean).to_csv(f"{r['dir']}/skill_gains.csv", index=False)
+            rows.append({**r, "param_beta_mean": beta.mean(), "param_gamma_mean": gamma, "param_msat_mean": 0.8,
+                         "param_offset": 0.0, "param_temperature": 0.5})
+    t = difficulty_table(pd.DataFrame(rows), ref)
+    q = t.groupby("switch").quantity.apply(list).to_dict()
+    assert q == {"": ["mean gain", "beta", "beta x gain"], "shared_curve": ["mean gain"], "off": ["mean gain"]}

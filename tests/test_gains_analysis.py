@@ -78,6 +78,15 @@ def test_external_table_per_seed_and_untrained(tmp_path):
     assert set(t.reference) == {"BKT learn rate", "accuracy (training folds)", "attempts (training folds)"}
     att = t[(t.model == "trained") & (t.reference == "attempts (training folds)")].iloc[0]
     assert att.spearman == ""      # constant attempts: no correlation to compute
+    # the same numbers as a grid: one row per configuration and model, one column per reference
+    w = gains.external_wide(t)
+    assert list(w.index) == [("V3", "as_run", "trained"), ("V3", "as_run", "untrained")]
+    # attempts are constant here: no Spearman in any row, so no column
+    assert list(w.columns) == ["BKT learn rate", "accuracy (training folds)"]
+    assert w.loc[("V3", "as_run", "trained"), "BKT learn rate"] == tr.spearman
+    assert gains.external_wide(t, "partial (given accuracy)").loc[("V3", "as_run", "untrained"), "BKT learn rate"] \
+        == un["partial (given accuracy)"]
+    assert gains.external_wide(t.iloc[:0]).empty
 
 
 def test_saturation_table_counts_skills_at_the_bounds(tmp_path):
@@ -93,7 +102,7 @@ def test_saturation_table_counts_skills_at_the_bounds(tmp_path):
     t = gains.saturation_table(runs.load_runs(tmp_path)).set_index("model")
     assert t.loc["trained", "share < 0.05"].startswith("0.5000 ± 0.0000")
     assert t.loc["trained", "share in [0.05, 0.95]"].startswith("0.000000")
-    assert t.loc["trained", "variance (ceiling 0.25)"].startswith("0.2401")
+    assert t.loc["trained", gains.VARIANCE_COLUMN].startswith("0.2401")
     assert t.loc["untrained", "share in [0.05, 0.95]"].startswith("1.0000") and t.loc["trained", "seeds"] == 2
 
 

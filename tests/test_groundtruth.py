@@ -127,7 +127,7 @@ def test_tables_from_runs(tmp_path):
     f.mkdir(parents=True)
     pd.DataFrame({"skill": t.skill, "train_attempts": 100, "train_accuracy": 0.5,
                   "pfa_success": t.learn_rate ** 2}).to_csv(f / "skill_params.csv", index=False)
-    ceil = G.ceilings(tmp_path, {"strong": strong, "none": none}.get, conditions=("none", "strong"))
+    ceil = G.classical_references(tmp_path, {"strong": strong, "none": none}.get, conditions=("none", "strong"))
     ceil = ceil.set_index("condition")
     assert ceil.loc["strong", "PFA success ~ rate"] == pytest.approx(1.0) and "PFA success ~ rate | accuracy" in ceil
     assert ceil.loc["strong", "AFM learn ~ rate"] == pytest.approx(-1.0) and "AFM learn ~ rate | accuracy" in ceil
@@ -135,11 +135,12 @@ def test_tables_from_runs(tmp_path):
     assert ceil.loc["strong", "BKT slip ~ slip"] == pytest.approx(-1.0)
     assert np.isnan(ceil.loc["none", "BKT learn ~ rate"]) and np.isnan(ceil.loc["none", "learning-curve slope ~ rate"])
     lines = GT.statements(pr, ceil.reset_index())
-    assert any(s.startswith("strong spread, V2 as_intended (3 seeds): Spearman with the true learning rate +1.00")
+    assert any(s.startswith("strong spread, V2 as intended (3 seeds): Spearman with the true learning rate +1.00")
                and "BKT +1.00" in s for s in lines)
-    assert any(s.startswith("none spread") and "follow prior most (+1.00" in s for s in lines)
+    assert any(s.startswith("no spread, ") and "follow prior most (+1.00" in s for s in lines)
+    assert not any("_" in s.split(":")[0] for s in lines)
     weak = GT.statements(pr.assign(**{c: pr[c] * 0.2 for c in G.TRUTH_COLUMNS}), ceil.reset_index())
-    assert any(s.startswith("none spread") and "no true quantity clearly (largest: prior (+0.20" in s for s in weak)
+    assert any(s.startswith("no spread, ") and "no true quantity clearly (largest: prior (+0.20" in s for s in weak)
 
     import matplotlib
     matplotlib.use("Agg")

@@ -42,14 +42,26 @@ def test_readout_table_and_statement(tmp_path):
         t = pd.read_csv(f"{r['dir']}/skill_gains.csv")
         t.assign(beta=[0.5, -0.1, 0.3]).to_csv(f"{r['dir']}/skill_gains.csv", index=False)
     t = readout_table(runs, base, tmp_path).set_index("model")
-    assert t.loc["V6 (softplus gains)", "a failure can lower it"] == "no; practice lowers it where β < 0 (1 ± 0 skills)"
-    assert ("whose mastery a failure cannot lower (but practice lowers it on the 1 ± 0 skills whose learned β is "
-            "negative, of 3), reaches 0.635") in readout_statement(runs, base)
+    assert t.loc["V6 (softplus gains)", "a failure can lower it"] == (
+        "no; practice lowers it where a learned β or M_sat is negative (1 ± 0 skills)")
+    # no fall was counted in these runs: the sentence says so instead of naming the negative β
+    assert ("whose mastery a failure cannot lower (it fell in no (step, skill) cell of the validation split), "
+            "reaches 0.635") in readout_statement(runs, base)
+    falls = runs.assign(valid_monotonicity_violations=12.0)
+    assert ("whose mastery a failure cannot lower, but which still fell in 12 ± 0 (step, skill) cells of the "
+            "validation split, where the 1 ± 0 skills of 3 with a negative learned β or M_sat lower it with "
+            "practice, reaches 0.635") in readout_statement(falls, base)
     # a curve switched off (β γ about 0) moves nothing, whatever the sign of its β
     off = runs.assign(param_beta_mean=-1e-9, param_gamma_mean=0.0, param_msat_mean=0.8, param_offset=0.0,
                       param_temperature=0.5)
     assert readout_table(off, base, tmp_path).set_index("model").loc[
         "V6 (softplus gains)", "a failure can lower it"] == "no; the learning curve is off (Table 2d)"
+    # on another dataset the curves are in another table; measured falls under a flat curve are named
+    fell = off.assign(valid_monotonicity_violations=100.0)
+    assert readout_table(fell, base, tmp_path, curve_table="Table 9").set_index("model").loc[
+        "V6 (softplus gains)", "a failure can lower it"] == (
+        "no; the learning curve is off (Table 9), but mastery still falls slightly where a learned β or M_sat "
+        "is negative (1 ± 0 skills)")
     falling = off.assign(param_beta_mean=2.0, param_gamma_mean=-0.9)     # γ is not bounded either
     assert readout_table(falling, base, tmp_path).set_index("model").loc["V6 (softplus gains)", "a failure can lower it"] == (
         "yes, and so does a success: the learned curve falls with practice (β γ < 0)")
@@ -75,3 +87,27 @@ def test_gap_table_and_statement(tmp_path):
     assert "0.090 AUC higher" in s and "(Encoder 1: 0.020)" in s and "lowest -0.50" in s
     assert "the gap is 0.020 and Encoder 2's test AUC 0.660 ± 0.001 (V6 0.630" in s
     assert "pending" in gap_statement(runs[runs.label == "small"])
+
+
+def test_mastery_clause_and_bound_cost_follow_the_measurements(tmp_path):
+    """The generated words never say 'cannot fall' beside a count of falls, and name a gain from the
+    bound as a gain, not a negative cost."""
+    from gainakt.analysis import readout as R
+    bound_cost_sentence, mastery_clause, negative_curve = R.bound_cost_sentence, R.mastery_clause, R.negative_curve
+    rows = []
+    for seed in (42, 43, 44):
+        r = _run(tmp_path, "V6", "small", seed, np.ones(4), np.ones(4))
+        t = pd.read_csv(f"{r['dir']}/skill_gains.csv")
+        t.assign(beta=[0.5, 0.5, -0.1, 0.5], m_sat=[0.8, -0.2, 0.8, 0.8]).to_csv(f"{r['dir']}/skill_gains.csv", index=False)
+        rows.append({**r, "valid_monotonicity_violations": 0.0})
+    g = pd.DataFrame(rows)
+    assert negative_curve(g) == ([2, 2, 2], 4)
+    assert mastery_clause(g) == ("whose mastery a failure cannot lower (it fell in no (step, skill) cell of the "
+                                 "validation split)")
+    s = mastery_clause(g.assign(valid_monotonicity_violations=[10.0, 12.0, 14.0]))
+    assert s.startswith("whose mastery a failure cannot lower, but which still fell in 12 ± 2 (step, skill) cells")
+    assert "the 2 ± 0 skills of 4 with a negative learned β or M_sat" in s and "cannot fall" not in s
+    assert bound_cost_sentence({"pfa": 0.683, "pfa_monotone": 0.652, "afm": 0.648}) == (
+        "Bounding PFA's coefficients at 0 costs it 0.031 test AUC (0.683 → 0.652, next to AFM's 0.648).")
+    s = bound_cost_sentence({"pfa": 0.792, "pfa_monotone": 0.794})
+    assert s == "Bounding PFA's coefficients at 0 does not cost it test AUC: 0.792 → 0.794 (+0.002)." and "-0.0" not in s

@@ -51,6 +51,13 @@ def ablation_table(runs: pd.DataFrame, variant: str, flavour: str, base_label: s
                 b = base[col].to_numpy(float)
                 row[f"Δ {name} (t, p)"] = f"{d:+.4f} ({welch_t(vals, b):+.1f}, {welch_p(vals, b):.2g})"
         rows.append(row)
+    # the noise floor: the base's runs before training (epoch 0, read on the validation split)
+    floor = {"switch": f"untrained {variant} {flavour} (epoch 0, validation split)", "seeds": len(base)}
+    for col, name in metrics.items():
+        u = "untrained_" + col.split("_", 1)[1]
+        floor[name] = fmt(base[u].to_numpy(float)) if u in base else ""
+    if any(floor[name] for name in metrics.values()):
+        rows.append(floor)
     return pd.DataFrame(rows)
 
 

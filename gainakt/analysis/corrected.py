@@ -12,13 +12,17 @@ partial Spearman given accuracy for BKT learn and PFA success.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
-from .designs import ABLATION_PREFIX, configurations, design_runs, fmt, switch_name
+from .designs import ABLATION_PREFIX, configurations, design_runs, fmt, stopping_summary, switch_name
 from .gains import REFERENCES, cross_seed_agreement, external_validity, read_skill_tables
+from .runs import mean_sd
 
 PARTIALS = {"bkt_learn": "BKT learn", "pfa_success": "PFA success"}   # design_table's partial columns
+FLOOR_REFS = ("BKT learn rate", "PFA success coefficient")   # design_table gives their untrained Spearman too
 
 
 def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: str = "assist2015",
@@ -31,20 +35,27 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
     for v, fl, label in configurations(runs, dataset) if configs is None else configs:
         g = design_runs(runs, dataset, v, fl, label)
         row = {"variant": v, "flavour": fl, "switch": switch_name(label),
-               "seeds": len(g), "training": ", ".join(sorted(set(g.stopping))),
+               "seeds": len(g), "training": stopping_summary(g.get("stopping", [])),
                "E1 test AUC": fmt(g.get("test_enc1_auc", [])), "E2 test AUC": fmt(g.get("test_enc2_auc", []))}
         for name, untrained in (("agreement", False), ("agreement (untrained)", True)):
             a = cross_seed_agreement(read_skill_tables(g.dir, untrained=untrained), col, min_n)
             row[name] = "" if not np.isfinite(a["mean"]) else f"{a['mean']:.3f}" + (
                 f" ± {a['sd']:.3f}" if np.isfinite(a["sd"]) else "")
         if reference is not None:
-            refs = {c: n for c, n in REFERENCES.items() if c in reference}
+            # a reference with no value for any skill (statics2011's learning-curve slope) has no column
+            refs = {c: n for c, n in REFERENCES.items() if c in reference and reference[c].notna().any()}
             per_seed = [external_validity(t, reference, refs, col, "train_accuracy", min_n)
                         for t in read_skill_tables(g.dir)]
+            # the noise floor of the two learning parameters the chapter cites: the untrained models
+            floor = [external_validity(t, reference, {k: n for k, n in refs.items() if n in FLOOR_REFS}, col,
+                                       "train_accuracy", min_n) for t in read_skill_tables(g.dir, untrained=True)]
+            floor = pd.concat(floor) if floor else pd.DataFrame(columns=["reference", "spearman"])
             if per_seed:
                 both = pd.concat(per_seed)
                 for ref_name, grp in both.groupby("reference", sort=False):
                     row[f"rho {ref_name}"] = fmt(grp.spearman)
+                    if ref_name in FLOOR_REFS:
+                        row[f"rho {ref_name}, untrained"] = fmt(floor[floor.reference == ref_name].spearman)
                 # the partials of the two learning parameters the gains are meant to be (BKT's learn
                 # rate) and most resemble (PFA's per-success increment), beyond what accuracy explains
                 for key, short in PARTIALS.items():
@@ -55,6 +66,16 @@ def design_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: st
     return pd.DataFrame(out)
 
 
+def undefined_references(reference: pd.DataFrame | None) -> list[str]:
+    """The display names of the classical references (REFERENCES) that `reference` has as a column
+    but with no value for any skill; `design_table` leaves their columns out. The learning-curve slope
+    (accuracy on a skill's attempts 5-14 minus 0-1) is undefined for every skill where no student in
+    the training folds meets any skill more than five times (statics2011's exercise ids)."""
+    if reference is None:
+        return []
+    return [n for c, n in REFERENCES.items() if c in reference and not reference[c].notna().any()]
+
+
 # The configurations the issue's closing note reports on every dataset: V2 and V3 in both flavours, V6,
 # and the closest design with its gamma free and bounded positive.
 SUMMARY_CONFIGS = (("V2", "as_intended", "small"), ("V2", "as_run", "small"), ("V3", "as_intended", "small"),
@@ -62,7 +83,8 @@ SUMMARY_CONFIGS = (("V2", "as_intended", "small"), ("V2", "as_run", "small"), ("
                    ("V6", "as_intended", ABLATION_PREFIX + "shared_gamma_curve_linear_curvewd0"),
                    ("V6", "as_intended", ABLATION_PREFIX + "shared_gamma_curve_linear_curvewd0_gammapos"))
 SUMMARY_COLUMNS = ("seeds", "training", "E1 test AUC", "E2 test AUC", "agreement", "agreement (untrained)",
-                   "rho BKT learn rate", "rho PFA success coefficient", "rho accuracy (training folds)",
+                   "rho BKT learn rate", "rho BKT learn rate, untrained", "rho PFA success coefficient",
+                   "rho PFA success coefficient, untrained", "rho accuracy (training folds)",
                    "partial rho BKT learn | accuracy")
 
 
@@ -127,22 +149,51 @@ def design_path(matrix="experiments.yml", dataset: str = "assist2015") -> pd.Dat
 
 CHECKS = {"gain_skill_per_skill_cv": "per-skill CV of gains", "gain_skill_response_ratio": "correct/incorrect ratio",
           "mastery_corr_original": "mastery-response r (original)", "mastery_corr_target": "mastery-response r (read-out skill)",
-          "monotonicity_violations": "monotonicity violations"}
+          "monotonicity_violations": "monotonicity violations (cells)"}
+# Checks that count (step, skill) cells: written as whole numbers.
+COUNT_CHECKS = ("monotonicity_violations",)
+# Checks that divide by a mean gain: meaningless for signed (tanh) gains, whose per-skill means sit near 0.
+RATIO_CHECKS = ("gain_skill_per_skill_cv", "gain_skill_response_ratio")
+NOT_APPLICABLE = "n/a"
+
+
+def signed_gains(g: pd.DataFrame) -> bool:
+    """True when every run of `g` has signed (tanh) gains (its config's gain_activation)."""
+    acts = {(c or {}).get("gain_activation", "softplus") for c in g.get("config", pd.Series(dtype=object))
+            if isinstance(c, dict)}
+    return acts == {"tanh"}
 
 
 def checks_table(runs: pd.DataFrame, dataset: str = "assist2015", checks: dict[str, str] = CHECKS) -> pd.DataFrame:
     """Per configuration (as `design_table`): each of the seeds' checks on the validation split,
-    trained (best checkpoint) and untrained, mean ± sd over seeds."""
+    trained (best checkpoint) and untrained, mean ± sd over seeds. Monotonicity violations are a count
+    of (step, skill) cells (`monotonicity_cells` gives the denominator); the per-skill CV and the
+    correct/incorrect ratio, which divide by a mean gain, are NOT_APPLICABLE for signed (tanh) gains."""
     from .gains import fmt as gain_fmt   # with the number of seeds
     rows = []
     for v, fl, label in configurations(runs, dataset):
         g = design_runs(runs, dataset, v, fl, label)
+        signed = signed_gains(g)
         row = {"variant": v, "flavour": fl, "switch": switch_name(label), "seeds": len(g)}
         for m, name in checks.items():
-            row[name] = gain_fmt(g.get(f"valid_{m}", pd.Series(dtype=float)))
-            row[f"{name} (untrained)"] = gain_fmt(g.get(f"untrained_{m}", pd.Series(dtype=float)))
+            f = partial(mean_sd, digits=0) if m in COUNT_CHECKS else gain_fmt
+            for col, key in ((name, f"valid_{m}"), (f"{name} (untrained)", f"untrained_{m}")):
+                row[col] = NOT_APPLICABLE if signed and m in RATIO_CHECKS else f(g.get(key, pd.Series(dtype=float)))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def monotonicity_cells(runs: pd.DataFrame, dataset: str = "assist2015") -> tuple[int, int] | None:
+    """The denominator of the monotonicity check on `dataset`'s validation split: (validation
+    interactions, skills) of the chapter's configurations; the check compares each skill's mastery
+    at every valid step with the step before, so a run has at most their product of cells. None
+    without runs that record both."""
+    n, C = [], []
+    for v, fl, label in configurations(runs, dataset):
+        g = design_runs(runs, dataset, v, fl, label)
+        n += [int(x) for x in g.get("valid_interactions", pd.Series(dtype=float)) if np.isfinite(x)]
+        C += [len(t) for t in read_skill_tables(g.dir)]
+    return (max(n), max(C)) if n and C else None
 
 
 # --- where skill difficulty went ----------------------------------------------------------------------
@@ -155,22 +206,42 @@ DIFFICULTY_REFERENCES = {"train_accuracy": "accuracy", "bkt_learn": "BKT learn",
                          "attempts": "attempts"}
 
 
+# The per-skill quantities that read the learning curve's β: nothing to rank where the curve is off or β
+# is one number for every skill (then beta x gain ranks the skills as the mean gain does, or reversed).
+CURVE_QUANTITIES = ("beta", "rate_own_mean")
+
+
+def curve_quantities_apply(g: pd.DataFrame, tables: list[pd.DataFrame]) -> bool:
+    """False when the per-skill β quantities (CURVE_QUANTITIES) say nothing for a configuration: its
+    learning curve is off in every seed (`curves.curve_is_off`: β γ about 0, so β x gain moves no
+    prediction) or its β is the same for every skill in every seed (the shared curve)."""
+    from .curves import curve_is_off
+    if curve_is_off(g):
+        return False
+    betas = [t.beta.dropna() for t in tables if "beta" in t]
+    return not (betas and all(len(b) and np.ptp(b.to_numpy(float)) == 0 for b in betas))
+
+
 def difficulty_table(runs: pd.DataFrame, reference: pd.DataFrame | None, dataset: str = "assist2015",
                      min_n: int = 20) -> pd.DataFrame:
     """Per configuration (as `design_table`): Spearman of each per-skill quantity of
     ``skill_gains.csv`` (the mean gain, the learned intercept where there is one, beta and beta x
     gain, the rate at which practice moves the curve) with each of DIFFICULTY_REFERENCES, mean ± sd
     over seeds. Where the intercept follows accuracy and the gains do not, the intercept holds the
-    skills' difficulty; a quantity that follows only the number of attempts measures exposure."""
+    skills' difficulty; a quantity that follows only the number of attempts measures exposure. The
+    beta and beta x gain rows are left out where `curve_quantities_apply` is False (curve off, or one
+    β for every skill)."""
     from .groundtruth import spearman
     rows = []
     if reference is None:
         return pd.DataFrame(rows)
     for v, fl, label in configurations(runs, dataset):
         g = design_runs(runs, dataset, v, fl, label)
-        tables = [t[t.n >= min_n].merge(reference, on="skill") for t in read_skill_tables(g.dir)]
+        skill_tables = read_skill_tables(g.dir)
+        tables = [t[t.n >= min_n].merge(reference, on="skill") for t in skill_tables]
+        curve = curve_quantities_apply(g, skill_tables)
         for col, name in DIFFICULTY_COLUMNS.items():
-            if not any(col in t for t in tables):
+            if not any(col in t for t in tables) or (col in CURVE_QUANTITIES and not curve):
                 continue
             row = {"variant": v, "flavour": fl, "switch": switch_name(label), "seeds": len(g), "quantity": name}
             for ref, ref_name in DIFFICULTY_REFERENCES.items():
@@ -211,7 +282,7 @@ def gt_ablation_statements(eff: pd.DataFrame, ceilings: dict[str, dict[str, floa
                            min_seeds: int = 3) -> list[str]:
     """One sentence per ablation row with `min_seeds` seeds: how far it moves the partial Spearman
     given accuracy (the target's measure) from V6 itself, whether that is beyond seed noise (two-sided
-    Welch p < `runs.NOISE_ALPHA`), and the classical ceiling on the same data (`ceilings[condition]`:
+    Welch p < `runs.NOISE_ALPHA`), and the classical reference on the same data (`ceilings[condition]`:
     `groundtruth.classical_rates`)."""
     from .runs import beyond_noise
     out = []

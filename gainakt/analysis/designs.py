@@ -42,3 +42,15 @@ def design_runs(runs: pd.DataFrame, dataset: str, variant: str, flavour: str, la
 def switch_name(label: str) -> str:
     """'small-v6-shared_curve' -> 'shared_curve'; '' for a variant's own row ('small')."""
     return label.removeprefix(ABLATION_PREFIX) if label != "small" else ""
+
+
+def stopping_summary(stopping) -> str:
+    """How a configuration's runs ended, one entry per way with its number of runs: ['budget, plateau',
+    'budget, plateau', 'budget, still improving'] -> 'budget, plateau (2 of 3); budget, still improving
+    (1 of 3)' (a run's own stopping text has commas, so entries are separated by semicolons); '' for
+    none."""
+    s = pd.Series([str(x) for x in stopping if isinstance(x, str) and x], dtype=object)
+    if not len(s):
+        return ""
+    counts = s.value_counts(sort=False)
+    return "; ".join(f"{way} ({k} of {len(s)})" for way, k in sorted(counts.items()))

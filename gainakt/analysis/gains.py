@@ -153,13 +153,20 @@ def external_table(runs: pd.DataFrame, reference: pd.DataFrame, label: str = "sm
     return pd.DataFrame(rows)
 
 
+# 0.25 bounds the variance of values in (0, 1) only: gains scaled after the sigmoid (V4, V5 as intended) can pass it.
+VARIANCE_COLUMN = "variance (≤ 0.25 if gains in (0, 1))"
+
+
 def saturation_table(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",
                      col: str = "gain_own_mean", low: float = 0.05, high: float = 0.95,
                      min_n: int = 20) -> pd.DataFrame:
     """Where the per-skill mean gains sit in (0, 1), per variant and flavour, mean ± sd over seeds:
     the share of skills (seen at least `min_n` times) below `low`, between, and above `high`, and the
-    variance of the per-skill means beside its ceiling 0.25 (half the skills at 0, half at 1: what a
-    loss that maximises the variance of values bounded in (0, 1) drives them to); trained and untrained."""
+    variance of the per-skill means beside 0.25, the most that values in (0, 1) can have (half the
+    skills at 0, half at 1: what a loss that maximises their variance drives them to); trained and
+    untrained. Gains scaled after the sigmoid (as intended, V4 divides them by the skill's difficulty
+    and V4 and V5 multiply them by the student's velocity) can leave (0, 1), and their variance can
+    exceed 0.25."""
     rows = []
     for v, fl, g in _groups(runs, label, dataset):
         for untrained in (False, True):
@@ -175,8 +182,25 @@ def saturation_table(runs: pd.DataFrame, label: str = "small", dataset: str = "a
             rows.append({"variant": v, "flavour": fl, "model": "untrained" if untrained else "trained",
                          "seeds": len(stats_), f"share < {low}": fmt(s[:, 0]),
                          f"share in [{low}, {high}]": fmt(s[:, 1]), f"share > {high}": fmt(s[:, 2]),
-                         "variance (ceiling 0.25)": fmt(s[:, 3])})
+                         VARIANCE_COLUMN: fmt(s[:, 3])})
     return pd.DataFrame(rows)
+
+
+def external_wide(ext: pd.DataFrame, value: str = "spearman") -> pd.DataFrame:
+    """`external_table` with one row per variant, flavour and model and one column per reference,
+    holding `value` ('spearman' or 'partial (given accuracy)'): the same numbers in a grid a reader
+    can scan whole (the long table has six rows per configuration and model). Row and column order
+    as in `ext`; a reference with no value in any row (the partial of accuracy given accuracy) has
+    no column."""
+    if not len(ext):
+        return pd.DataFrame()
+    keys = ["variant", "flavour", "model"]
+    order = list(dict.fromkeys(map(tuple, ext[keys].to_numpy())))
+    refs = list(dict.fromkeys(ext.reference))
+    wide = ext.pivot(index=keys, columns="reference", values=value)
+    wide = wide.reindex(index=pd.MultiIndex.from_tuples(order, names=keys), columns=refs).fillna("")
+    wide.columns.name = None
+    return wide.loc[:, (wide != "").any()]   # a reference with no value anywhere (accuracy's own partial)
 
 
 def skills_moved_table(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",

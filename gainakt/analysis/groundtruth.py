@@ -8,8 +8,10 @@ check of the corrected model V6). For each run this module
 compares the per-skill mean gains (``skill_gains.csv``, best checkpoint, test split) and those of
 the untrained model of the same configuration (``skill_gains_untrained.csv``: the noise floor) with
 the truth, re-simulated from the run's own ``synthetic`` settings. The tables and sentences built
-from these are `groundtruth_tables`. BKT fitted on the same data
-(``results/synthetic/bkt-baseline-gt-<condition>/seed0/skill_params.csv``) is the ceiling.
+from these are `groundtruth_tables`. BKT, AFM and PFA fitted on the same data
+(``results/synthetic/<model>-baseline-gt-<condition>/seed0/skill_params.csv``) are the classical
+references: not upper bounds, since none of them is the simulator's generating process (continuous
+mastery, a learning speed per student, practice that moves on after three correct in a row).
 
 Only skills with at least `min_n` test interactions enter a statistic (default 20, as
 `gainakt.analysis.gains`). A Spearman correlation with a constant (the true rates of condition
@@ -235,10 +237,11 @@ def classical_rates(results_root, condition: str, truth: pd.DataFrame, students:
     return out
 
 
-def ceilings(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS, min_n: int = 20) -> pd.DataFrame:
+def classical_references(results_root, synthetic_of=simconfig_of, conditions=CONDITIONS,
+                         min_n: int = 20) -> pd.DataFrame:
     """Per condition: Spearman with the true learning rates of BKT's learn rate, AFM's per-skill
-    learning rate and PFA's success coefficient (the ceilings classical models reach on the same data; with partials given
-    accuracy) and of the model-free learning-curve slope (accuracy
+    learning rate and PFA's success coefficient (what classical models reach on the same data: a
+    reference, not an upper bound; with partials given accuracy) and of the model-free learning-curve slope (accuracy
     on attempts 5-14 minus attempts 0-1, training folds), and of BKT's guess, slip and prior with
     the true ones. `synthetic_of(condition)` gives the condition's SimConfig overrides."""
     rows = []

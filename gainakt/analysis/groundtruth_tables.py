@@ -1,7 +1,7 @@
 """Ground truth, the tables: what `groundtruth.per_run` found, per condition, variant, flavour and
-switch, with seed spread, the untrained model's value and the classical ceilings; and the chapter's
-generated sentences. The data side (the truth, the runs, the per-run correlations, the ceilings)
-is `groundtruth`.
+switch, with seed spread, the untrained model's value and the classical references (BKT, AFM, PFA on
+the same data); and the chapter's generated sentences. The data side (the truth, the runs, the
+per-run correlations, the classical references) is `groundtruth`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "mode
     """Condition `condition` at each number of students that has runs: per variant, flavour and V6
     ablation row (`switch`, '' for the variant itself), the Spearman of per-skill mean gains with
     the true rates and its partial given accuracy (mean ± sd over seeds), the untrained model's
-    Spearman, and BKT's and AFM's on the same data (the ceilings)."""
+    Spearman, and the classical models' (AFM, BKT, PFA) on the same data (the classical references)."""
     rows = []
     sel = pr[pr.condition == condition]
     if "ablation" not in sel:
@@ -107,7 +107,8 @@ def strongest(pr: pd.DataFrame, condition: str, variant: str, flavour: str, mode
 def statements(pr: pd.DataFrame, ceil: pd.DataFrame, clear: float = 0.3) -> list[str]:
     """Plain sentences, one per condition, variant and flavour, saying what the trained gains track
     (the true quantity with the largest mean |Spearman|, named as followed only from `clear` up),
-    each beside its noise floor and the BKT ceiling."""
+    each beside its noise floor and BKT's learn rate on the same data (a classical reference). Written
+    for readers: condition 'none' reads "no spread", flavours without underscores."""
     out = []
     bkt = ceil.set_index("condition")["BKT learn ~ rate"] if "BKT learn ~ rate" in ceil else pd.Series(dtype=float)
     for (c, v, fl), g in pr.groupby(["condition", "variant", "flavour"], sort=False):
@@ -115,7 +116,7 @@ def statements(pr: pd.DataFrame, ceil: pd.DataFrame, clear: float = 0.3) -> list
         k, rho = strongest(pr, c, v, fl)
         if not k:
             continue
-        s = f"{c} spread, {v} {fl} ({len(tr)} seed{'' if len(tr) == 1 else 's'}): "
+        s = f"{spread_name(c)}, {v} {fl.replace('_', ' ')} ({len(tr)} seed{'' if len(tr) == 1 else 's'}): "
         if c != "none":
             s += (f"Spearman with the true learning rate {tr.learn_rate.mean():+.2f} "
                   f"(untrained {un.learn_rate.mean():+.2f}; BKT {bkt.get(c, np.nan):+.2f}); ")
@@ -125,6 +126,11 @@ def statements(pr: pd.DataFrame, ceil: pd.DataFrame, clear: float = 0.3) -> list
         s += f" ({rho:+.2f}, untrained {ku:+.2f})" + ("." if abs(rho) >= clear else ").")
         out.append(s)
     return out
+
+
+def spread_name(condition: str) -> str:
+    """'none' -> 'no spread', 'moderate' -> 'moderate spread': a condition in a sentence."""
+    return "no spread" if condition == "none" else f"{condition} spread"
 
 
 def most_followed(pr: pd.DataFrame, condition: str, model: str = "trained",

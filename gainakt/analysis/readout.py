@@ -50,12 +50,14 @@ def _failure_share(params: pd.DataFrame | None, model: str) -> str:
 
 
 def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="results",
-                  dataset: str = "assist2015") -> pd.DataFrame:
+                  dataset: str = "assist2015", curve_table: str = "Table 2d") -> pd.DataFrame:
     """One row per model: what moves its prediction, whether a failure can lower it (by
     construction), its test AUC (Encoder 2's for V6; mean ± sd over seeds where there are several),
     the seeds, and what the failure coefficients did (PFA: share negative; monotone PFA: share held
     at 0) or, for V6, the measured number of (step, skill) cells of the validation split where
-    mastery fell (the monotonicity check's violations: non-zero only where mastery can fall)."""
+    mastery fell (the monotonicity check's violations: non-zero only where mastery can fall).
+    `curve_table`: the chapter's table of `dataset`'s learned learning curves (Table 2d on
+    assist2015, Table 9 on the other datasets), named where a curve is off."""
     from ..baselines.report import skill_params
     rows = []
     b = baselines[baselines.dataset == dataset] if len(baselines) else baselines
@@ -79,12 +81,18 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
         act = {c.get("gain_activation", "softplus") for c in g.config}
         signed = act == {"tanh"}
         viol = g.get("valid_monotonicity_violations", pd.Series(dtype=float))
-        neg, _ = negative_beta(g)
-        # a curve switched off (β γ ≈ 0, of either sign) moves nothing: its β's sign says nothing; one
+        neg, _ = negative_curve(g)
+        where = f"a learned β or M_sat is negative ({mean_sd(neg, digits=0, n=False)} skills)"
+        fell = bool(np.nansum(np.asarray(viol, float)) > 0)
+        # a curve switched off (β γ ≈ 0, of either sign) moves little: its β's sign says little, but a
+        # negative M_sat or β still lowers mastery a little with practice (the check counts any fall); one
         # that falls (β γ < 0: γ is not bounded either) turns every positive gain into a loss
-        falls = "yes" if signed else "no; the learning curve is off (Table 2d)" if curve_is_off(g) else (
+        falls = "yes" if signed else (
+            f"no; the learning curve is off ({curve_table})"
+            + (f", but mastery still falls slightly where {where}" if fell and any(neg) else "")
+            if curve_is_off(g) else
             "yes, and so does a success: the learned curve falls with practice (β γ < 0)" if curve_falls(g) else
-            "no" if not any(neg) else f"no; practice lowers it where β < 0 ({mean_sd(neg, digits=0, n=False)} skills)")
+            "no" if not any(neg) else f"no; practice lowers it where {where}")
         rows.append({"model": name, "prediction moved by": "Encoder 2's gains of earlier attempts at the skill, "
                      "through a learning curve", "a failure can lower it": falls,
                      "test AUC": mean_sd(g.test_enc2_auc, digits=4, n=False), "seeds": len(g),
@@ -92,12 +100,45 @@ def readout_table(runs: pd.DataFrame, baselines: pd.DataFrame, results_root="res
     return pd.DataFrame(rows)
 
 
-def negative_beta(g: pd.DataFrame) -> tuple[list[int], int]:
-    """Per run (seed) of `g`: how many skills' learned β is negative, and how many skills the runs
-    have. β is not bounded, and where it is below 0 practice lowers mastery whatever the gains' sign:
-    the one way mastery falls under positive gains (the monotonicity check can fail then)."""
-    tables = [t for t in read_skill_tables(g.dir if len(g) else []) if "beta" in t]
-    return [int((t.beta < 0).sum()) for t in tables], (len(tables[0]) if tables else 0)
+def negative_curve(g: pd.DataFrame) -> tuple[list[int], int]:
+    """Per run (seed) of `g`: how many skills have a negative learned β or M_sat (mastery is M_sat
+    σ(β γ practice - offset), so either lowers mastery as practice grows, whatever the gains' sign),
+    and how many skills the runs have."""
+    tables = [t for t in read_skill_tables(g.dir if len(g) else []) if "beta" in t or "m_sat" in t]
+    neg = [int(sum(t[c].to_numpy(float) < 0 for c in ("beta", "m_sat") if c in t).astype(bool).sum())
+           for t in tables]
+    return neg, (len(tables[0]) if tables else 0)
+
+
+def mastery_clause(g: pd.DataFrame) -> str:
+    """V6's Encoder 2 described by what its runs `g` measured, for `readout_statement`: 'whose mastery
+    a failure cannot lower and did not fall in any (step, skill) cell of the validation split' or, where
+    the monotonicity check counted falls, how many and where they come from (skills whose learned β
+    or M_sat is negative, or a curve that falls with practice). Never 'cannot fall' against a count."""
+    viol = np.asarray(g.get("valid_monotonicity_violations", pd.Series(dtype=float)), float)
+    viol = viol[np.isfinite(viol)]
+    if not viol.size or viol.sum() == 0:
+        return "whose mastery a failure cannot lower" + (
+            " (it fell in no (step, skill) cell of the validation split)" if viol.size else "")
+    cells = f"{mean_sd(viol, digits=0, n=False)} (step, skill) cells of the validation split"
+    if curve_falls(g):
+        return f"whose learned curve falls with practice (β γ < 0: mastery fell in {cells})"
+    neg, n_skills = negative_curve(g)
+    why = (f", where the {mean_sd(neg, digits=0, n=False)} skills of {n_skills} with a negative learned β or "
+           f"M_sat lower it with practice" if any(neg) else "")
+    return f"whose mastery a failure cannot lower, but which still fell in {cells}{why}"
+
+
+def bound_cost_sentence(auc: dict[str, float]) -> str:
+    """The sentence on what bounding PFA's coefficients at 0 does to its test AUC (`auc`: model ->
+    test AUC, with 'pfa' and 'pfa_monotone'), in words that follow the sign: 'costs it 0.031 test AUC
+    (0.683 → 0.652, ...)' or 'does not cost it test AUC: 0.792 → 0.794 (+0.002, ...)'."""
+    before, after = auc["pfa"], auc["pfa_monotone"]
+    afm = f", next to AFM's {auc['afm']:.3f}" if "afm" in auc else ""
+    if before - after >= 0.0005:
+        return f"Bounding PFA's coefficients at 0 costs it {before - after:.3f} test AUC ({before:.3f} → {after:.3f}{afm})."
+    return (f"Bounding PFA's coefficients at 0 does not cost it test AUC: {before:.3f} → {after:.3f} "
+            f"({after - before:+.3f}{afm}).")
 
 
 def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str = "assist2015",
@@ -108,9 +149,7 @@ def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str 
     auc = {str(m): float(a) for m, a in zip(b.model, b.test_auc_mean)} if len(b) else {}
     if not {"pfa", "pfa_monotone"} <= set(auc):
         return "Pending: PFA and monotone PFA have not both run."
-    s = (f"Bounding PFA's coefficients at 0 costs it {auc['pfa'] - auc['pfa_monotone']:.3f} test AUC "
-         f"({auc['pfa']:.3f} → {auc['pfa_monotone']:.3f}"
-         + (f", next to AFM's {auc['afm']:.3f}" if "afm" in auc else "") + ").")
+    s = bound_cost_sentence(auc)
     sel = runs[(runs.dataset == dataset) & (runs.variant == "V6") & (runs.flavour == "as_intended")] if len(runs) else runs
 
     def e2(label):
@@ -119,10 +158,7 @@ def readout_statement(runs: pd.DataFrame, baselines: pd.DataFrame, dataset: str 
     v6, signed = e2("small"), e2("small-v6-signed")
     if len(v6) >= min_seeds:
         g6 = sel[sel.label == "small"]
-        neg, n_skills = negative_beta(g6)
-        how = ("whose mastery cannot fall" if not any(neg) else
-               f"whose mastery a failure cannot lower (but practice lowers it on the {mean_sd(neg, digits=0, n=False)} "
-               f"skills whose learned β is negative, of {n_skills})")
+        how = mastery_clause(g6)
         s += (f" V6's Encoder 2, {how}, reaches {v6.mean():.3f} ± {v6.std(ddof=1):.3f}: "
               f"{v6.mean() - auc['pfa_monotone']:+.3f} from monotone PFA and {v6.mean() - auc['pfa']:+.3f} from PFA.")
     if len(signed) >= min_seeds:

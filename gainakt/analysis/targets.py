@@ -69,7 +69,7 @@ class Status(str):
         """A miss where `model`, the better classical model on the same data, misses the target too."""
         short = value - design_value
         text = (f"{self}; {REACHES_CEILING} ({model} {value:.3f})" if short <= 0 else
-                f"{self}; {model} misses it too ({value:.3f}), {short:.3f} above this design")
+                f"{self}; {model} misses it too ({value:.3f}, {short:.3f} above this design)")
         return Status(text, self.kind, self.shortfall, (model, value), short <= 0)
 
     @property
@@ -219,6 +219,22 @@ def scorecard(tables: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
 
 
 def claim_verdict(tables: list[tuple[str, pd.DataFrame]]) -> str:
+    """The verdict on "uniform gains are an optimisation inevitability", in two parts: whether the
+    gains could mean learning (`_learning_verdict`), then, on uniformity alone, whether any finished
+    design learns per-skill gains that agree across seeds at the target (stable differences between
+    skills that no seed makes: not uniform)."""
+    out = _learning_verdict(tables)
+    agreeing = [n for n, tt in tables for t, st in deciding_targets(tt).items()
+                if t.startswith("cross-seed") and st.kind == "met"]
+    if agreeing:
+        return out + (f"\n\n**On uniformity alone: refuted.** {', '.join(agreeing)} learn per-skill gains that agree "
+                      "across seeds at the target (Table 8e): stable differences between skills that no seed's noise "
+                      "makes, so uniform gains are not what a model of this family must end with. Whether those "
+                      "differences are learning rates is the question above.")
+    return out + "\n\n**On uniformity alone:** no finished design's gains agree across seeds at the target yet."
+
+
+def _learning_verdict(tables: list[tuple[str, pd.DataFrame]]) -> str:
     """The verdict on "uniform gains are an optimisation inevitability" from `targets_table`s, one per
     design ((name, table), V6 first): decided by the targets that say whether gains mean learning
     (cross-seed agreement, the simulated learners) over every design whose runs have finished;
@@ -256,7 +272,8 @@ def claim_verdict(tables: list[tuple[str, pd.DataFrame]]) -> str:
     st = done[best]
     missed = [f"{short_target(t)} ({'void: its learning curve is off' if s.kind == 'void' else s.split(';')[0]})"
               for t, s in st.items() if not s.counts_as_met]
-    return (f"**Not refuted.** Every design whose runs have finished misses a target that decides whether its "
+    return (f"**Not refuted as a claim about learning rates.** Every design whose runs have finished misses a "
+            f"target that decides whether its "
             f"gains mean learning outright, not only where AFM, BKT and PFA fitted on the same data fall short too "
             f"(Table 8e). "
             f"The closest, {best}, meets {rank(best)[0]} of {len(st)}"
