@@ -376,3 +376,15 @@ def test_version_drift_reports_what_a_code_version_alone_moves(tmp_path):
         f.write_text(json.dumps({**json.loads(f.read_text()), "git_commit": "abcdef0123"}))
     s = audit.version_drift(runs.load_runs(tmp_path))
     assert "later code commit (abcdef0)" in s and "up to 3.0e-05" in s
+
+
+def test_inv_difficulty_sentence_says_when_the_untrained_model_already_has_the_correlation():
+    t = pd.DataFrame({"variant": "V4", "flavour": "as_intended", "label": "small", "seed": [42, 43, 44],
+                      "test_corr_inv_difficulty": 0.2,
+                      "test_corr_inv_difficulty_skill": [0.55, 0.58, 0.60],
+                      "untrained_corr_inv_difficulty_skill": [0.56, 0.60, 0.59]})
+    s = replication.inv_difficulty_sentence(t)
+    assert "V4 as intended 0.5767 ± 0.0252 against the seeds' 0.57 (reproduced)" in s
+    assert "training does not move it beyond seed noise" in s
+    t["untrained_corr_inv_difficulty_skill"] = [0.01, 0.02, 0.03]
+    assert "training moves it beyond seed noise" in replication.inv_difficulty_sentence(t)

@@ -21,7 +21,7 @@ import pandas as pd
 from ..repro import compare_histories
 from ..report import REPORTED_MAP
 from ..variants import VARIANTS
-from .runs import beyond_noise, mean_sd, switch_text, welch_p, welch_t
+from .runs import beyond_noise, mean_sd, switch_text, t_text, welch_p, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=None)
@@ -278,6 +278,32 @@ def inv_difficulty_table(runs: pd.DataFrame, variants=("V4", "V5"), label: str =
         rows.append({"variant": v, "flavour": fl, "seeds": len(g), "difficulty from": g.config.iloc[0]["difficulty_source"],
                      **{name: fmt(g[c].to_numpy(float)) for c, name in cols.items()}})
     return pd.DataFrame(rows)
+
+
+def inv_difficulty_sentence(runs: pd.DataFrame, variants=("V4", "V5"), label: str = "small",
+                            min_seeds: int = 3) -> str:
+    """How Table 2e reads: for each variant and flavour, the per-skill gains' correlation with
+    1/difficulty against the seeds' number (`verdict`) and against the untrained model of the same
+    runs (Welch test): a match that the untrained model makes too is the initialisation's, not
+    training's."""
+    if "test_corr_inv_difficulty_skill" not in runs:
+        return ""
+    sel = runs[runs.variant.isin(variants) & (runs.label == label)]
+    parts = []
+    for (v, fl), g in sel.groupby(["variant", "flavour"], sort=True):
+        rep = VARIANTS[v].reported.get("corr_inv_difficulty")
+        a, u = g.test_corr_inv_difficulty_skill.to_numpy(float), g.untrained_corr_inv_difficulty_skill.to_numpy(float)
+        if rep is None or np.isfinite(a).sum() < min_seeds:
+            continue
+        word = verdict(rep, a, key="corr_inv_difficulty").split(":")[0].split(" (")[0]
+        parts.append(f"{v} {fl.replace('_', ' ')} {mean_sd(a, n=False)} against the seeds' {rep} ({word}), "
+                     f"untrained {mean_sd(u, n=False)} "
+                     f"({t_text(a, u)}: training {'moves it' if beyond_noise(welch_p(a, u)) else 'does not move it'} "
+                     f"beyond seed noise)")
+    return ("Per-skill gains against 1/difficulty: " + "; ".join(parts) + ". Where training does not move it, the "
+            "correlation is what the model's construction puts there at initialisation (as intended, V4 divides "
+            "each gain by its skill's difficulty), not something the network learned or cancelled."
+            if parts else "")
 
 
 def audit_reach(runs: pd.DataFrame, dataset: str = "assist2015", label: str = "small",
