@@ -192,3 +192,36 @@ def test_static_views_can_be_limited_to_the_first_groups(runs, traj):
     """The CI smoke run keeps the widget count under ZeroMQ's high-water mark with max_groups."""
     picker, outer = E.static_trajectories(runs, traj, pairs_per_group=1, dpi=30, max_groups=1).children
     assert list(picker.options) == ["toy as_intended small s1"] and len(outer.children) == 1
+
+
+def test_check_table_untrained_and_not_applicable(traj, runs):
+    table = T.check_table(T.read_checks(runs), gain="gain_skill", runs=runs)
+    assert any(col[1] == "untrained" for col in table.columns)
+    first = [c for c in table.columns if c[1] == "untrained"][0]
+    mono = [i for i in table.index if str(i).startswith("3")]
+    assert mono and table.loc[mono[0], first] == ""          # not a gain statistic: blank
+    assert set(T.GAIN_CHECKS) <= set(T.check_definitions().index)
+    assert isinstance(T.untrained_meets_text(runs), str)
+
+
+def test_meets_targets():
+    assert T.meets(0.3, "> 0.2") and not T.meets(0.1, "> 0.2")
+    assert T.meets(2, "in [1, 3]") and not T.meets(4, "in [1, 3]") and T.meets(0, "== 0")
+
+
+def test_response_contrast_flags_wrong_way():
+    import pandas as pd
+    rel = pd.DataFrame({"variant": ["A"] * 3 + ["B"] * 3, "flavour": ["x"] * 6,
+                        "mastery_after_correct": [0.5, 0.51, 0.52, 0.9, 0.91, 0.92],
+                        "mastery_after_incorrect": [0.6, 0.61, 0.62, 0.5, 0.52, 0.51]})
+    c = T.response_contrast(rel).set_index("variant")
+    assert c.loc["A", "wrong_way"] and c.loc["A", "beyond_noise"] and not c.loc["B", "wrong_way"]
+    assert "A x" in T.response_contrast_text(rel).split("wrong way")[1]
+
+
+def test_copies_text_names_source():
+    import pandas as pd
+    runs = pd.DataFrame({"variant": ["V3", "V5"], "flavour": ["as_run"] * 2,
+                         "dir": ["/r/results/d/V3-as_run-small/seed42", "/r/results/d/V5-as_run-small/seed42"],
+                         "derived_from": ["", "results/d/V3-as_run-small/seed42"]})
+    assert T.copies_text(runs) == "1 trained runs + 1 copies (V5 as_run = V3 as_run's)"

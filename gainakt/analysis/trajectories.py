@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .runs import load_runs, mean_sd
+from ..metrics import CHECK_NOTES, CHECKS
+from .runs import beyond_noise, load_runs, mean_sd, t_text, welch_p
 
 ID_COLS = ["dataset", "variant", "flavour", "label", "seed", "run"]
 
@@ -126,10 +127,64 @@ def read_checks(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def check_table(checks: pd.DataFrame, gain: str = "gain_skill", rows: str = "trajectory_sample") -> pd.DataFrame:
+# The checks that are gain statistics: the untrained model's statistic of the same name (validation
+# split, metrics.json "untrained_valid"), by gain tensor (check 6: r_t for gain_skill's meaningful
+# definition, r_{t+1} for the legacy scalar's original one).
+GAIN_CHECKS = {"1 skill differentiation": "cv", "5 skill difficulty": "per_skill_cv",
+               "6 response-conditional gain": {"gain_skill": "response_ratio", "gain_scalar": "response_ratio_next"}}
+NOT_APPLICABLE = "n/a"
+
+
+def _untrained_col(check: str, gain: str) -> str | None:
+    stat = GAIN_CHECKS.get(check)
+    if isinstance(stat, dict):
+        stat = stat.get(gain)
+    return f"untrained_{gain}_{stat}" if stat else None
+
+
+def meets(value: float, target: str) -> bool:
+    """Whether `value` meets a check's target string ("> 0.2", "== 0", "in [1, 3]")."""
+    if not np.isfinite(value):
+        return False
+    t = target.strip()
+    if t.startswith("in ["):
+        lo, hi = (float(x) for x in t[4:-1].split(","))
+        return lo <= value <= hi
+    op, x = t.split()
+    return {">": value > float(x), "<": value < float(x), "==": value == float(x),
+            ">=": value >= float(x), "<=": value <= float(x)}[op]
+
+
+def not_applicable(runs: pd.DataFrame, check: str, gain: str) -> bool:
+    """Check 2 with the per-skill gain (meaningful definition) under accumulate=practised: sparsity holds
+    by construction and the count means nothing (metrics.CHECK_NOTES)."""
+    if not check.startswith("2 ") or gain != "gain_skill" or "config" not in runs:
+        return False
+    return all(c.get("accumulate") == "practised" for c in runs.config)
+
+
+def untrained_values(runs: pd.DataFrame, gain: str = "gain_skill") -> pd.DataFrame:
+    """Per variant, flavour and gain check (GAIN_CHECKS): the untrained model's statistic, mean ± sd over
+    seeds (``untrained``), its mean, and whether that mean already meets the check's target."""
+    rows = []
+    for (v, f), g in runs.groupby(["variant", "flavour"]):
+        for check in GAIN_CHECKS:
+            col = _untrained_col(check, gain)
+            vals = g[col].astype(float) if col in g else pd.Series(dtype=float)
+            m = float(vals.mean()) if vals.notna().any() else np.nan
+            rows.append(dict(variant=v, flavour=f, check=check, untrained=mean_sd(vals, 3, n=False), mean=m,
+                             meets=meets(m, CHECKS[check][2])))
+    return pd.DataFrame(rows, columns=["variant", "flavour", "check", "untrained", "mean", "meets"])
+
+
+def check_table(checks: pd.DataFrame, gain: str = "gain_skill", rows: str = "trajectory_sample",
+                runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """The six checks (rows) per variant and flavour (columns): value mean ± sd over seeds and how
     many seeds passed, for one gain tensor (`gain`: gain_skill or gain_scalar) and one row set
-    (`rows`: trajectory_sample, the seeds' 10 windows, or test_split)."""
+    (`rows`: trajectory_sample, the seeds' 10 windows, or test_split). With `runs` (trajectory_runs):
+    an ``untrained`` column per configuration beside the gain checks (GAIN_CHECKS: the untrained
+    model's statistic on the validation split, blank for the other checks), and check 2 "n/a" where
+    it does not apply (`not_applicable`)."""
     d = checks[(checks.gain == gain) & (checks.rows == rows)]
     if d.empty:
         return pd.DataFrame()
@@ -137,13 +192,120 @@ def check_table(checks: pd.DataFrame, gain: str = "gain_skill", rows: str = "tra
     for (v, f), g in d.groupby(["variant", "flavour"]):
         vals = g.groupby("check").value.apply(lambda x: mean_sd(x, 3))
         passed = g.groupby("check").passed.agg(lambda x: f"{int(x.astype(bool).sum())}/{len(x)}")
+        if runs is not None:
+            cfg_runs = runs[(runs.variant == v) & (runs.flavour == f)]
+            for check in vals.index:
+                if not_applicable(cfg_runs, check, gain):
+                    vals[check] = passed[check] = NOT_APPLICABLE
         out[(f"{v} {f}", "value")] = vals
         out[(f"{v} {f}", "passed")] = passed
+        if runs is not None:
+            u = untrained_values(runs[(runs.variant == v) & (runs.flavour == f)], gain).set_index("check").untrained
+            out[(f"{v} {f}", "untrained")] = pd.Series({c: u.get(c, "") for c in vals.index})
     table = pd.DataFrame(out)
     target = d.drop_duplicates("check").set_index("check").target
     table.insert(0, ("", "target"), target)
     table.columns = pd.MultiIndex.from_tuples(table.columns)
     return table
+
+
+def untrained_meets_text(runs: pd.DataFrame, gain: str = "gain_skill") -> str:
+    """A sentence naming, per gain check, the configurations whose untrained model already meets the
+    check's target (mean over seeds), or saying that none does."""
+    u = untrained_values(runs, gain)
+    parts = []
+    for check in GAIN_CHECKS:
+        hit = u[(u.check == check) & u.meets]
+        if len(hit):
+            parts.append(f"check {check} ({CHECKS[check][2]}): "
+                         + ", ".join(f"{r.variant} {r.flavour} ({r.mean:.3f})" for r in hit.itertuples()))
+    if not parts:
+        return "The untrained model meets the target of no gain check in any configuration."
+    return "The untrained model already meets the target in " + "; ".join(parts) + "."
+
+
+def check_definitions() -> pd.DataFrame:
+    """The six checks (metrics.CHECKS): both definitions, the target, and when each can fail (CHECK_NOTES)."""
+    notes = {n["check"]: n for n in CHECK_NOTES}
+    rows = []
+    for name, (orig, meaningful, target) in CHECKS.items():
+        keyed = [n for k, n in notes.items() if k.split(" (")[0] == name]
+        can_fail = "; ".join(f"{n['check'][len(name):].strip(' ()') or 'both'}: {n['can_fail']}" for n in keyed)
+        rows.append({"check": name, "original definition (legacy scalar gain)": orig,
+                     "meaningful definition (per-skill gain)": meaningful, "target": target,
+                     "gain statistic": "yes" if name in GAIN_CHECKS else "no", "can fail": can_fail})
+    return pd.DataFrame(rows).set_index("check")
+
+
+def response_contrast(rel: pd.DataFrame) -> pd.DataFrame:
+    """Per variant and flavour, from `response_relation`: mastery after correct minus after incorrect
+    (mean over seeds), Welch's test of the seeds' two means (`t`, `p`), whether the contrast runs the
+    wrong way (after incorrect higher) and whether the difference is beyond seed noise."""
+    rows = []
+    for (v, f), g in rel.groupby(["variant", "flavour"]):
+        a, b = g.mastery_after_correct.to_numpy(float), g.mastery_after_incorrect.to_numpy(float)
+        p = welch_p(a, b)
+        rows.append(dict(variant=v, flavour=f, seeds=len(g), difference=float(np.nanmean(a - b)),
+                         t=t_text(a, b), p=p, wrong_way=bool(np.nanmean(a) < np.nanmean(b)),
+                         beyond_noise=beyond_noise(p)))
+    return pd.DataFrame(rows)
+
+
+def response_contrast_text(rel: pd.DataFrame) -> str:
+    """The sentence under Table 2: per configuration the contrast and its Welch test, then the
+    configurations where it runs the wrong way and whether that is beyond seed noise."""
+    c = response_contrast(rel)
+    if c.empty:
+        return ""
+    each = "; ".join(f"{r.variant} {r.flavour}: {r.difference:+.3f} ({r.t}, "
+                     f"{'beyond' if r.beyond_noise else 'within'} seed noise)" for r in c.itertuples())
+    wrong = c[c.wrong_way]
+    if len(wrong):
+        w = ", ".join(f"{r.variant} {r.flavour} ({'beyond' if r.beyond_noise else 'within'} seed noise)"
+                      for r in wrong.itertuples())
+        tail = f" The contrast runs the wrong way (mastery higher after an incorrect answer) in {w}."
+    else:
+        tail = " The contrast runs the right way (mastery higher after a correct answer) in every configuration."
+    return ("Mastery after a correct minus after an incorrect answer, mean over seeds, with a Welch test "
+            "over seeds of the two per-run means: " + each + "." + tail)
+
+
+def seed_agreement_text(table: pd.DataFrame, runs: pd.DataFrame, traj: pd.DataFrame) -> str:
+    """For configurations whose every 'mean ± sd' cell of `table` shows sd 0.000: the largest sd over
+    seeds of the learning curve's fitted parameters (param_beta_mean, param_msat_mean, param_gamma_mean,
+    param_offset) and the mean within-run sd of the practised skill's gain."""
+    zero = []
+    for key, row in table.iterrows():
+        cells = [str(x) for x in row if isinstance(x, str) and " ± " in str(x)]
+        if cells and all(x.split(" ± ")[1].startswith("0.000") for x in cells):
+            zero.append(key)
+    if not zero:
+        return ""
+    params = [c for c in ("param_beta_mean", "param_msat_mean", "param_gamma_mean", "param_offset") if c in runs]
+    parts = []
+    for v, f in zero:
+        g = runs[(runs.variant == v) & (runs.flavour == f)]
+        psd = float(g[params].std(ddof=1).max()) if params and len(g) > 1 else np.nan
+        gsd = float(traj[(traj.variant == v) & (traj.flavour == f)].groupby("seed").gain_skill.std().mean())
+        parts.append(f"{v} {f} (curve parameters' sd over seeds at most {psd:.4f}; gain sd within a run {gsd:.3f})")
+    return ("Rows whose seeds agree to three decimals: " + "; ".join(parts) + ".")
+
+
+def copies_text(runs: pd.DataFrame) -> str:
+    """'N trained runs + K copies (V5 as_run = V3 as_run's)', from load_runs' ``derived_from``."""
+    if "derived_from" not in runs:
+        return f"{len(runs)} runs"
+    cp = runs[runs.derived_from.fillna("").astype(str) != ""]
+    if cp.empty:
+        return f"{len(runs)} trained runs"
+    srcs = []
+    for (v, f), g in cp.groupby(["variant", "flavour"]):
+        src = set()
+        for d in g.derived_from:
+            hit = runs[[Path(x).as_posix().endswith(Path(d).as_posix()) for x in runs.dir]]
+            src |= ({f"{h.variant} {h.flavour}" for h in hit.itertuples()} if len(hit) else {Path(d).parent.name})
+        srcs.append(f"{v} {f} = {', '.join(sorted(src))}'s")
+    return f"{len(runs) - len(cp)} trained runs + {len(cp)} copies ({'; '.join(srcs)})"
 
 
 def common_pairs(traj: pd.DataFrame, n: int, min_attempts: int = 3) -> list[tuple[int, int]]:
