@@ -224,4 +224,4 @@ def test_copies_text_names_source():
     runs = pd.DataFrame({"variant": ["V3", "V5"], "flavour": ["as_run"] * 2,
                          "dir": ["/r/results/d/V3-as_run-small/seed42", "/r/results/d/V5-as_run-small/seed42"],
                          "derived_from": ["", "results/d/V3-as_run-small/seed42"]})
-    assert T.copies_text(runs) == "1 trained runs + 1 copies (V5 as_run = V3 as_run's)"
+    assert T.copies_text(runs) == "1 trained runs + 1 copies (V5 as run = V3 as run's)"

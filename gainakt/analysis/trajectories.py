@@ -209,6 +209,11 @@ def check_table(checks: pd.DataFrame, gain: str = "gain_skill", rows: str = "tra
     return table
 
 
+def _fl(flavour: str) -> str:
+    """'as_run' -> 'as run': a flavour in a sentence."""
+    return flavour.replace("_", " ")
+
+
 def untrained_meets_text(runs: pd.DataFrame, gain: str = "gain_skill") -> str:
     """A sentence naming, per gain check, the configurations whose untrained model already meets the
     check's target (mean over seeds), or saying that none does."""
@@ -218,7 +223,7 @@ def untrained_meets_text(runs: pd.DataFrame, gain: str = "gain_skill") -> str:
         hit = u[(u.check == check) & u.meets]
         if len(hit):
             parts.append(f"check {check} ({CHECKS[check][2]}): "
-                         + ", ".join(f"{r.variant} {r.flavour} ({r.mean:.3f})" for r in hit.itertuples()))
+                         + ", ".join(f"{r.variant} {_fl(r.flavour)} ({r.mean:.3f})" for r in hit.itertuples()))
     if not parts:
         return "The untrained model meets the target of no gain check in any configuration."
     return "The untrained model already meets the target in " + "; ".join(parts) + "."
@@ -257,11 +262,11 @@ def response_contrast_text(rel: pd.DataFrame) -> str:
     c = response_contrast(rel)
     if c.empty:
         return ""
-    each = "; ".join(f"{r.variant} {r.flavour}: {r.difference:+.3f} ({r.t}, "
+    each = "; ".join(f"{r.variant} {_fl(r.flavour)}: {r.difference:+.3f} ({r.t}, "
                      f"{'beyond' if r.beyond_noise else 'within'} seed noise)" for r in c.itertuples())
     wrong = c[c.wrong_way]
     if len(wrong):
-        w = ", ".join(f"{r.variant} {r.flavour} ({'beyond' if r.beyond_noise else 'within'} seed noise)"
+        w = ", ".join(f"{r.variant} {_fl(r.flavour)} ({'beyond' if r.beyond_noise else 'within'} seed noise)"
                       for r in wrong.itertuples())
         tail = f" The contrast runs the wrong way (mastery higher after an incorrect answer) in {w}."
     else:
@@ -287,7 +292,7 @@ def seed_agreement_text(table: pd.DataFrame, runs: pd.DataFrame, traj: pd.DataFr
         g = runs[(runs.variant == v) & (runs.flavour == f)]
         psd = float(g[params].std(ddof=1).max()) if params and len(g) > 1 else np.nan
         gsd = float(traj[(traj.variant == v) & (traj.flavour == f)].groupby("seed").gain_skill.std().mean())
-        parts.append(f"{v} {f} (curve parameters' sd over seeds at most {psd:.4f}; gain sd within a run {gsd:.3f})")
+        parts.append(f"{v} {_fl(f)} (curve parameters' sd over seeds at most {psd:.4f}; gain sd within a run {gsd:.3f})")
     return ("Rows whose seeds agree to three decimals: " + "; ".join(parts) + ".")
 
 
@@ -303,8 +308,8 @@ def copies_text(runs: pd.DataFrame) -> str:
         src = set()
         for d in g.derived_from:
             hit = runs[[Path(x).as_posix().endswith(Path(d).as_posix()) for x in runs.dir]]
-            src |= ({f"{h.variant} {h.flavour}" for h in hit.itertuples()} if len(hit) else {Path(d).parent.name})
-        srcs.append(f"{v} {f} = {', '.join(sorted(src))}'s")
+            src |= ({f"{h.variant} {_fl(h.flavour)}" for h in hit.itertuples()} if len(hit) else {Path(d).parent.name})
+        srcs.append(f"{v} {_fl(f)} = {', '.join(sorted(src))}'s")
     return f"{len(runs) - len(cp)} trained runs + {len(cp)} copies ({'; '.join(srcs)})"
 
 
