@@ -261,6 +261,19 @@ CHECKS = {
 }
 DEFINITIONS = ("original", "meaningful")
 
+
+def meets(value: float, target: str) -> bool:
+    """Whether `value` meets a check's target string ("> 0.2", "== 0", "in [1, 3]")."""
+    if not np.isfinite(value):
+        return False
+    t = target.strip()
+    if t.startswith("in ["):
+        lo, hi = (float(x) for x in t[4:-1].split(","))
+        return lo <= value <= hi
+    op, x = t.split()
+    return {">": value > float(x), "<": value < float(x), "==": value == float(x),
+            ">=": value >= float(x), "<=": value <= float(x)}[op]
+
 # Which checks can fail, under which switches: for the book (print as a table).
 CHECK_NOTES: list[dict[str, str]] = [
     dict(check="1 skill differentiation", can_fail="yes",
@@ -328,7 +341,7 @@ def trajectory_checks(traj: pd.DataFrame, gain_col: str = "gain_scalar", definit
     right, wrong = g[resp == 1].mean(), g[resp == 0].mean()
     ratio = right / wrong if wrong else float("nan")
     values = [cv, active, viol, mcorr, skill_cv, ratio]
-    passed = [cv > 0.2, 1 <= active <= 3, viol == 0, mcorr > 0.3, skill_cv > 0.2, ratio > 1.2]
+    passed = [meets(v, defs[2]) for v, defs in zip(values, CHECKS.values())]   # the rule is the target string
     return pd.DataFrame([dict(check=name, definition=defs[0 if original else 1], target=defs[2], value=float(v),
                               passed=bool(p), gain=gain_col, definitions=definitions)
                          for (name, defs), v, p in zip(CHECKS.items(), values, passed)])

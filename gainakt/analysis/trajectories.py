@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..metrics import CHECK_NOTES, CHECKS
-from .runs import beyond_noise, load_runs, mean_sd, t_text, welch_p
+from ..metrics import CHECK_NOTES, CHECKS, meets
+from .runs import beyond_noise, flavour_words, load_runs, mean_sd, t_text, welch_p
 
 ID_COLS = ["dataset", "variant", "flavour", "label", "seed", "run"]
 
@@ -142,19 +142,6 @@ def _untrained_col(check: str, gain: str) -> str | None:
     return f"untrained_{gain}_{stat}" if stat else None
 
 
-def meets(value: float, target: str) -> bool:
-    """Whether `value` meets a check's target string ("> 0.2", "== 0", "in [1, 3]")."""
-    if not np.isfinite(value):
-        return False
-    t = target.strip()
-    if t.startswith("in ["):
-        lo, hi = (float(x) for x in t[4:-1].split(","))
-        return lo <= value <= hi
-    op, x = t.split()
-    return {">": value > float(x), "<": value < float(x), "==": value == float(x),
-            ">=": value >= float(x), "<=": value <= float(x)}[op]
-
-
 def not_applicable(runs: pd.DataFrame, check: str, gain: str) -> bool:
     """Check 2 with the per-skill gain (meaningful definition) under accumulate=practised: sparsity holds
     by construction and the count means nothing (metrics.CHECK_NOTES)."""
@@ -209,10 +196,6 @@ def check_table(checks: pd.DataFrame, gain: str = "gain_skill", rows: str = "tra
     return table
 
 
-def _fl(flavour: str) -> str:
-    """'as_run' -> 'as run': a flavour in a sentence."""
-    return flavour.replace("_", " ")
-
 
 def untrained_meets_text(runs: pd.DataFrame, gain: str = "gain_skill") -> str:
     """A sentence naming, per gain check, the configurations whose untrained model already meets the
@@ -223,7 +206,7 @@ def untrained_meets_text(runs: pd.DataFrame, gain: str = "gain_skill") -> str:
         hit = u[(u.check == check) & u.meets]
         if len(hit):
             parts.append(f"check {check} ({CHECKS[check][2]}): "
-                         + ", ".join(f"{r.variant} {_fl(r.flavour)} ({r.mean:.3f})" for r in hit.itertuples()))
+                         + ", ".join(f"{r.variant} {flavour_words(r.flavour)} ({r.mean:.3f})" for r in hit.itertuples()))
     if not parts:
         return "The untrained model meets the target of no gain check in any configuration."
     return "The untrained model already meets the target in " + "; ".join(parts) + "."
@@ -262,11 +245,11 @@ def response_contrast_text(rel: pd.DataFrame) -> str:
     c = response_contrast(rel)
     if c.empty:
         return ""
-    each = "; ".join(f"{r.variant} {_fl(r.flavour)}: {r.difference:+.3f} ({r.t}, "
+    each = "; ".join(f"{r.variant} {flavour_words(r.flavour)}: {r.difference:+.3f} ({r.t}, "
                      f"{'beyond' if r.beyond_noise else 'within'} seed noise)" for r in c.itertuples())
     wrong = c[c.wrong_way]
     if len(wrong):
-        w = ", ".join(f"{r.variant} {_fl(r.flavour)} ({'beyond' if r.beyond_noise else 'within'} seed noise)"
+        w = ", ".join(f"{r.variant} {flavour_words(r.flavour)} ({'beyond' if r.beyond_noise else 'within'} seed noise)"
                       for r in wrong.itertuples())
         tail = f" The contrast runs the wrong way (mastery higher after an incorrect answer) in {w}."
     else:
@@ -292,7 +275,7 @@ def seed_agreement_text(table: pd.DataFrame, runs: pd.DataFrame, traj: pd.DataFr
         g = runs[(runs.variant == v) & (runs.flavour == f)]
         psd = float(g[params].std(ddof=1).max()) if params and len(g) > 1 else np.nan
         gsd = float(traj[(traj.variant == v) & (traj.flavour == f)].groupby("seed").gain_skill.std().mean())
-        parts.append(f"{v} {_fl(f)} (curve parameters' sd over seeds at most {psd:.4f}; gain sd within a run {gsd:.3f})")
+        parts.append(f"{v} {flavour_words(f)} (curve parameters' sd over seeds at most {psd:.4f}; gain sd within a run {gsd:.3f})")
     return ("Rows whose seeds agree to three decimals: " + "; ".join(parts) + ".")
 
 
@@ -308,8 +291,8 @@ def copies_text(runs: pd.DataFrame) -> str:
         src = set()
         for d in g.derived_from:
             hit = runs[[Path(x).as_posix().endswith(Path(d).as_posix()) for x in runs.dir]]
-            src |= ({f"{h.variant} {_fl(h.flavour)}" for h in hit.itertuples()} if len(hit) else {Path(d).parent.name})
-        srcs.append(f"{v} {_fl(f)} = {', '.join(sorted(src))}'s")
+            src |= ({f"{h.variant} {flavour_words(h.flavour)}" for h in hit.itertuples()} if len(hit) else {Path(d).parent.name})
+        srcs.append(f"{v} {flavour_words(f)} = {', '.join(sorted(src))}'s")
     return f"{len(runs) - len(cp)} trained runs + {len(cp)} copies ({'; '.join(srcs)})"
 
 
