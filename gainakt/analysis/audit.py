@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from .runs import NOISE_ALPHA, beyond_noise, mean_sd, switch_text, welch_p, welch_t
+from .runs import NOISE_ALPHA, beyond_noise, flavour_words, mean_sd, switch_text, welch_p, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=None, n=False)
@@ -119,7 +119,7 @@ def _std_context(runs: pd.DataFrame, variant: str, col: str = "test_gain_scalar_
     for fl in ("as_run", "as_intended"):
         b = runs[(runs.variant == variant) & (runs.flavour == fl) & (runs.label == "small")] if len(runs) else runs
         if len(b) and col in b:
-            parts.append(f"{fl.replace('_', ' ')} {fmt(b[col].to_numpy(float))}")
+            parts.append(f"{flavour_words(fl)} {fmt(b[col].to_numpy(float))}")
             means.append(float(np.nanmean(b[col].to_numpy(float))))
     seeds = VARIANTS[variant].reported.get("gain_std") if variant in VARIANTS else None
     if not parts:
@@ -155,7 +155,7 @@ def answers(runs: pd.DataFrame, variant: str = "V2", min_seeds: int = 3, alpha: 
     out = []
 
     def verb(v, fl):
-        return ("removed" if fl == "as_run" else "put back") + ("" if v == variant else f", {v} {fl.replace('_', ' ')}")
+        return ("removed" if fl == "as_run" else "put back") + ("" if v == variant else f", {v} {flavour_words(fl)}")
 
     def moving(name):
         """Rows that move `name` beyond seed noise: (explaining, the other way). A behaviour explains a
@@ -212,7 +212,7 @@ def _enc2_ceiling(runs: pd.DataFrame, done: dict, variant: str, also: tuple[str,
     where = "its base" if lab == "small" else f"the row `{lab.removeprefix('small-audit-')}`"
     lead = ("Whatever is switched, Encoder 2 stays weak: the best of every base and finished row is" if best < auc
             else "The best Encoder 2 of every base and finished row is")
-    return (f" {lead} {best:.4f} ({v} {fl.replace('_', ' ')}, {where}), "
+    return (f" {lead} {best:.4f} ({v} {flavour_words(fl)}, {where}), "
             f"{'below' if best < auc else 'above'} the {name} ({auc:.4f}, Replication, Table 3).")
 
 
@@ -237,7 +237,7 @@ def version_drift(runs: pd.DataFrame, variant: str = "V2", flavour: str = "as_ru
     bc = {str(c)[:7] for c in base.get("git_commit", pd.Series(dtype=str))}
     if commits <= bc:
         return ""
-    return (f"{variant} {flavour.replace('_', ' ')}'s rows ran on a later code commit ({', '.join(sorted(commits))}) than "
+    return (f"{variant} {flavour_words(flavour)}'s rows ran on a later code commit ({', '.join(sorted(commits))}) than "
             f"their base ({', '.join(sorted(bc))}). Where the switch cannot reach {name} (an "
             f"evaluation-only switch), the row still differs from the base by up to {max(diffs):.1e} seed for seed: "
             f"what the change of code version alone does to that metric, against a seed sd of "
@@ -273,7 +273,7 @@ def switch_notes(runs: pd.DataFrame, variants=("V2", "V4"), min_seeds: int = 3, 
             for _, r in eff.iterrows():
                 names = [s.split("=")[0] for s in r.switch.split(", ") if s]
                 key = ", ".join(names) or "?"
-                where = f"{_verb(variant, fl, r.switch)} {variant} {fl.replace('_', ' ')} ({r.switch})"
+                where = f"{_verb(variant, fl, r.switch)} {variant} {flavour_words(fl)} ({r.switch})"
                 if min(r.seeds, r["base seeds"]) < min_seeds:
                     found.setdefault(key, []).append(f"{where}: pending ({r.seeds} of {min_seeds} seeds)")
                     continue

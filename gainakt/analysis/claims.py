@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .runs import welch_t
+from .runs import flavour_words, welch_t
 
 
 def _group(runs, variant, flavour, label="small", dataset="assist2015"):
@@ -21,13 +21,9 @@ def _group(runs, variant, flavour, label="small", dataset="assist2015"):
                 & (runs.flavour == flavour)]
 
 
-def _words(flavour: str) -> str:
-    """'as_run' -> 'as run': a flavour in a sentence."""
-    return flavour.replace("_", " ")
-
 
 def _pending(need: list[tuple[str, str]], runs, min_seeds) -> str | None:
-    short = [f"{v} {_words(f)} ({len(_group(runs, v, f))}/{min_seeds} seeds)" for v, f in need
+    short = [f"{v} {flavour_words(f)} ({len(_group(runs, v, f))}/{min_seeds} seeds)" for v, f in need
              if len(_group(runs, v, f)) < min_seeds]
     return ("pending: " + ", ".join(short)) if short else None
 
@@ -42,7 +38,7 @@ def _claim1(runs, need) -> tuple[str, str]:
     for v, f in need:
         g = _group(runs, v, f)
         t = welch_t(g.valid_gain_scalar_std, g.untrained_gain_scalar_std)
-        parts.append(f"{v} {_words(f)}: legacy scalar std {_m(g, 'valid_gain_scalar_std'):.5f} trained vs "
+        parts.append(f"{v} {flavour_words(f)}: legacy scalar std {_m(g, 'valid_gain_scalar_std'):.5f} trained vs "
                      f"{_m(g, 'untrained_gain_scalar_std'):.5f} untrained (Welch t {t:+.1f}), CV "
                      f"{_m(g, 'untrained_gain_scalar_cv'):.4f} untrained")
         uniform_untrained.append(_m(g, "untrained_gain_scalar_cv") < 0.2)
@@ -84,7 +80,7 @@ def _claim4(runs, need) -> tuple[str, str]:
         tabs = read_skill_tables(_group(runs, v, f).dir)
         var = float(np.mean([t.loc[t.n >= 20, "gain_own_mean"].var(ddof=0) for t in tabs]))
         agree = cross_seed_agreement(tabs)["mean"]
-        parts.append(f"{v} {_words(f)}: variance of the per-skill mean gains {var:.3f} (ceiling 0.25), "
+        parts.append(f"{v} {flavour_words(f)}: variance of the per-skill mean gains {var:.3f} (ceiling 0.25), "
                      f"cross-seed agreement {agree:.2f}")
         saturated.append(var > 0.2)
         arbitrary.append(agree < 0.5)
@@ -107,7 +103,7 @@ def _claim5(runs, need) -> tuple[str, str]:
         g = _group(runs, v, f)
         sk0, sk = _m(g, "untrained_gain_skill_per_skill_cv"), _m(g, "valid_gain_skill_per_skill_cv")
         sc0, sc = _m(g, "untrained_gain_scalar_per_skill_cv"), _m(g, "valid_gain_scalar_per_skill_cv")
-        parts.append(f"{v} {_words(f)}: per-skill gains CV {sk0:.3f} untrained → {sk:.3f} trained; legacy scalar "
+        parts.append(f"{v} {flavour_words(f)}: per-skill gains CV {sk0:.3f} untrained → {sk:.3f} trained; legacy scalar "
                      f"CV {sc0:.4f} untrained → {sc:.4f} trained")
         # the seeds' 0.24 is the per-skill tensor's; their 0.0015 the legacy scalar's, already that low untrained
         two_tensors.append(abs(sk0 - 0.24) < 0.1 and sc0 < 0.01 and sk > 0.2)

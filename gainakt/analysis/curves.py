@@ -15,7 +15,7 @@ import pandas as pd
 
 from .designs import configurations, design_runs, switch_name
 from .gains import read_skill_tables
-from .runs import mean_sd, noise_word, t_text, welch_t
+from .runs import flavour_words, mean_sd, noise_word, t_text, welch_t
 
 FLAT_SLOPE = 1e-3   # logit per unit of practice at the start of the curve: below it the curve is off
 
@@ -90,7 +90,7 @@ def curve_statement(runs: pd.DataFrame, dataset: str = "assist2015", reference: 
         g = design_runs(runs, dataset, v, fl, label)
         if not len(_start_slopes(g)):
             continue
-        name = f"{v} {fl.replace('_', ' ')}" + (f" with `{switch_name(label)}`" if switch_name(label) else "")
+        name = f"{v} {flavour_words(fl)}" + (f" with `{switch_name(label)}`" if switch_name(label) else "")
         what = (f"{name} (β {f3(g.param_beta_mean.mean())}, γ {f3(g.param_gamma_mean.mean())}, "
                 f"M_sat {g.param_msat_mean.mean():.3f}; Encoder 2 test AUC {g.test_enc2_auc.mean():.3f}, {len(g)} seeds)")
         if curve_is_off(g):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..variants import VARIANTS
+from .runs import flavour_words
 
 FLAVOUR_COLOURS = {"as_run": "#c0392b", "as_intended": "#2471a3"}
 
@@ -144,7 +145,7 @@ def external_scatter(runs: pd.DataFrame, reference: pd.DataFrame, refs: dict[str
                 if i == len(groups) - 1:
                     ax.set_xlabel(name.replace(" (", "\n("), fontsize=8)   # two lines: five columns share 7 in
                 if j == 0:
-                    ax.set_ylabel(f"{v} {fl.replace('_', ' ')}\nmean gain", fontsize=8)
+                    ax.set_ylabel(f"{v} {flavour_words(fl)}\nmean gain", fontsize=8)
                 ax.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=7, loc="best")
     fig.tight_layout()

@@ -12,6 +12,7 @@ import pandas as pd
 from .figures import FLAVOUR_COLOURS
 from .gains import read_skill_tables
 from .groundtruth import TRUTH_COLUMNS, _with_params, groups, spearman
+from .runs import flavour_words
 
 
 def _z(v) -> np.ndarray:
@@ -43,8 +44,8 @@ def condition_figure(runs: pd.DataFrame, pr: pd.DataFrame, condition: str, truth
                 ax.scatter(m[x], _z(m[col]), s=size, color=colour, alpha=0.6, lw=0)
         p = pr[(pr.condition == condition) & (pr.variant == v) & (pr.flavour == fl)]
         rho = {m: p[p.model == m][x].mean() for m in ("trained", "untrained")}
-        ax.set_title(f"{v} {fl.replace('_', ' ')}\nρ {rho['trained']:+.2f} (untr. {rho['untrained']:+.2f})"
-                     if len(p) else f"{v} {fl.replace('_', ' ')}\nnot run yet", fontsize=7)
+        ax.set_title(f"{v} {flavour_words(fl)}\nρ {rho['trained']:+.2f} (untr. {rho['untrained']:+.2f})"
+                     if len(p) else f"{v} {flavour_words(fl)}\nnot run yet", fontsize=7)
     ax = axes[-1]
     if bkt is not None:
         m = _with_params(truth, bkt, min_n)

@@ -11,6 +11,7 @@ import pandas as pd
 from ..synthetic import SimConfig
 from .gains import cross_seed_agreement, fmt, read_skill_tables
 from .groundtruth import TRUTH_COLUMNS, classical_rates, parse_label, per_run, simconfig_of, truth_table
+from .runs import flavour_words
 
 
 def scale_table(pr: pd.DataFrame, results_root="results", condition: str = "moderate",
@@ -116,7 +117,7 @@ def statements(pr: pd.DataFrame, ceil: pd.DataFrame, clear: float = 0.3) -> list
         k, rho = strongest(pr, c, v, fl)
         if not k:
             continue
-        s = f"{spread_name(c)}, {v} {fl.replace('_', ' ')} ({len(tr)} seed{'' if len(tr) == 1 else 's'}): "
+        s = f"{spread_name(c)}, {v} {flavour_words(fl)} ({len(tr)} seed{'' if len(tr) == 1 else 's'}): "
         if c != "none":
             s += (f"Spearman with the true learning rate {tr.learn_rate.mean():+.2f} "
                   f"(untrained {un.learn_rate.mean():+.2f}; BKT {bkt.get(c, np.nan):+.2f}); ")

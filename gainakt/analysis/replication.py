@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..repro import compare_histories
 from ..report import REPORTED_MAP
+from ..repro import compare_histories
 from ..variants import VARIANTS
-from .runs import beyond_noise, mean_sd, switch_text, t_text, welch_p, welch_t
+from .runs import beyond_noise, flavour_words, mean_sd, switch_text, t_text, welch_p, welch_t
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=None)
@@ -221,7 +221,7 @@ def identical_training(runs: pd.DataFrame, pairs=(("V4", "V3"), ("V5", "V3")), f
                                   .max_abs_diff.max())
             except ValueError:   # other epochs or columns
                 hist_diff = np.nan
-            rows.append({"run": f"{a} {flavour.replace('_', ' ')}", "same training as": f"{b} {flavour.replace('_', ' ')}",
+            rows.append({"run": f"{a} {flavour_words(flavour)}", "same training as": f"{b} {flavour_words(flavour)}",
                          "seed": int(seed), "how": f"copied from {b}" if ra.derived_from else "trained",
                          "metrics compared": len(cols), "max |diff| metrics": metric_diff,
                          "max |diff| history": hist_diff})
@@ -296,7 +296,7 @@ def inv_difficulty_sentence(runs: pd.DataFrame, variants=("V4", "V5"), label: st
         if rep is None or np.isfinite(a).sum() < min_seeds:
             continue
         word = verdict(rep, a, key="corr_inv_difficulty").split(":")[0].split(" (")[0]
-        parts.append(f"{v} {fl.replace('_', ' ')} {mean_sd(a, n=False)} against the seeds' {rep} ({word}), "
+        parts.append(f"{v} {flavour_words(fl)} {mean_sd(a, n=False)} against the seeds' {rep} ({word}), "
                      f"untrained {mean_sd(u, n=False)} "
                      f"({t_text(a, u)}: training {'moves it' if beyond_noise(welch_p(a, u)) else 'does not move it'} "
                      f"beyond seed noise)")

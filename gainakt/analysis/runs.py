@@ -19,6 +19,11 @@ from ..report import resolve
 IDENTITY_FIELDS = {"variant", "flavour", "title", "seed", "data_dir", "device", "num_threads"}
 
 
+def flavour_words(flavour: str) -> str:
+    """'as_run' -> 'as run': a flavour in a sentence."""
+    return flavour.replace("_", " ")
+
+
 def stopping(history: pd.DataFrame, epochs: int, patience: int) -> str:
     """How training ended: 'early stop' (patience ran out before the epoch budget), 'budget,
     still improving' (the best epoch is the last one: not converged), or 'budget, plateau'."""

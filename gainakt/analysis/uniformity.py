@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .designs import design_runs
-from .runs import mean_sd, t_text
+from .runs import flavour_words, mean_sd, t_text
 
 STAT = "gain_scalar_std"
 
@@ -67,7 +67,7 @@ def uniformity_statement(runs: pd.DataFrame, floor: pd.DataFrame | None, variant
     from ..variants import VARIANTS
     small0, full0 = _floor(floor, variant, flavour, "small"), _floor(floor, variant, flavour, "full")
     if min(len(small0), len(full0)) < min_seeds:
-        return (f"{variant} {flavour.replace('_', ' ')}: {len(small0)} and {len(full0)} of {min_seeds} untrained "
+        return (f"{variant} {flavour_words(flavour)}: {len(small0)} and {len(full0)} of {min_seeds} untrained "
                 f"seeds at the book's and the seeds' size; pending.")
     reported = VARIANTS[variant].reported["gain_std"]
     t = _trained(runs, variant, flavour)
@@ -75,7 +75,7 @@ def uniformity_statement(runs: pd.DataFrame, floor: pd.DataFrame | None, variant
                f"{mean_sd(t, digits=5, n=False)} ({len(t)} seeds)") if len(t) >= min_seeds else ""
     ratio = full0.mean() / small0.mean()
     seeds_ratio = reported / full0.mean()
-    return (f"Before any training, {variant} {flavour.replace('_', ' ')}'s legacy scalar has a std of "
+    return (f"Before any training, {variant} {flavour_words(flavour)}'s legacy scalar has a std of "
             f"{mean_sd(full0, digits=5, n=False)} at the seeds' size (d_model 256, 4 blocks; {len(full0)} seeds, "
             f"test split) and {mean_sd(small0, digits=5, n=False)} at the book's (d_model 64, 2 blocks): "
             f"{ratio:.2f} times, where averaging over 4 times the width alone predicts 0.50 ("
@@ -94,7 +94,7 @@ def size_note(floor: pd.DataFrame | None, variant: str = "V2", flavour: str = "a
     if len(full0) < min_seeds or reported is None:
         return ""
     return (f" At the seeds' size (d_model 256, 4 blocks) the *untrained* {variant} "
-            f"{flavour.replace('_', ' ')} already gives {mean_sd(full0, digits=5, n=False)} ({len(full0)} seeds; "
+            f"{flavour_words(flavour)} already gives {mean_sd(full0, digits=5, n=False)} ({len(full0)} seeds; "
             f"the seeds' {reported} is {reported / full0.mean():.2f} times it; Failure analyses, Table 3). So the "
             f"seeds' number is what a model of their size gives before any training: it cannot show that training, "
             f"or any behaviour of the code, made the gains uniform. What training does to it at their size is not "
