@@ -93,7 +93,8 @@ def test_phase2_verdicts_tell_a_real_optimum_from_seed_noise():
 def test_phase1_verdicts_and_figures():
     import matplotlib
     matplotlib.use("Agg")
-    from gainakt.analysis.sweeps import GRID_LEVELS, gain_table, grid_figure, impacts, phase1_verdicts, weight_figure
+    from gainakt.analysis.sweep_figures import grid_figure, weight_figure
+    from gainakt.analysis.sweeps import GRID_LEVELS, gain_table, impacts, phase1_verdicts
     grid = list(itertools.product(*GRID_LEVELS))
     f = lambda beta_skill_init, m_sat_init, gamma_student_init, sigmoid_offset: (  # noqa: E731
         0.5 + 0.02 * beta_skill_init - 0.01 * sigmoid_offset + 0.01 * gamma_student_init - 0.01 * m_sat_init)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .replication import verdict as reported_verdict
-from .runs import beyond_noise, mean_sd, t_text, welch_p
+from .runs import beyond_noise, flavour_words, mean_sd, t_text, welch_p
 
 # mean ± sd over seeds, as every table of this chapter writes it
 fmt = partial(mean_sd, digits=3, n=False, sign=True)
@@ -283,7 +283,7 @@ GAIN_STATS = {"gain_skill_per_skill_cv": "per-skill CV", "gain_scalar_std": "leg
 def gain_table(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STATS) -> pd.DataFrame:
     """Per flavour and point: the gain statistics of both tensors on the validation split, trained
     beside the untrained model of the same configuration (the noise floor), mean ± sd over seeds."""
-    from .gains import fmt as gain_fmt   # with the number of seeds
+    from .gains import fmt as gain_fmt  # with the number of seeds
     fields = list(FIELDS[sweep])
     rows = []
     for key, g in sr.groupby(["flavour", *fields]) if len(sr) else []:
@@ -316,7 +316,7 @@ def floor_reading(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STA
                 counts.append(f"{name} above the untrained model at {up}, below it at {down}, within seed noise "
                               f"of it at {same} of {up + down + same} points")
         if counts:
-            parts.append(f"{fl.replace('_', ' ')}: " + "; ".join(counts))
+            parts.append(f"{flavour_words(fl)}: " + "; ".join(counts))
     return ("Trained against untrained (two-sided Welch p < 0.05 over seeds): " + ". ".join(parts) + "."
             if parts else "")
 
@@ -327,78 +327,12 @@ def noise_reading(noise: pd.DataFrame) -> str:
     rows = noise[noise.points_with_seeds >= 2] if len(noise) else noise
     if not len(rows):
         return ""
-    parts = [f"{r.flavour.replace('_', ' ')}: seed sd {r.seed_sd:.4f} against a range of {r.range_of_means:.4f} "
+    parts = [f"{flavour_words(r.flavour)}: seed sd {r.seed_sd:.4f} against a range of {r.range_of_means:.4f} "
              f"({r.range_of_means / r.seed_sd:.0f} times)" if r.seed_sd > 0 else
-             f"{r.flavour.replace('_', ' ')}: seed sd 0 against a range of {r.range_of_means:.4f}" for r in rows.itertuples()]
+             f"{flavour_words(r.flavour)}: seed sd 0 against a range of {r.range_of_means:.4f}" for r in rows.itertuples()]
     wide = all(r.range_of_means > 4 * r.seed_sd for r in rows.itertuples())
     return ("E2 AUC over the points with several seeds, " + "; ".join(parts) + ". "
             + ("At this model size seed noise is small beside the differences between these points, so a single-seed "
                "grid can rank them; what it cannot show is whether the ranking holds at the seeds' size."
                if wide else "Seed noise is of the order of the differences between points: a single-seed grid "
                             "cannot rank them."))
-
-
-# --- figures -----------------------------------------------------------------------------------------
-
-def weight_figure(sr: pd.DataFrame, sweep: str = "phase2"):
-    """E1 and E2 test AUC and the combined score against the BCE weight: mean ± sd over seeds per
-    flavour (colour), the seeds' single values as black crosses (Phase 2)."""
-    import matplotlib.pyplot as plt
-
-    from .figures import FLAVOUR_COLOURS
-    fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.4))
-    rep = REPORTED["phase2"]["points"] if sweep == "phase2" else {}
-    for ax, (m, name) in zip(axes, [*METRICS.items(), ("combined", "E1 + 0.5 E2")]):
-        for fl, g in sr.groupby("flavour") if len(sr) else []:
-            s = g.groupby("bce_loss_weight")[m].agg(["mean", "std"])
-            ax.errorbar(s.index, s["mean"], yerr=s["std"].fillna(0), color=FLAVOUR_COLOURS.get(fl, "grey"),
-                        marker="o", ms=3, lw=1, capsize=2, label=fl)
-        if rep:
-            w = np.array(sorted(rep))
-            vals = {"test_enc1_auc": [rep[x][0] for x in w], "test_enc2_auc": [rep[x][1] for x in w]}
-            vals["combined"] = [combined_score(a, b) for a, b in zip(vals["test_enc1_auc"], vals["test_enc2_auc"])]
-            ax.plot(w, vals[m], "kx", ms=5, label="seeds")
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("BCE weight", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    return fig
-
-
-def grid_figure(sr: pd.DataFrame, flavour: str = "as_run", metric: str = "test_enc2_auc"):
-    """Phase 1 as small multiples: one panel per (beta, M_sat), rows beta and columns M_sat, each a
-    3 x 3 map of `metric` (mean over seeds) over gamma (rows) and the offset (columns), one colour
-    scale for all panels; the seeds' best point framed in black."""
-    import matplotlib.pyplot as plt
-    beta, msat, gamma, off = FIELDS["phase1"]
-    levels = dict(zip(FIELDS["phase1"], GRID_LEVELS))
-    g = sr[sr.flavour == flavour] if len(sr) else sr
-    fig, axes = plt.subplots(3, 3, figsize=(6.4, 6.0), sharex=True, sharey=True)
-    means = g.groupby(list(FIELDS["phase1"]))[metric].mean() if len(g) else pd.Series(dtype=float)
-    lo, hi = (means.min(), means.max()) if len(means) else (0, 1)
-    best = REPORTED["phase1"]["best_point"]
-    im = None
-    for i, b in enumerate(levels[beta]):
-        for j, m in enumerate(levels[msat]):
-            ax = axes[i, j]
-            z = np.full((3, 3), np.nan)
-            for a, gm in enumerate(levels[gamma]):
-                for c, o in enumerate(levels[off]):
-                    z[a, c] = means.get((b, m, gm, o), np.nan)
-            im = ax.imshow(z, vmin=lo, vmax=hi, cmap="viridis", origin="lower")
-            if (b, m) == (best[beta], best[msat]):
-                a, c = levels[gamma].index(best[gamma]), levels[off].index(best[off])
-                ax.add_patch(plt.Rectangle((c - 0.5, a - 0.5), 1, 1, fill=False, ec="k", lw=2))
-            ax.set_title(f"beta {b:g}, M_sat {m:g}", fontsize=8)
-            ax.set_xticks(range(3), [f"{o:g}" for o in levels[off]], fontsize=7)
-            ax.set_yticks(range(3), [f"{x:g}" for x in levels[gamma]], fontsize=7)
-    for ax in axes[-1]:
-        ax.set_xlabel("offset", fontsize=8)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("gamma", fontsize=8)
-    fig.colorbar(im, ax=axes, shrink=0.8, label=METRICS.get(metric, metric))
-    return fig
