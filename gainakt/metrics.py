@@ -20,6 +20,7 @@ at practice 0 (never flat) and so is not comparable across accumulations.
 """
 from __future__ import annotations
 
+import operator
 
 import numpy as np
 import pandas as pd
@@ -271,8 +272,10 @@ def meets(value: float, target: str) -> bool:
         lo, hi = (float(x) for x in t[4:-1].split(","))
         return lo <= value <= hi
     op, x = t.split()
-    return {">": value > float(x), "<": value < float(x), "==": value == float(x),
-            ">=": value >= float(x), "<=": value <= float(x)}[op]
+    return _COMPARE[op](value, float(x))
+
+
+_COMPARE = {">": operator.gt, "<": operator.lt, "==": operator.eq, ">=": operator.ge, "<=": operator.le}
 
 # Which checks can fail, under which switches: for the book (print as a table).
 CHECK_NOTES: list[dict[str, str]] = [
