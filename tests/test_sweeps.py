@@ -153,3 +153,21 @@ def test_floor_and_noise_readings_count_points_against_the_untrained_model_and_t
     assert "as run: seed sd 0.0000 against a range of 0.0010" in noisy and "can rank them" in noisy
     sr2 = sweep_runs(_runs("phase2", [(0.3,), (0.4,)], [42, 43, 44], f, noise=0.01), "phase2")
     assert "cannot rank them" in noise_reading(seed_noise(sr2, "phase2"))
+
+
+def test_flavour_match_names_the_flavour_each_encoder_resembles():
+    from gainakt.analysis.sweeps import flavour_match
+    pts = REPORTED["phase2"]["points"]
+    rng = np.random.default_rng(1)
+    frames = []
+    for fl, d1, d2 in (("as_run", 0.0, 0.015), ("as_intended", 0.027, 0.002)):
+        r = _runs("phase2", [(w,) for w in pts], [42, 43, 44], lambda bce_loss_weight: 0.0, flavour=fl)
+        w = [c["bce_loss_weight"] for c in r.config]
+        r["test_enc1_auc"] = [pts[x][0] + d1 + 0.002 * rng.standard_normal() for x in w]
+        r["test_enc2_auc"] = [pts[x][1] + d2 + 0.0005 * rng.standard_normal() for x in w]
+        frames.append(r)
+    text = flavour_match(point_table(sweep_runs(pd.concat(frames, ignore_index=True), "phase2"), "phase2"))
+    e1, e2 = text.split(" E1: ")[1].split(" E2: ")
+    assert "as run reproduced at 6 of 6 weights" in e1 and "It matches the as run runs" in e1
+    assert "reproduced at 0 of 6" in e2 and "Reproduced by neither, it is nearer the as intended runs" in e2
+    assert flavour_match(pd.DataFrame()) == ""

@@ -336,3 +336,29 @@ def noise_reading(noise: pd.DataFrame) -> str:
                "grid can rank them; what it cannot show is whether the ranking holds at the seeds' size."
                if wide else "Seed noise is of the order of the differences between points: a single-seed grid "
                             "cannot rank them."))
+
+
+def flavour_match(pt: pd.DataFrame) -> str:
+    """Which flavour's Phase 2 the seeds' single values resemble, from `point_table(..., "phase2")`: per
+    encoder, at how many weights each flavour reproduces the seeds' value (within 2 sd over seeds), the
+    range of ours - seeds, and the flavour with the smaller mean |ours - seeds|. A reading, not a
+    proof: their runs are one seed of the d_model 256 model. '' without the seeds' values."""
+    if not len(pt) or "E1 verdict" not in pt:
+        return ""
+    out = []
+    for name in ("E1", "E2"):
+        per, gap = [], {}
+        for fl, g in pt.groupby("flavour"):
+            ok = int(g[f"{name} verdict"].str.startswith("reproduced").sum())
+            off = (g[f"{name} AUC mean"] - g[f"seeds' {name} AUC"]).to_numpy(float)
+            gap[fl] = (ok, float(np.nanmean(np.abs(off))))
+            per.append(f"{flavour_words(fl)} reproduced at {ok} of {len(g)} weights (ours - seeds "
+                       f"{np.nanmin(off):+.4f} to {np.nanmax(off):+.4f})")
+        near = min(gap, key=lambda f: (-gap[f][0], gap[f][1]))
+        verb = "It matches" if gap[near][0] else "Reproduced by neither, it is nearer"
+        out.append(f"{name}: {'; '.join(per)}. {verb} the {flavour_words(near)} runs "
+                   f"(mean |ours - seeds| {gap[near][1]:.4f}, against "
+                   + ", ".join(f"{v[1]:.4f} {flavour_words(f)}" for f, v in gap.items() if f != near) + ").")
+    return ("Which of our flavours the seeds' single values resemble. " + " ".join(out)
+            + " A reading, not a proof: theirs is one run of the d_model 256 model, so size and seed can move a "
+              "value too.")
