@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
 import random
 import re
@@ -38,12 +39,24 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def cpu_model() -> str:
+    """The CPU's model name ('model name' in /proc/cpuinfo on Linux, else what `platform` knows):
+    machines of the same kind differ several-fold in speed, so a run's clock means little without it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def versions() -> dict[str, str]:
     import sklearn
     import torch
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
             "pandas": pd.__version__, "sklearn": sklearn.__version__, "platform": platform.platform(),
-            "cuda": torch.version.cuda or "none"}
+            "cuda": torch.version.cuda or "none", "cpu": cpu_model(), "cpu_count": str(os.cpu_count())}
 
 
 def slug(text: str) -> str:

@@ -47,6 +47,7 @@ def test_replication_verdicts_and_noise_floor(tmp_path):
                    untrained={"gain_scalar_std": 0.0030})
     df = runs.load_runs(tmp_path)
     assert len(df) == 3 and set(df.label) == {"small"}
+    assert set(df.cpu) == {""}   # these records name no CPU: older runs did not
     assert df.train_enc1_auc.iloc[0] == 0.8  # train metrics of the best epoch
     t = replication.replication_table(df).set_index(["variant", "quantity"])
     # 0.6825 lies within 2 sd of 0.682 +- 0.002: reproduced

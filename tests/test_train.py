@@ -180,6 +180,8 @@ def test_cli_repro_and_compare_round_trip(tmp_path, capsys):
     for key in ("config", "defaults", "original_defaults", "original_defaults_md5", "overrides", "commands",
                 "git_commit", "versions", "device"):
         assert key in record, key
+    # the CPU is part of the record: machines of one kind differ several-fold in speed
+    assert record["versions"]["cpu"] and int(record["versions"]["cpu_count"]) >= 1
     rid = record["id"]
     assert main(["--experiments-dir", exps, "repro", rid]) == 0
     assert main(["--experiments-dir", exps, "compare", rid]) == 0

@@ -91,6 +91,8 @@ def read_run(d: Path) -> dict | None:
            "stopping": stopping(history, cfg["epochs"], cfg["patience"]),
            "train_seconds": training_seconds(history), "cpu_seconds": cpu_seconds(history),
            "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"], "git_commit": record.get("git_commit"),
+           # the CPU the run trained on (`repro.versions`); "" for runs older than that record
+           "cpu": (record.get("versions") or {}).get("cpu", ""), "created": record.get("created", ""),
            # copied from a run that trained the same (gainakt.pipeline.derive): no training time of its own
            "derived_from": (record.get("derived_from") or {}).get("results_dir", "")}
     if row["derived_from"]:
