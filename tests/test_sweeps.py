@@ -171,3 +171,24 @@ def test_flavour_match_names_the_flavour_each_encoder_resembles():
     assert "as run reproduced at 6 of 6 weights" in e1 and "It matches the as run runs" in e1
     assert "reproduced at 0 of 6" in e2 and "Reproduced by neither, it is nearer the as intended runs" in e2
     assert flavour_match(pd.DataFrame()) == ""
+
+
+def test_slice_figure_draws_each_fields_slice_through_both_anchor_points():
+    import matplotlib
+    matplotlib.use("Agg")
+    from gainakt.analysis.sweep_figures import slice_figure
+    from gainakt.analysis.sweeps import GRID_LEVELS
+    f = lambda beta_skill_init, m_sat_init, gamma_student_init, sigmoid_offset: 0.5 + 0.02 * beta_skill_init  # noqa: E731
+    pts = []
+    for k in ("best_point", "default_point"):
+        a = REPORTED["phase1"][k]
+        for i, field in enumerate(FIELDS["phase1"]):   # one factor at a time through each anchor
+            for v in GRID_LEVELS[i]:
+                pts.append(tuple(v if x == field else a[x] for x in FIELDS["phase1"]))
+    runs_ = _runs("phase1", sorted(set(pts)), [42], f, flavour="as_intended")
+    fig = slice_figure(sweep_runs(runs_, "phase1"))
+    assert [a.get_title() for a in fig.axes] == ["beta", "M_sat", "gamma", "offset"]
+    beta = fig.axes[0]
+    line = beta.get_lines()[0]   # the best point's slice: three values of beta, E2 rising with it
+    assert list(line.get_xdata()) == [1.5, 2.0, 2.5] and list(np.diff(line.get_ydata()) > 0) == [True, True]
+    assert len(slice_figure(sweep_runs(pd.DataFrame(), "phase1")).axes[0].get_lines()) == 0

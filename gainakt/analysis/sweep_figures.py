@@ -70,3 +70,45 @@ def grid_figure(sr: pd.DataFrame, flavour: str = "as_run", metric: str = "test_e
         ax.set_ylabel("gamma", fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.8, label=METRICS.get(metric, metric))
     return fig
+
+
+SLICE_NAMES = {"beta_skill_init": "beta", "m_sat_init": "M_sat", "gamma_student_init": "gamma",
+               "sigmoid_offset": "offset"}
+
+
+def slice_figure(sr: pd.DataFrame, flavour: str = "as_intended", metric: str = "test_enc2_auc"):
+    """Phase 1 as one-factor-at-a-time slices (what experiments.yml runs as intended): one panel per
+    field, `metric` against the field's value with the other three held at the seeds' best point
+    (black) or at the default point (grey); mean ± sd over the seeds each point has (the two anchor
+    points have 3, the rest 1). One shared y scale, so the panels compare the fields' reach."""
+    import matplotlib.pyplot as plt
+    fields = list(FIELDS["phase1"])
+    g = sr[sr.flavour == flavour] if len(sr) else sr
+    fig, axes = plt.subplots(1, 4, figsize=(7.2, 2.3), sharey=True)
+    anchors = (("seeds' best point", REPORTED["phase1"]["best_point"], "k"),
+               ("default point", REPORTED["phase1"]["default_point"], "0.55"))
+    for ax, f in zip(axes, fields):
+        for name, anchor, colour in anchors:
+            if not len(g):
+                continue
+            others = [o for o in fields if o != f]
+            on = np.logical_and.reduce([np.isclose(g[o].astype(float), anchor[o]) for o in others])
+            s = g[on].groupby(f)[metric].agg(["mean", "std"])
+            if len(s):
+                ax.errorbar(s.index, s["mean"], yerr=s["std"].fillna(0), color=colour, marker="o", ms=3, lw=1,
+                            capsize=2, label=name)
+                ax.plot([anchor[f]], [s["mean"].get(anchor[f], np.nan)], marker="s", ms=6, mfc="none",
+                        color=colour)
+        lv = GRID_LEVELS[fields.index(f)]
+        ax.set_xticks(lv, [f"{x:g}" for x in lv])
+        ax.set_xlim(lv[0] - 0.15 * (lv[-1] - lv[0]), lv[-1] + 0.15 * (lv[-1] - lv[0]))
+        ax.set_title(SLICE_NAMES[f], fontsize=9)
+        ax.set_xlabel("initial value", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(METRICS.get(metric, metric), fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
