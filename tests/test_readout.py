@@ -8,8 +8,8 @@ from test_corrected_analysis import _run
 
 def test_readout_table_and_statement(tmp_path):
     """Table 2b: the classical rows from a baseline table and skill_params.csv, V6's rows from runs,
-    'a failure can lower it' from the gain activation; the sentence is pending until signed gains
-    have 3 seeds and then compares them with V6."""
+    'a failure can lower it' from the gain activation; the sentence says signed gains have no run, or
+    are pending below 3 seeds, and then compares them with V6."""
     from gainakt.analysis.readout import readout_statement, readout_table
     base = pd.DataFrame({"dataset": "assist2015", "model": ["pfa", "pfa_monotone", "afm", "bkt"],
                          "seeds": 1, "test_auc_mean": [0.68, 0.65, 0.645, 0.70]})
@@ -28,7 +28,9 @@ def test_readout_table_and_statement(tmp_path):
     assert t.loc["V6 (softplus gains)", "failures"] == "mastery fell in 0 ± 0 (step, skill) cells"
     assert t.loc["V6 (softplus gains)", "test AUC"] == "0.6350 ± 0.0050" and t.loc["V6 (softplus gains)", "seeds"] == 3
     s = readout_statement(runs, base)
-    assert "costs it 0.030" in s and "0.635 ± 0.005" in s and "0 of 3 seeds, pending" in s
+    assert "costs it 0.030" in s and "0.635 ± 0.005" in s and "Signed gains have no run on assist2015." in s
+    one = {**rows[0], "label": "small-v6-signed", "config": {"gain_activation": "tanh"}}
+    assert "Signed gains: 1 of 3 seeds, pending." in readout_statement(pd.concat([runs, pd.DataFrame([one])]), base)
     signed = [{**r, "label": "small-v6-signed", "test_enc2_auc": r["test_enc2_auc"] + 0.03, "valid_enc2_auc": 0.67,
                "config": {"gain_activation": "tanh"}} for r in rows]
     runs = pd.concat([runs, pd.DataFrame(signed)], ignore_index=True)
