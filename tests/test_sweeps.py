@@ -192,3 +192,18 @@ def test_slice_figure_draws_each_fields_slice_through_both_anchor_points():
     line = beta.get_lines()[0]   # the best point's slice: three values of beta, E2 rising with it
     assert list(line.get_xdata()) == [1.5, 2.0, 2.5] and list(np.diff(line.get_ydata()) > 0) == [True, True]
     assert len(slice_figure(sweep_runs(pd.DataFrame(), "phase1")).axes[0].get_lines()) == 0
+
+
+def test_uniform_verdict_tells_per_skill_differences_from_the_untrained_floor():
+    from gainakt.analysis.sweeps import uniform_verdict
+    f = lambda bce_loss_weight: 0.5   # noqa: E731
+    sr = sweep_runs(_runs("bce", [(0.0,), (1.0,)], [42, 43, 44], f), "bce")
+    e = (sr.seed - 43) * 0.001
+    sr["valid_gain_skill_per_skill_cv"] = 0.8 + e                  # far above its floor
+    sr["untrained_gain_skill_per_skill_cv"] = 0.16 + e
+    sr["valid_gain_scalar_std"] = 0.0031 + e / 10                  # at its floor
+    sr["untrained_gain_scalar_std"] = 0.0031 + e / 20
+    v = uniform_verdict(sr)
+    assert "per-skill CV: above the untrained model beyond seed noise at BCE 0 (0.8 against 0.16), 1" in v
+    assert "legacy scalar std: within seed noise of the untrained model or below it at all 2 weights" in v
+    assert uniform_verdict(sr[sr.seed == 42]) == "" and uniform_verdict(sweep_runs(pd.DataFrame(), "bce")) == ""

@@ -362,3 +362,28 @@ def flavour_match(pt: pd.DataFrame) -> str:
     return ("Which of our flavours the seeds' single values resemble. " + " ".join(out)
             + " A reading, not a proof: theirs is one run of the d_model 256 model, so size and seed can move a "
               "value too.")
+
+
+def uniform_verdict(sr: pd.DataFrame, stats: dict[str, str] = GAIN_STATS, min_seeds: int = 3) -> str:
+    """A verdict on the seeds' "all uniform" for V2's BCE sweep, per flavour and gain statistic: the
+    gains are uniform in the sense that counts here when the trained value is within seed noise of
+    the untrained model's, or below it, at every point with `min_seeds` seeds (two-sided Welch,
+    p < 0.05); a statistic above the untrained model beyond noise at any point refutes it."""
+    parts = []
+    for fl, g in sr.groupby("flavour") if len(sr) else []:
+        for m, name in stats.items():
+            above, pts = [], 0
+            for w, pt in g.groupby("bce_loss_weight"):
+                a, b = pt.get(f"valid_{m}"), pt.get(f"untrained_{m}")
+                if a is None or b is None or len(pt) < min_seeds:
+                    continue
+                pts += 1
+                if beyond_noise(welch_p(a, b)) and a.mean() > b.mean():
+                    above.append(f"{w:g} ({a.mean():.3g} against {b.mean():.3g})")
+            if pts:
+                parts.append(f"{flavour_words(fl)}, {name}: " + (
+                    f"above the untrained model beyond seed noise at BCE {', '.join(above)}: not uniform" if above else
+                    f"within seed noise of the untrained model or below it at all {pts} weights: uniform in the "
+                    f"seeds' sense, and no more differentiated than random weights"))
+    return ("The seeds' \"all uniform\" for V2's BCE sweep, against the untrained model of the same runs: "
+            + "; ".join(parts) + "." if parts else "")
