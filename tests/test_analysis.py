@@ -138,40 +138,6 @@ def test_training_diagnostics_draws_the_drift_of_every_curve_scalar(tmp_path):
     assert axes[0].get_yscale() == "log"
 
 
-def test_converged_comparison_puts_the_plateau_beside_the_faithful_runs(tmp_path):
-    for label, epochs, auc in (("small", 3, 0.68), ("small-converged", 3, 0.70)):
-        for seed in (42, 43):
-            cfg = make_config("V2", "as_run", dataset="assist2015", seed=seed, epochs=epochs)
-            _write_run(tmp_path, f"V2-as_run-{label}", cfg, test={"enc1_auc": auc + seed * 1e-4})
-    t = replication.converged_comparison(runs.load_runs(tmp_path), {"test_enc1_auc": "E1 test AUC"})
-    assert list(t.configuration) == ["faithful", "to the plateau"] and list(t.seeds) == ["42, 43"] * 2
-    assert t["E1 test AUC"].iloc[1].startswith("0.7042 ± 0.0001 (n=2)")
-    assert t["how it ended"].iloc[0] == "budget, plateau"
-    assert replication.converged_comparison(runs.load_runs(tmp_path / "none"), {"test_enc1_auc": "x"}).empty
-
-
-def test_converged_comparison_keeps_the_floor_and_plateau_shift_tests_each_metric(tmp_path):
-    for label, base in (("small", 0.68), ("small-converged", 0.70)):
-        for seed in (42, 43, 44):
-            cfg = make_config("V2", "as_run", dataset="assist2015", seed=seed, epochs=3)
-            e = (seed - 43) * 1e-3
-            _write_run(tmp_path, f"V2-as_run-{label}", cfg,
-                       test={"enc1_auc": base + e, "enc2_auc": 0.56 - e, "gain_scalar_std": 0.004 + e / 10},
-                       untrained={"gain_scalar_std": 0.003 + e / 100})
-    df = runs.load_runs(tmp_path)
-    m = {"test_enc1_auc": "E1", "test_enc2_auc": "E2", "valid_gain_scalar_std": "std"}
-    t = replication.converged_comparison(df, m)
-    assert list(t.columns[-4:]) == ["E1", "E2", "std", "std, untrained"]   # AUCs have no floor
-    assert t["std, untrained"].iloc[0].startswith("0.003000 ± 0.000010")
-    s = replication.plateau_shift(df, m).set_index("metric")
-    assert s.loc["E1", "shift"] == pytest.approx(0.02) and s.loc["E1", "beyond seed noise"]
-    assert s.loc["E2", "shift"] == pytest.approx(0.0) and not s.loc["E2", "beyond seed noise"]
-    text = replication.plateau_text(replication.plateau_shift(df, m))
-    assert text.startswith("V2 as run (3 against 3 seeds): beyond seed noise, E1 0.6800 → 0.7000 (Welch t +")
-    assert "within it, E2 (p 1), std (p 1)." in text
-    assert replication.plateau_text(replication.plateau_shift(df[df.label == "small"], m)) == ""
-
-
 def test_audit_answers_name_the_switches_that_move_each_metric(tmp_path):
     assert audit.answers(runs.load_runs(tmp_path))[0].startswith("Pending")
     for seed in (42, 43, 44):
