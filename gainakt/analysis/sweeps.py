@@ -295,28 +295,37 @@ def gain_table(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STATS)
     return pd.DataFrame(rows)
 
 
-def floor_reading(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STATS, min_seeds: int = 3) -> str:
-    """How `gain_table` reads, per flavour and statistic: at how many points (with `min_seeds` seeds)
-    the trained value is above the untrained model's beyond seed noise, below it, or within noise."""
+def floor_tests(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STATS,
+                min_seeds: int = 3) -> pd.DataFrame:
+    """Trained against untrained at every point of a sweep with `min_seeds` seeds, per flavour and gain
+    statistic: the point (its swept values), both means, the two-sided Welch p over seeds and the
+    direction ('above' or 'below' beyond seed noise, else 'within'). The one test behind
+    `floor_reading` and `uniform_verdict`."""
     fields = list(FIELDS[sweep])
-    parts = []
+    rows = []
     for fl, g in sr.groupby("flavour") if len(sr) else []:
-        counts = []
         for m, name in stats.items():
-            up = down = same = 0
-            for _, pt in g.groupby(fields):
+            for point, pt in g.groupby(fields):
                 a, b = pt.get(f"valid_{m}"), pt.get(f"untrained_{m}")
                 if a is None or b is None or len(pt) < min_seeds:
                     continue
                 p = welch_p(a, b)
-                up += beyond_noise(p) and a.mean() > b.mean()
-                down += beyond_noise(p) and a.mean() < b.mean()
-                same += not beyond_noise(p)
-            if up + down + same:
-                counts.append(f"{name} above the untrained model at {up}, below it at {down}, within seed noise "
-                              f"of it at {same} of {up + down + same} points")
-        if counts:
-            parts.append(f"{flavour_words(fl)}: " + "; ".join(counts))
+                side = ("above" if a.mean() > b.mean() else "below") if beyond_noise(p) else "within"
+                rows.append({"flavour": fl, "stat": name, "point": point, "trained": a.mean(),
+                             "untrained": b.mean(), "p": p, "side": side})
+    return pd.DataFrame(rows, columns=["flavour", "stat", "point", "trained", "untrained", "p", "side"])
+
+
+def floor_reading(sr: pd.DataFrame, sweep: str, stats: dict[str, str] = GAIN_STATS, min_seeds: int = 3) -> str:
+    """How `gain_table` reads, per flavour and statistic: at how many points (with `min_seeds` seeds)
+    the trained value is above the untrained model's beyond seed noise, below it, or within noise."""
+    tests = floor_tests(sr, sweep, stats, min_seeds)
+    parts = []
+    for fl, g in tests.groupby("flavour", sort=True):
+        counts = [f"{name} above the untrained model at {(t.side == 'above').sum()}, below it at "
+                  f"{(t.side == 'below').sum()}, within seed noise of it at {(t.side == 'within').sum()} of "
+                  f"{len(t)} points" for name in stats.values() if len(t := g[g.stat == name])]
+        parts.append(f"{flavour_words(fl)}: " + "; ".join(counts))
     return ("Trained against untrained (two-sided Welch p < 0.05 over seeds): " + ". ".join(parts) + "."
             if parts else "")
 
@@ -367,23 +376,15 @@ def flavour_match(pt: pd.DataFrame) -> str:
 def uniform_verdict(sr: pd.DataFrame, stats: dict[str, str] = GAIN_STATS, min_seeds: int = 3) -> str:
     """A verdict on the seeds' "all uniform" for V2's BCE sweep, per flavour and gain statistic: the
     gains are uniform in the sense that counts here when the trained value is within seed noise of
-    the untrained model's, or below it, at every point with `min_seeds` seeds (two-sided Welch,
-    p < 0.05); a statistic above the untrained model beyond noise at any point refutes it."""
+    the untrained model's, or below it, at every point with `min_seeds` seeds (`floor_tests`); a
+    statistic above the untrained model beyond noise at any point refutes it."""
     parts = []
-    for fl, g in sr.groupby("flavour") if len(sr) else []:
-        for m, name in stats.items():
-            above, pts = [], 0
-            for w, pt in g.groupby("bce_loss_weight"):
-                a, b = pt.get(f"valid_{m}"), pt.get(f"untrained_{m}")
-                if a is None or b is None or len(pt) < min_seeds:
-                    continue
-                pts += 1
-                if beyond_noise(welch_p(a, b)) and a.mean() > b.mean():
-                    above.append(f"{w:g} ({a.mean():.3g} against {b.mean():.3g})")
-            if pts:
-                parts.append(f"{flavour_words(fl)}, {name}: " + (
-                    f"above the untrained model beyond seed noise at BCE {', '.join(above)}: not uniform" if above else
-                    f"within seed noise of the untrained model or below it at all {pts} weights: uniform in the "
-                    f"seeds' sense, and no more differentiated than random weights"))
+    for (fl, name), g in floor_tests(sr, "bce", stats, min_seeds).groupby(["flavour", "stat"], sort=False):
+        above = [f"{pt[0]:g} ({r.trained:.3g} against {r.untrained:.3g})"
+                 for pt, r in zip(g.point, g.itertuples()) if r.side == "above"]
+        parts.append(f"{flavour_words(fl)}, {name}: " + (
+            f"above the untrained model beyond seed noise at BCE {', '.join(above)}: not uniform" if above else
+            f"within seed noise of the untrained model or below it at all {len(g)} weights: uniform in the "
+            f"seeds' sense, and no more differentiated than random weights"))
     return ("The seeds' \"all uniform\" for V2's BCE sweep, against the untrained model of the same runs: "
             + "; ".join(parts) + "." if parts else "")
