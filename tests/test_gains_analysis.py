@@ -103,6 +103,10 @@ def test_saturation_table_counts_skills_at_the_bounds(tmp_path):
     assert t.loc["trained", "share < 0.05"].startswith("0.5000 ± 0.0000")
     assert t.loc["trained", "share in [0.05, 0.95]"].startswith("0.000000")
     assert t.loc["trained", gains.VARIANCE_COLUMN].startswith("0.2401")
+    # an even split at the bounds: CV 0.98/0.5 = 0.98, and the split alone implies sqrt(0.5/0.5) = 1
+    assert t.loc["trained", "per-skill CV"].startswith("0.9800 ± 0.0000")
+    assert t.loc["trained", gains.SPLIT_CV_COLUMN].startswith("1.0000 ± 0.0000")
+    assert t.loc["untrained", gains.SPLIT_CV_COLUMN] == ""          # no skill above 0.95: no split
     assert t.loc["untrained", "share in [0.05, 0.95]"].startswith("1.0000") and t.loc["trained", "seeds"] == 2
 
 

@@ -155,6 +155,7 @@ def external_table(runs: pd.DataFrame, reference: pd.DataFrame, label: str = "sm
 
 # 0.25 bounds the variance of values in (0, 1) only: gains scaled after the sigmoid (V4, V5 as intended) can pass it.
 VARIANCE_COLUMN = "variance (≤ 0.25 if gains in (0, 1))"
+SPLIT_CV_COLUMN = "CV of a 0/1 split with these shares"
 
 
 def saturation_table(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",
@@ -166,7 +167,9 @@ def saturation_table(runs: pd.DataFrame, label: str = "small", dataset: str = "a
     skills at 0, half at 1: what a loss that maximises their variance drives them to); trained and
     untrained. Gains scaled after the sigmoid (as intended, V4 divides them by the skill's difficulty
     and V4 and V5 multiply them by the student's velocity) can leave (0, 1), and their variance can
-    exceed 0.25."""
+    exceed 0.25. At that optimum the per-skill CV is a count in disguise: k of n skills at 1 and the
+    rest at 0 give CV sqrt((n - k) / k), 1 for an even split; the table shows the measured CV beside
+    the one the shares alone imply (`SPLIT_CV_COLUMN`), so a reader can tell a split from spread."""
     rows = []
     for v, fl, g in _groups(runs, label, dataset):
         for untrained in (False, True):
@@ -174,15 +177,17 @@ def saturation_table(runs: pd.DataFrame, label: str = "small", dataset: str = "a
             for t in read_skill_tables(g.dir, untrained=untrained):
                 x = t.loc[t.n >= min_n, col].dropna().to_numpy(float)
                 if x.size:
-                    stats_.append(((x < low).mean(), ((x >= low) & (x <= high)).mean(), (x > high).mean(),
-                                   x.var()))
+                    lo, hi = (x < low).mean(), (x > high).mean()
+                    stats_.append((lo, ((x >= low) & (x <= high)).mean(), hi, x.var(), x.std() / x.mean(),
+                                   np.sqrt(lo / hi) if hi > 0 else np.nan))
             if not stats_:
                 continue
             s = np.asarray(stats_)
             rows.append({"variant": v, "flavour": fl, "model": "untrained" if untrained else "trained",
                          "seeds": len(stats_), f"share < {low}": fmt(s[:, 0]),
                          f"share in [{low}, {high}]": fmt(s[:, 1]), f"share > {high}": fmt(s[:, 2]),
-                         VARIANCE_COLUMN: fmt(s[:, 3])})
+                         VARIANCE_COLUMN: fmt(s[:, 3]), "per-skill CV": fmt(s[:, 4]),
+                         SPLIT_CV_COLUMN: fmt(s[:, 5])})
     return pd.DataFrame(rows)
 
 
