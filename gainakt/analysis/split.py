@@ -1,0 +1,121 @@
+"""Where a split of the skills comes from. A loss that rewards the variance of per-skill gains in
+(0, 1) drives them to its optimum, half the skills at 0 and half at 1 (`gains.saturation_table`).
+This module asks which skills land on which side, and what decided it: the untrained model of the
+same run (its gains before any training) or the data (the skill's accuracy).
+
+`split_sides(runs)` has one row per run (the AUC of each predictor for the side a skill lands on),
+`split_origin_table` their mean ± sd per variant and flavour, `split_origin_text` the sentence the
+failure chapter prints under the table.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .gains import _groups, fmt
+
+PREDICTORS = {   # column of the skill tables -> what the table calls it
+    "gain_to_skill_mean": "untrained gain to the skill",
+    "gain_own_mean": "untrained own gain",
+    "accuracy": "skill accuracy",
+}
+# An AUC this far from 0.5 (either way) counts as "decided by" the predictor in the generated text
+DECIDED, FOLLOWS = 0.9, 0.7
+
+
+def _auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Probability that a random positive scores above a random negative (ties count half): the
+    Mann-Whitney U over n_pos * n_neg. NaN where a class or every score is missing."""
+    ok = np.isfinite(score)
+    pos, neg = score[ok & label], score[ok & ~label]
+    if not pos.size or not neg.size:
+        return np.nan
+    return float(stats.mannwhitneyu(pos, neg).statistic / (pos.size * neg.size))
+
+
+def split_sides(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",
+                col: str = "gain_own_mean", low: float = 0.05, high: float = 0.95, min_n: int = 20,
+                min_side: int = 5) -> pd.DataFrame:
+    """One row per run whose trained per-skill mean gains (`col`, skills seen at least `min_n` times)
+    sit at both bounds, at least `min_side` skills below `low` and as many above `high` (the bounds of
+    `gains.saturation_table`): variant, flavour, seed, the share of skills at the bounds, the share of
+    those at the upper one, and one AUC per `PREDICTORS` entry for "upper" among the skills at the
+    bounds (the gains from the untrained model of the same run, accuracy from the data). AUC 1 (or 0):
+    that predictor decided the side; 0.5: it tells nothing."""
+    rows = []
+    for v, fl, g in _groups(runs, label, dataset):
+        for _, r in g.iterrows():
+            tr, un = Path(r.dir) / "skill_gains.csv", Path(r.dir) / "skill_gains_untrained.csv"
+            if not (tr.exists() and un.exists()):
+                continue
+            u = pd.read_csv(un).add_suffix("_untrained").rename(columns={"skill_untrained": "skill"})
+            m = pd.read_csv(tr).merge(u, on="skill")
+            m = m[(m.n >= min_n) & m[col].notna()]
+            at = (m[col] < low) | (m[col] > high)
+            on = (m.loc[at, col] > high).to_numpy()
+            if min(on.sum(), (~on).sum()) < min_side:
+                continue
+            at_share, m = at.mean(), m[at]
+            row = {"variant": v, "flavour": fl, "seed": r.seed, "at the bounds": at_share, "upper": on.mean()}
+            for c, name in PREDICTORS.items():
+                src = c if c == "accuracy" else f"{c}_untrained"   # accuracy: the data's, either table
+                row[name] = _auc(m[src].to_numpy(float), on) if src in m else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["variant", "flavour", "seed", "at the bounds", "upper",
+                                       *PREDICTORS.values()])
+
+
+def _per_config(sides: pd.DataFrame):
+    return sides.groupby(["variant", "flavour"], sort=False)
+
+
+def split_origin_table(sides: pd.DataFrame) -> pd.DataFrame:
+    """`split_sides` as mean ± sd over seeds, one row per variant and flavour."""
+    rows = [{"variant": v, "flavour": fl, "seeds": len(g), "share at the bounds": fmt(g["at the bounds"]),
+             "of those, share at the upper": fmt(g["upper"]),
+             **{f"AUC, {name}": fmt(g[name]) for name in PREDICTORS.values()}}
+            for (v, fl), g in _per_config(sides)]
+    return pd.DataFrame(rows)
+
+
+def split_origin_text(sides: pd.DataFrame) -> str:
+    """One sentence per kind of split: decided before training (an untrained gain's mean AUC at
+    least `DECIDED` or at most 1 - DECIDED), following the skill's accuracy (at least `FOLLOWS` or at
+    most 1 - FOLLOWS), or predicted by neither; with the configurations and their AUCs."""
+    if not len(sides):
+        return "No run splits its skills at the bounds."
+    init_cols = [n for c, n in PREDICTORS.items() if c != "accuracy"]
+    acc = PREDICTORS["accuracy"]
+    kinds = {"init": [], "acc": [], "none": []}
+    for (v, fl), g in _per_config(sides):
+        means = g[init_cols + [acc]].mean()
+        dev = (means - 0.5).abs().fillna(0.0)
+        best = dev[init_cols].idxmax()
+        name = f"{v} {fl.replace('_', ' ')}"
+        if dev[best] >= DECIDED - 0.5:
+            kinds["init"].append((name, means[best]))
+        elif dev[acc] >= FOLLOWS - 0.5:
+            kinds["acc"].append((name, means[acc]))
+        else:
+            kinds["none"].append((name, dev.max()))
+
+    def listed(items):
+        return ", ".join(n for n, _ in items)
+
+    def span(items):
+        lo, hi = min(a for _, a in items), max(a for _, a in items)
+        return f"{lo:.2f}" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f} to {hi:.2f}"
+
+    out = []
+    if kinds["init"]:
+        out.append(f"Decided before training, by the untrained model's gains (mean AUC {span(kinds['init'])}): "
+                   f"{listed(kinds['init'])}.")
+    if kinds["acc"]:
+        out.append(f"Following the skill's accuracy (mean AUC {span(kinds['acc'])}): {listed(kinds['acc'])}.")
+    if kinds["none"]:
+        out.append(f"Predicted by neither (every mean AUC within {max(d for _, d in kinds['none']):.2f} of 0.5): "
+                   f"{listed(kinds['none'])}.")
+    return " ".join(out)
