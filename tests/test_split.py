@@ -1,7 +1,6 @@
 """The split analysis (gainakt.analysis.split) on hand-made skill tables whose answer is known."""
 import numpy as np
 import pandas as pd
-import pytest
 
 from gainakt.analysis import split
 
