@@ -16,11 +16,11 @@ def test_auc_counts_ties_half_and_needs_both_classes():
     assert np.isnan(split._auc(np.array([np.nan, 2.0]), np.array([False, True])))
 
 
-def _write(tmp_path, variant, seed, trained, untrained):
+def _write(tmp_path, variant, seed, trained, untrained, label="small"):
     from gainakt.variants import make_config
     from test_analysis import _write_run
     cfg = make_config(variant, "as_intended", dataset="assist2015", seed=seed)
-    d = _write_run(tmp_path, f"{variant}-as_intended-small", cfg, test={"enc1_auc": 0.7})
+    d = _write_run(tmp_path, f"{variant}-as_intended-{label}", cfg, test={"enc1_auc": 0.7})
     trained.to_csv(d / "skill_gains.csv", index=False)
     untrained.to_csv(d / "skill_gains_untrained.csv", index=False)
 
@@ -55,3 +55,29 @@ def test_split_origin_finds_the_predictor_that_decided_the_side(tmp_path):
     assert "Following the skill's accuracy (mean AUC 1.00): V4 as intended." in text
     assert "neither" not in text
     assert split.split_origin_text(sides.iloc[:0]) == "No run splits its skills at the bounds."
+    assert list(t["the side is"]) == ["decided before training", "following accuracy"]
+    assert "label" not in t.columns                                    # one configuration label: no column
+
+
+def test_split_switch_text_names_the_switch_that_changes_the_kind(tmp_path):
+    from gainakt.analysis import runs
+    rng = np.random.default_rng(1)
+    for seed in (42, 43, 44):
+        init, acc = rng.normal(0.5, 0.01, 20), rng.uniform(0.4, 0.9, 20)
+        untrained = _table(init).assign(gain_to_skill_mean=init, accuracy=acc)
+        _write(tmp_path, "V3", seed, _table(np.where(init > np.median(init), 0.999, 0.001)).assign(accuracy=acc),
+               untrained)
+        _write(tmp_path, "V3", seed, _table(np.where(acc > np.median(acc), 0.999, 0.001)).assign(accuracy=acc),
+               untrained, label="small-audit-x")                 # the switch: the side follows accuracy
+        _write(tmp_path, "V3", seed, _table(np.where(init > np.median(init), 0.999, 0.001)).assign(accuracy=acc),
+               untrained, label="small-audit-y")                 # no change
+    r = runs.load_runs(tmp_path)
+    sides = split.split_sides(r, labels=["small", "small-audit-x", "small-audit-y"])
+    t = split.split_origin_table(sides)
+    assert list(t.label) == ["small", "small-audit-x", "small-audit-y"]
+    text = split.split_switch_text(sides)
+    assert text.startswith("What decides the split changes in 1 of 2 configurations")
+    assert "V3 as intended with `audit-x` (decided before training → following accuracy, mean AUC 1.00)" in text
+    only_same = sides[sides.label != "small-audit-x"]
+    assert split.split_switch_text(only_same) == \
+        "No switch changes what decides the split (1 compared with their base)."

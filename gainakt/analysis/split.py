@@ -36,71 +36,96 @@ def _auc(score: np.ndarray, label: np.ndarray) -> float:
     return float(stats.mannwhitneyu(pos, neg).statistic / (pos.size * neg.size))
 
 
-def split_sides(runs: pd.DataFrame, label: str = "small", dataset: str = "assist2015",
+def split_sides(runs: pd.DataFrame, labels=("small",), dataset: str = "assist2015",
                 col: str = "gain_own_mean", low: float = 0.05, high: float = 0.95, min_n: int = 20,
                 min_side: int = 5) -> pd.DataFrame:
-    """One row per run whose trained per-skill mean gains (`col`, skills seen at least `min_n` times)
-    sit at both bounds, at least `min_side` skills below `low` and as many above `high` (the bounds of
-    `gains.saturation_table`): variant, flavour, seed, the share of skills at the bounds, the share of
-    those at the upper one, and one AUC per `PREDICTORS` entry for "upper" among the skills at the
-    bounds (the gains from the untrained model of the same run, accuracy from the data). AUC 1 (or 0):
-    that predictor decided the side; 0.5: it tells nothing."""
+    """One row per run (configurations `labels`, in that order) whose trained per-skill mean gains
+    (`col`, skills seen at least `min_n` times) sit at both bounds, at least `min_side` skills below
+    `low` and as many above `high` (the bounds of `gains.saturation_table`): label, variant, flavour,
+    seed, the share of skills at the bounds, the share of those at the upper one, and one AUC per
+    `PREDICTORS` entry for "upper" among the skills at the bounds (the gains from the untrained model
+    of the same run, accuracy from the data). AUC 1 (or 0): that predictor decided the side; 0.5: it
+    tells nothing."""
     rows = []
-    for v, fl, g in _groups(runs, label, dataset):
-        for _, r in g.iterrows():
-            tr, un = Path(r.dir) / "skill_gains.csv", Path(r.dir) / "skill_gains_untrained.csv"
-            if not (tr.exists() and un.exists()):
-                continue
-            u = pd.read_csv(un).add_suffix("_untrained").rename(columns={"skill_untrained": "skill"})
-            m = pd.read_csv(tr).merge(u, on="skill")
-            m = m[(m.n >= min_n) & m[col].notna()]
-            at = (m[col] < low) | (m[col] > high)
-            on = (m.loc[at, col] > high).to_numpy()
-            if min(on.sum(), (~on).sum()) < min_side:
-                continue
-            at_share, m = at.mean(), m[at]
-            row = {"variant": v, "flavour": fl, "seed": r.seed, "at the bounds": at_share, "upper": on.mean()}
-            for c, name in PREDICTORS.items():
-                src = c if c == "accuracy" else f"{c}_untrained"   # accuracy: the data's, either table
-                row[name] = _auc(m[src].to_numpy(float), on) if src in m else np.nan
-            rows.append(row)
-    return pd.DataFrame(rows, columns=["variant", "flavour", "seed", "at the bounds", "upper",
+    for label in ([labels] if isinstance(labels, str) else labels):
+        for v, fl, g in _groups(runs, label, dataset):
+            for _, r in g.iterrows():
+                row = _sides(Path(r.dir), col, low, high, min_n, min_side)
+                if row:
+                    rows.append({"label": label, "variant": v, "flavour": fl, "seed": r.seed, **row})
+    return pd.DataFrame(rows, columns=["label", "variant", "flavour", "seed", "at the bounds", "upper",
                                        *PREDICTORS.values()])
 
 
+def _sides(d: Path, col, low, high, min_n, min_side) -> dict | None:
+    tr, un = d / "skill_gains.csv", d / "skill_gains_untrained.csv"
+    if not (tr.exists() and un.exists()):
+        return None
+    u = pd.read_csv(un).add_suffix("_untrained").rename(columns={"skill_untrained": "skill"})
+    m = pd.read_csv(tr).merge(u, on="skill")
+    m = m[(m.n >= min_n) & m[col].notna()]
+    at = (m[col] < low) | (m[col] > high)
+    on = (m.loc[at, col] > high).to_numpy()
+    if min(on.sum(), (~on).sum()) < min_side:
+        return None
+    row, m = {"at the bounds": at.mean(), "upper": on.mean()}, m[at]
+    for c, name in PREDICTORS.items():
+        src = c if c == "accuracy" else f"{c}_untrained"   # accuracy: the data's, in either table
+        row[name] = _auc(m[src].to_numpy(float), on) if src in m else np.nan
+    return row
+
+
+KEYS = ["label", "variant", "flavour"]
+
+
 def _per_config(sides: pd.DataFrame):
-    return sides.groupby(["variant", "flavour"], sort=False)
+    return sides.groupby(KEYS, sort=False)
 
 
 def split_origin_table(sides: pd.DataFrame) -> pd.DataFrame:
-    """`split_sides` as mean ± sd over seeds, one row per variant and flavour."""
-    rows = [{"variant": v, "flavour": fl, "seeds": len(g), "share at the bounds": fmt(g["at the bounds"]),
-             "of those, share at the upper": fmt(g["upper"]),
-             **{f"AUC, {name}": fmt(g[name]) for name in PREDICTORS.values()}}
-            for (v, fl), g in _per_config(sides)]
-    return pd.DataFrame(rows)
+    """`split_sides` as mean ± sd over seeds, one row per configuration (the label column only where
+    there is more than one) and the kind of split (`split_kind`)."""
+    rows = [{"label": lab, "variant": v, "flavour": fl, "seeds": len(g),
+             "share at the bounds": fmt(g["at the bounds"]), "of those, share at the upper": fmt(g["upper"]),
+             **{f"AUC, {name}": fmt(g[name]) for name in PREDICTORS.values()},
+             "the side is": KIND_TEXT[split_kind(g)[0]]}
+            for (lab, v, fl), g in _per_config(sides)]
+    t = pd.DataFrame(rows)
+    return t.drop(columns="label") if len(t) and t.label.nunique() == 1 else t
+
+
+KIND_TEXT = {"init": "decided before training", "acc": "following accuracy", "none": "predicted by neither"}
+
+
+def split_kind(g: pd.DataFrame) -> tuple[str, float]:
+    """What decided the split of one configuration's runs (rows of `split_sides`): 'init' where an
+    untrained gain's mean AUC is at least `DECIDED` (or at most 1 - DECIDED), else 'acc' where the
+    accuracy's is at least `FOLLOWS` (or at most 1 - FOLLOWS), else 'none'; with the mean AUC that
+    decided it ('none': the largest distance of any mean AUC from 0.5)."""
+    init_cols = [n for c, n in PREDICTORS.items() if c != "accuracy"]
+    acc = PREDICTORS["accuracy"]
+    means = g[init_cols + [acc]].mean()
+    dev = (means - 0.5).abs().fillna(0.0)
+    best = dev[init_cols].idxmax()
+    if dev[best] >= DECIDED - 0.5:
+        return "init", float(means[best])
+    if dev[acc] >= FOLLOWS - 0.5:
+        return "acc", float(means[acc])
+    return "none", float(dev.max())
+
+
+def _name(v: str, fl: str) -> str:
+    return f"{v} {fl.replace('_', ' ')}"
 
 
 def split_origin_text(sides: pd.DataFrame) -> str:
-    """One sentence per kind of split: decided before training (an untrained gain's mean AUC at
-    least `DECIDED` or at most 1 - DECIDED), following the skill's accuracy (at least `FOLLOWS` or at
-    most 1 - FOLLOWS), or predicted by neither; with the configurations and their AUCs."""
+    """One sentence per kind of split (`split_kind`), naming the configurations and their AUCs."""
     if not len(sides):
         return "No run splits its skills at the bounds."
-    init_cols = [n for c, n in PREDICTORS.items() if c != "accuracy"]
-    acc = PREDICTORS["accuracy"]
     kinds = {"init": [], "acc": [], "none": []}
-    for (v, fl), g in _per_config(sides):
-        means = g[init_cols + [acc]].mean()
-        dev = (means - 0.5).abs().fillna(0.0)
-        best = dev[init_cols].idxmax()
-        name = f"{v} {fl.replace('_', ' ')}"
-        if dev[best] >= DECIDED - 0.5:
-            kinds["init"].append((name, means[best]))
-        elif dev[acc] >= FOLLOWS - 0.5:
-            kinds["acc"].append((name, means[acc]))
-        else:
-            kinds["none"].append((name, dev.max()))
+    for (_, v, fl), g in _per_config(sides):
+        k, a = split_kind(g)
+        kinds[k].append((_name(v, fl), a))
 
     def listed(items):
         return ", ".join(n for n, _ in items)
@@ -119,3 +144,24 @@ def split_origin_text(sides: pd.DataFrame) -> str:
         out.append(f"Predicted by neither (every mean AUC within {max(d for _, d in kinds['none']):.2f} of 0.5): "
                    f"{listed(kinds['none'])}.")
     return " ".join(out)
+
+
+def split_switch_text(sides: pd.DataFrame, base: str = "small") -> str:
+    """For every configuration whose kind of split (`split_kind`) differs from its base's (label
+    `base`, same variant and flavour), one clause: the configuration, and the kind before and after.
+    The rows whose kind is the base's are counted, not listed."""
+    kinds = {key: split_kind(g) for key, g in _per_config(sides)}
+    changed, same = [], 0
+    for (lab, v, fl), (k, a) in kinds.items():
+        ref = kinds.get((base, v, fl))
+        if lab == base or ref is None:
+            continue
+        if k == ref[0]:
+            same += 1
+            continue
+        changed.append(f"{_name(v, fl)} with `{lab.removeprefix(base + '-')}` ({KIND_TEXT[ref[0]]} "
+                       f"→ {KIND_TEXT[k]}, mean AUC {a:.2f})")
+    if not changed:
+        return f"No switch changes what decides the split ({same} compared with their base)."
+    return (f"What decides the split changes in {len(changed)} of {len(changed) + same} configurations "
+            f"compared with their base: " + "; ".join(changed) + ".")
