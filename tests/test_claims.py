@@ -1,4 +1,8 @@
 """The seeds' claims table: pending without enough seeds, a verdict from the numbers otherwise."""
+from pathlib import Path
+
+import pandas as pd
+
 from gainakt.analysis import claims, runs
 from gainakt.variants import make_config
 from test_analysis import _write_run
@@ -53,6 +57,16 @@ def test_v3_differentiation_claim(tmp_path):
     split = claims.claims_table(_v3_runs(tmp_path / "a", lambda r: (r.permutation(40) < 20).astype(float)))
     row = split.iloc[3]
     assert row.verdict.startswith("refuted as stated") and "ceiling 0.25" in row.evidence
+    assert "the side each skill lands on" not in row.evidence      # no untrained tables: not asked
+    # the untrained model's gain to each skill already holds the split: decided at initialisation
+    r = _v3_runs(tmp_path / "d", lambda r: (r.permutation(40) < 20).astype(float))
+    for d in r.dir:
+        d = Path(d)
+        t = pd.read_csv(d / "skill_gains.csv").assign(accuracy=0.7)
+        t.assign(gain_to_skill_mean=0.5 + 0.01 * t.gain_own_mean).to_csv(d / "skill_gains_untrained.csv", index=False)
+    row = claims.claims_table(r).iloc[3]
+    assert "the side each skill lands on decided before training (mean AUC 1.00)" in row.evidence
+    assert row.verdict.endswith("the split records the initialisation, not the skills")
     near_constant = claims.claims_table(_v3_runs(tmp_path / "b", lambda r: 0.5 + 0.001 * r.standard_normal(40)))
     assert near_constant.iloc[3].verdict.startswith("confirmed")
     assert claims.claims_table(runs.load_runs(tmp_path / "c")).iloc[3].verdict == "pending"

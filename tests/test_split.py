@@ -81,3 +81,8 @@ def test_split_switch_text_names_the_switch_that_changes_the_kind(tmp_path):
     only_same = sides[sides.label != "small-audit-x"]
     assert split.split_switch_text(only_same) == \
         "No switch changes what decides the split (1 compared with their base)."
+
+
+def test_kind_phrase_reads_none_as_a_distance_from_chance():
+    assert split.kind_phrase("init", 0.987) == "decided before training (mean AUC 0.99)"
+    assert split.kind_phrase("none", 0.12) == "predicted by neither (every mean AUC within 0.12 of 0.5)"

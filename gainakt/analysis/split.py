@@ -114,6 +114,14 @@ def split_kind(g: pd.DataFrame) -> tuple[str, float]:
     return "none", float(dev.max())
 
 
+def kind_phrase(kind: str, value: float) -> str:
+    """`split_kind`'s answer in words: 'decided before training (mean AUC 0.99)', or for 'none'
+    'predicted by neither (every mean AUC within 0.12 of 0.5)'."""
+    if kind == "none":
+        return f"{KIND_TEXT[kind]} (every mean AUC within {value:.2f} of 0.5)"
+    return f"{KIND_TEXT[kind]} (mean AUC {value:.2f})"
+
+
 def _name(v: str, fl: str) -> str:
     return f"{v} {fl.replace('_', ' ')}"
 
