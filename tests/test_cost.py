@@ -106,3 +106,18 @@ def test_cpu_seconds_measured_where_recorded_else_estimated(tmp_path):
     # where a run has both, the check compares them: seed 43 measured 1.2 s against 3 s x 0.5
     both = {f"assist2015/V1-as_intended-small/seed{s}": 0.5 for s in (42, 43)}
     assert cost.share_check(r, both).to_dict() == pytest.approx({43: 0.8})
+
+
+def test_late_slowdown_finds_the_run_whose_epochs_grew_costlier(tmp_path):
+    import pandas as pd
+    for variant, cpu in (("V1", [10.0] * 5 + [10, 20, 40]),      # 4x by its last epoch
+                         ("V2", [10.0] * 8),                       # flat
+                         ("V3", [10.0] * 4)):                      # too few epochs to judge: left out
+        d = _write_run(tmp_path, f"{variant}-as_intended-small",
+                       make_config(variant, "as_intended", dataset="assist2015", seed=42), test={"enc1_auc": 0.7})
+        h = pd.DataFrame({"epoch": range(len(cpu) + 1), "epoch_seconds": [0.0] + cpu,
+                          "epoch_cpu_seconds": [0.0] + cpu, "valid_enc1_auc": 0.7})
+        h.to_csv(d / "history.csv", index=False)
+    t = cost.late_slowdown(runs.load_runs(tmp_path))
+    assert list(t.run) == ["V1-as_intended-small", "V2-as_intended-small"]
+    assert t.ratio.tolist() == [4.0, 1.0] and t.early_cpu_s.iloc[0] == 10.0 and t.epochs.iloc[0] == 8

@@ -143,3 +143,27 @@ def projected_cost(runs: pd.DataFrame, planned, states: dict, interactions: dict
         hours_to_do=("hours to do", lambda x: x.sum(min_count=1)), **{"s/epoch": ("rate", "mean")},
         **{"rate from": ("rate from", lambda x: ", ".join(sorted(set(x))))})
     return out.reset_index()
+
+
+def late_slowdown(runs: pd.DataFrame, first: int = 5) -> pd.DataFrame:
+    """Runs whose epochs grew costlier as they trained: per run that recorded its CPU time on every
+    trained epoch (more than `first` of them), the median CPU seconds of its first `first` epochs, its
+    costliest epoch, and their ratio, costliest first. Process time is not inflated by runs sharing the
+    cores, so a ratio well above 1 is the run's own arithmetic getting slower (subnormal floats:
+    `benchmarks/bench_denormal.py`). Columns: dataset, run, seed, epochs, early_cpu_s, max_cpu_s, ratio."""
+    rows = []
+    for _, r in runs.iterrows():
+        f = Path(r.dir) / "history.csv"
+        if not f.exists():
+            continue
+        h = pd.read_csv(f)
+        if "epoch_cpu_seconds" not in h:
+            continue
+        s = h.loc[h.epoch > 0, "epoch_cpu_seconds"].astype(float)
+        if len(s) <= first or s.isna().any() or (s <= 0).any():
+            continue
+        early = float(s.iloc[:first].median())
+        rows.append({"dataset": r.dataset, "run": r["name"], "seed": r.seed, "epochs": len(s),
+                     "early_cpu_s": early, "max_cpu_s": float(s.max()), "ratio": float(s.max()) / early})
+    cols = ["dataset", "run", "seed", "epochs", "early_cpu_s", "max_cpu_s", "ratio"]
+    return pd.DataFrame(rows, columns=cols).sort_values("ratio", ascending=False, ignore_index=True)
