@@ -39,3 +39,25 @@ def test_converged_comparison_keeps_the_floor_and_plateau_shift_tests_each_metri
     assert text.startswith("V2 as run (3 against 3 seeds): beyond seed noise, E1 0.6800 → 0.7000 (Welch t +")
     assert "within it, E2 (p 1), std (p 1)." in text
     assert plateau.plateau_text(plateau.plateau_shift(df[df.label == "small"], m)) == ""
+
+
+def test_verdict_kind_reads_the_verdict_word_and_the_untrained_flag():
+    assert plateau.verdict_kind("reproduced (within 2 sd)") == "reproduced"
+    assert plateau.verdict_kind("close: ours higher by 0.01 (3 sd; under 0.02); = untrained") == "close (= untrained)"
+    assert plateau.verdict_kind("differs: ours lower by 0.1 (9 sd)") == "differs"
+    assert plateau.verdict_kind("not run yet") == "not run yet"
+
+
+def test_verdict_changes_compares_both_labels_against_the_seeds(tmp_path):
+    # the seeds report V2's Encoder-1 test AUC 0.6825: faithful runs at it, plateau runs well above it
+    for label, auc in (("small", 0.6825), ("small-converged", 0.70)):
+        for seed in (42, 43, 44):
+            cfg = make_config("V2", "as_run", dataset="assist2015", seed=seed, epochs=3)
+            _write_run(tmp_path, f"V2-as_run-{label}", cfg, test={"enc1_auc": auc + (seed - 43) * 1e-4})
+    c = plateau.verdict_changes(runs.load_runs(tmp_path)).set_index("quantity")
+    assert c.loc["enc1_test_auc", "changed"]
+    assert c.loc["enc1_test_auc", "verdict, faithful"].startswith("reproduced")
+    assert c.loc["enc1_test_auc", "verdict, to the plateau"].startswith("differs")
+    text = plateau.verdict_changes_text(plateau.verdict_changes(runs.load_runs(tmp_path)))
+    assert "V2 as run, enc1_test_auc (seeds 0.6825): reproduced → differs" in text
+    assert plateau.verdict_changes_text(plateau.verdict_changes(runs.load_runs(tmp_path / "none"))) == ""

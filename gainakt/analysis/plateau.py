@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..variants import VARIANTS
-from .replication import headline
+from .replication import headline, replication_table
 from .runs import beyond_noise, flavour_words, welch_p, welch_t
 
 
@@ -105,3 +105,54 @@ def plateau_text(shift: pd.DataFrame) -> str:
             head += f"no metric moves beyond seed noise ({', '.join(still)})."
         out.append(head)
     return " ".join(out)
+
+
+VERDICT_WORDS = ("reproduced", "close", "differs")
+
+
+def verdict_kind(text: str) -> str:
+    """The kind of a `replication.verdict` text: 'reproduced', 'close' or 'differs' (with
+    ' (= untrained)' where our value is the untrained model's), or the text itself for the rest
+    ('not run yet', 'not measured', one or preliminary runs)."""
+    word = next((w for w in VERDICT_WORDS if w in text.split(":")[0].split(" (")[0].split()), None)
+    if word is None:
+        return text
+    return word + (" (= untrained)" if "= untrained" in text else "")
+
+
+def verdict_changes(runs: pd.DataFrame, variants=("V2", "V3"), dataset: str = "assist2015") -> pd.DataFrame:
+    """Every number the seeds report for `variants`, judged on the faithful runs and on the runs to
+    the plateau (`replication.replication_table` of each label): one row per variant, flavour and
+    quantity with both runs, the seeds' number, both verdicts, and `changed` where their kinds
+    (`verdict_kind`) differ."""
+    tables = {lab: replication_table(runs, label=lab, dataset=dataset) for lab in ("small", CONVERGED_LABEL)}
+    rows = []
+    for fl in ("as_run", "as_intended"):
+        a, b = (t.set_index(["variant", "quantity"]) for t in tables.values())
+        for (v, q), ra in a.iterrows():
+            if v not in variants or (v, q) not in b.index:
+                continue
+            va, vb = ra.get(f"verdict ({fl})", "not run yet"), b.loc[(v, q)].get(f"verdict ({fl})", "not run yet")
+            if "not run yet" in (va, vb):
+                continue
+            rows.append({"variant": v, "flavour": fl, "quantity": q, "seeds report": ra["seeds report"],
+                         "faithful": ra[fl], "to the plateau": b.loc[(v, q), fl],
+                         "verdict, faithful": va, "verdict, to the plateau": vb,
+                         "changed": verdict_kind(va) != verdict_kind(vb)})
+    return pd.DataFrame(rows)
+
+
+def verdict_changes_text(changes: pd.DataFrame) -> str:
+    """'Of N verdicts ..., M change ...: <each change>.' ('' for an empty table)."""
+    if not len(changes):
+        return ""
+    ch = changes[changes.changed]
+    head = (f"Of the {len(changes)} verdicts on the seeds' numbers for "
+            f"{', '.join(f'{v} {flavour_words(f)}' for v, f in dict.fromkeys(zip(changes.variant, changes.flavour)))}, "
+            f"{len(ch)} change{'s' if len(ch) == 1 else ''} with training to the plateau")
+    if not len(ch):
+        return head + "."
+    return head + ": " + "; ".join(
+        f"{r.variant} {flavour_words(r.flavour)}, {r.quantity} (seeds {r['seeds report']:.4g}): "
+        f"{verdict_kind(r['verdict, faithful'])} → {verdict_kind(r['verdict, to the plateau'])}"
+        for _, r in ch.iterrows()) + "."
