@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from common import machine_line  # noqa: F401  (first: puts this checkout's gainakt on sys.path)
+from common import machine_line  # first: it puts this checkout's gainakt on sys.path
 from gainakt.repro import load_config
 from gainakt.train import Experiment, load_checkpoint
 

@@ -126,9 +126,9 @@ def verdict_changes(runs: pd.DataFrame, variants=("V2", "V3"), dataset: str = "a
     quantity with both runs, the seeds' number, both verdicts, and `changed` where their kinds
     (`verdict_kind`) differ."""
     tables = {lab: replication_table(runs, label=lab, dataset=dataset) for lab in ("small", CONVERGED_LABEL)}
+    a, b = (t.set_index(["variant", "quantity"]) for t in tables.values())
     rows = []
     for fl in ("as_run", "as_intended"):
-        a, b = (t.set_index(["variant", "quantity"]) for t in tables.values())
         for (v, q), ra in a.iterrows():
             if v not in variants or (v, q) not in b.index:
                 continue

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..metrics import auc
 from .gains import _groups, fmt
 
 PREDICTORS = {   # column of the skill tables -> what the table calls it
@@ -27,13 +27,10 @@ DECIDED, FOLLOWS = 0.9, 0.7
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:
-    """Probability that a random positive scores above a random negative (ties count half): the
-    Mann-Whitney U over n_pos * n_neg. NaN where a class or every score is missing."""
+    """`metrics.auc` of `score` for `label` over the finite scores (ties count half); NaN where a
+    class is missing."""
     ok = np.isfinite(score)
-    pos, neg = score[ok & label], score[ok & ~label]
-    if not pos.size or not neg.size:
-        return np.nan
-    return float(stats.mannwhitneyu(pos, neg).statistic / (pos.size * neg.size))
+    return auc(score[ok], label[ok])
 
 
 def split_sides(runs: pd.DataFrame, labels=("small",), dataset: str = "assist2015",
