@@ -145,25 +145,18 @@ def projected_cost(runs: pd.DataFrame, planned, states: dict, interactions: dict
     return out.reset_index()
 
 
-def late_slowdown(runs: pd.DataFrame, first: int = 5) -> pd.DataFrame:
+def late_slowdown(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs whose epochs grew costlier as they trained: per run that recorded its CPU time on every
-    trained epoch (more than `first` of them), the median CPU seconds of its first `first` epochs, its
-    costliest epoch, and their ratio, costliest first. Process time is not inflated by runs sharing the
-    cores, so a ratio well above 1 is the run's own arithmetic getting slower (subnormal floats:
-    `benchmarks/bench_denormal.py`). Columns: dataset, run, seed, epochs, early_cpu_s, max_cpu_s, ratio."""
-    rows = []
-    for _, r in runs.iterrows():
-        f = Path(r.dir) / "history.csv"
-        if not f.exists():
-            continue
-        h = pd.read_csv(f)
-        if "epoch_cpu_seconds" not in h:
-            continue
-        s = h.loc[h.epoch > 0, "epoch_cpu_seconds"].astype(float)
-        if len(s) <= first or s.isna().any() or (s <= 0).any():
-            continue
-        early = float(s.iloc[:first].median())
-        rows.append({"dataset": r.dataset, "run": r["name"], "seed": r.seed, "epochs": len(s),
-                     "early_cpu_s": early, "max_cpu_s": float(s.max()), "ratio": float(s.max()) / early})
+    trained epoch (more than `runs.EARLY_EPOCHS` of them; `runs.cpu_profile`, read with the run), the
+    median CPU seconds of its first epochs, its costliest epoch, and their ratio, costliest first.
+    Process time is not inflated by runs sharing the cores, so a ratio well above 1 is the run's own
+    arithmetic getting slower (subnormal floats: `benchmarks/bench_denormal.py`). Columns: dataset,
+    run, seed, epochs, early_cpu_s, max_cpu_s, ratio."""
     cols = ["dataset", "run", "seed", "epochs", "early_cpu_s", "max_cpu_s", "ratio"]
-    return pd.DataFrame(rows, columns=cols).sort_values("ratio", ascending=False, ignore_index=True)
+    if not len(runs) or "cpu_epochs" not in runs:
+        return pd.DataFrame(columns=cols)
+    r = runs[runs.cpu_epochs.notna()]
+    t = pd.DataFrame({"dataset": r.dataset, "run": r["name"], "seed": r.seed, "epochs": r.cpu_epochs.astype(int),
+                      "early_cpu_s": r.cpu_early_s, "max_cpu_s": r.cpu_max_s, "ratio": r.cpu_max_s / r.cpu_early_s},
+                     columns=cols)
+    return t.sort_values("ratio", ascending=False, ignore_index=True)

@@ -66,6 +66,22 @@ def cpu_seconds(history: pd.DataFrame) -> float:
     return float(s.sum()) if s.notna().all() else np.nan
 
 
+EARLY_EPOCHS = 5   # the epochs `cpu_profile` takes as a run's starting cost
+
+
+def cpu_profile(history: pd.DataFrame) -> tuple[float, float, float]:
+    """(trained epochs, median CPU seconds of the first EARLY_EPOCHS, the costliest epoch's) from
+    `epoch_cpu_seconds`; NaNs unless every trained epoch recorded a positive CPU time and there are
+    more than EARLY_EPOCHS of them (`cost.late_slowdown` reads it)."""
+    nan = (np.nan, np.nan, np.nan)
+    if "epoch_cpu_seconds" not in history:
+        return nan
+    s = history.loc[history.epoch > 0, "epoch_cpu_seconds"].astype(float)
+    if len(s) <= EARLY_EPOCHS or s.isna().any() or (s <= 0).any():
+        return nan
+    return float(len(s)), float(s.iloc[:EARLY_EPOCHS].median()), float(s.max())
+
+
 def _flat(prefix: str, d: dict) -> dict:
     return {f"{prefix}{k}": v for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
@@ -90,6 +106,7 @@ def read_run(d: Path) -> dict | None:
            "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch"),
            "stopping": stopping(history, cfg["epochs"], cfg["patience"]),
            "train_seconds": training_seconds(history), "cpu_seconds": cpu_seconds(history),
+           **dict(zip(("cpu_epochs", "cpu_early_s", "cpu_max_s"), cpu_profile(history))),
            "d_model": cfg["d_model"], "n_blocks": cfg["n_blocks"], "git_commit": record.get("git_commit"),
            # the CPU the run trained on (`repro.versions`); "" for runs older than that record
            "cpu": (record.get("versions") or {}).get("cpu", ""), "created": record.get("created", ""),
